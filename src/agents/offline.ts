@@ -1,0 +1,167 @@
+/**
+ * The offline agent: a real, non-LLM researcher that needs no API key.
+ *
+ * The thinker searches over the environment's knobs — random exploration at first and now and
+ * then, local search around the best idea so far otherwise — and explains each proposal in one
+ * line. The coder writes the proposal into the files as search/replace edits. It is the honest
+ * baseline an LLM researcher has to beat, and what `npm start` runs.
+ */
+import { ConfigError } from '../core/errors.ts';
+import type { AgentResult, Coder, ResearchContext, Thinker } from '../core/interfaces.ts';
+import { ZERO_USAGE, type Edit, type IdeaDraft, type IdeaRecord, type SearchReplace } from '../core/types.ts';
+import type { Knob } from '../environment/schema.ts';
+import {
+  type KnobValues,
+  knobEdit,
+  perturbKnob,
+  planToSettings,
+  readKnob,
+  sampleKnob,
+  settingsToPlan,
+} from './knobs.ts';
+
+/** Ideas proposed by pure random search before local search starts. */
+const WARMUP_IDEAS = 3;
+/** Share of later ideas that still explore at random, so the search does not get stuck. */
+const EXPLORE_RATE = 0.25;
+/** Attempts at finding settings no earlier idea used. */
+const DUPLICATE_RETRIES = 20;
+
+export function requireKnobs(knobs: Knob[], environmentFile: string): void {
+  if (knobs.length === 0) {
+    throw new ConfigError(
+      `${environmentFile}: knobs: the offline agent searches over knobs and this environment declares none; add knobs or use an LLM agent (--agent agents/openai.yaml)`,
+    );
+  }
+}
+
+export class OfflineThinker implements Thinker {
+  readonly name = 'offline';
+  /** Knob values per commit: commits never change, so this is read once per idea per run. */
+  private readonly valuesByCommit = new Map<string, Promise<KnobValues>>();
+
+  async propose(context: ResearchContext): Promise<AgentResult<IdeaDraft>> {
+    const { knobs } = context.environment.config;
+    requireKnobs(knobs, context.environment.file);
+    const valuesAt = (commit: string) => {
+      if (!this.valuesByCommit.has(commit)) {
+        this.valuesByCommit.set(commit, readAllKnobs(knobs, (file) => context.readFileAt(commit, file)));
+      }
+      return this.valuesByCommit.get(commit)!;
+    };
+
+    const parentValues = await (context.parent?.commit ? valuesAt(context.parent.commit) : readAllKnobs(knobs, context.readFile));
+    const finished = context.history.filter((idea) => idea.id !== 0 && (idea.status === 'succeeded' || idea.status === 'failed'));
+    const best = bestIdea(context.history, context.environment.config.reward.goal);
+    const bestValues = best?.commit ? await valuesAt(best.commit) : parentValues;
+
+    const seen = new Set<string>();
+    for (const idea of context.history) if (idea.commit) seen.add(key(await valuesAt(idea.commit)));
+
+    const explore = finished.length < WARMUP_IDEAS || context.random() < EXPLORE_RATE || !best;
+    let target: KnobValues = parentValues;
+    for (let attempt = 0; attempt < DUPLICATE_RETRIES; attempt++) {
+      target = explore ? this.explore(knobs, bestValues, context.random) : this.exploit(knobs, bestValues, context.random);
+      if (!seen.has(key(target)) && key(target) !== key(parentValues)) break;
+    }
+
+    const changes = knobs.filter((knob) => target[knob.name] !== parentValues[knob.name]);
+    const settings = Object.fromEntries(changes.map((knob) => [knob.name, target[knob.name]]));
+    const title = changes.map((knob) => `${knob.name} ${parentValues[knob.name]} → ${target[knob.name]}`).join(', ') || 'rerun unchanged';
+    const hypothesis = explore
+      ? `Random exploration of the knob space: ${describe(changes, parentValues, target)} may find a better region than the one searched so far.`
+      : `Local search around the best idea so far (#${best!.id}, reward ${best!.reward?.toPrecision(4)}): ${describe(changes, parentValues, target)} may improve on it.`;
+    return {
+      value: {
+        title,
+        hypothesis,
+        plan: settingsToPlan(settings),
+        expectedEffect: explore ? 'unknown: exploration' : 'a small improvement over the best idea so far',
+      },
+      usage: ZERO_USAGE,
+    };
+  }
+
+  /** Random search: one to three knobs set to random values, starting from the best settings. */
+  private explore(knobs: Knob[], from: KnobValues, random: () => number): KnobValues {
+    const target = { ...from };
+    const count = 1 + Math.floor(random() * Math.min(3, knobs.length));
+    for (const knob of shuffle(knobs, random).slice(0, count)) target[knob.name] = sampleKnob(knob, random);
+    return target;
+  }
+
+  /** Local search: one or two knobs nudged from the best settings. */
+  private exploit(knobs: Knob[], from: KnobValues, random: () => number): KnobValues {
+    const target = { ...from };
+    const count = random() < 0.7 ? 1 : Math.min(2, knobs.length);
+    for (const knob of shuffle(knobs, random).slice(0, count)) target[knob.name] = perturbKnob(knob, from[knob.name], random);
+    return target;
+  }
+}
+
+export class OfflineCoder implements Coder {
+  readonly name = 'offline';
+
+  async implement(idea: IdeaDraft, context: ResearchContext): Promise<AgentResult<Edit>> {
+    const { knobs } = context.environment.config;
+    const settings = planToSettings(idea.plan);
+    const blocks: SearchReplace[] = [];
+    const pending = new Map<string, string>();
+    for (const [name, value] of Object.entries(settings)) {
+      const knob = knobs.find((k) => k.name === name);
+      if (!knob) throw new Error(`the plan sets "${name}", which is not a knob of this environment`);
+      const text = pending.get(knob.file) ?? (await context.readFile(knob.file));
+      if (text === null) throw new Error(`knob ${name}: ${knob.file} does not exist`);
+      const block = knobEdit(knob, text, value);
+      if (!block) throw new Error(`knob ${name}: /${knob.pattern}/ does not match ${knob.file}`);
+      blocks.push(block);
+      pending.set(knob.file, text.replace(block.search, block.replace));
+    }
+    if (blocks.length === 0) throw new Error('the idea changes no knob');
+    return { value: { kind: 'search-replace', blocks }, usage: ZERO_USAGE };
+  }
+}
+
+async function readAllKnobs(knobs: Knob[], read: (file: string) => Promise<string | null>): Promise<KnobValues> {
+  const values: KnobValues = {};
+  for (const knob of knobs) {
+    const text = await read(knob.file);
+    const value = text === null ? null : readKnob(knob, text);
+    if (value === null) throw new ConfigError(`knob ${knob.name}: /${knob.pattern}/ does not match ${knob.file}`);
+    values[knob.name] = value;
+  }
+  return values;
+}
+
+export function bestIdea(history: readonly IdeaRecord[], goal: 'maximize' | 'minimize'): IdeaRecord | undefined {
+  let best: IdeaRecord | undefined;
+  for (const idea of history) {
+    if (idea.status !== 'succeeded' || idea.reward === null) continue;
+    if (!best || (goal === 'maximize' ? idea.reward > best.reward! : idea.reward < best.reward!)) best = idea;
+  }
+  return best;
+}
+
+function describe(changes: Knob[], from: KnobValues, to: KnobValues): string {
+  return changes
+    .map((knob) => {
+      const a = Number(from[knob.name]);
+      const b = Number(to[knob.name]);
+      if (knob.type === 'choice' || !Number.isFinite(a) || !Number.isFinite(b)) return `setting ${knob.name} to ${to[knob.name]}`;
+      return `${b > a ? 'raising' : 'lowering'} ${knob.name} from ${from[knob.name]} to ${to[knob.name]}`;
+    })
+    .join(' and ');
+}
+
+function key(values: KnobValues): string {
+  return JSON.stringify(Object.entries(values).sort());
+}
+
+function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}

@@ -1,0 +1,39 @@
+/**
+ * `researcher <command>`: dispatches to one file per command. User errors (ResearcherError) are
+ * printed as one line with no stack trace; anything else is a bug and is printed in full.
+ */
+import { ResearcherError, UsageError } from '../core/errors.ts';
+import { runCommand } from './run.ts';
+import { resumeCommand } from './resume.ts';
+import { showCommand } from './show.ts';
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  run: { run: runCommand, summary: 'run <environment> [--ideas N] …   start a sweep' },
+  resume: { run: resumeCommand, summary: 'resume <run-dir>                 continue a stopped sweep' },
+  show: { run: showCommand, summary: 'show <run-dir> [--json]          the leaderboard of a run' },
+};
+
+export function usage(): string {
+  return ['usage: researcher <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  researcher ${c.summary}`), '', 'researcher <command> --help for its options'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"\n${usage()}`);
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof ResearcherError) {
+      console.error(`error: ${error.message}`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * `researcher resume <run-dir>`: continue a stopped or killed sweep. Finished ideas are kept;
+ * whatever was in flight is stopped (if a killed researcher left it running) and run again.
+ */
+import path from 'node:path';
+import { loadEnvironment } from '../environment/load.ts';
+import { RunStore } from '../store/run-store.ts';
+import { GitWorkspace } from '../workspace/git.ts';
+import { parseCommand, positiveInt, requirePositional } from './args.ts';
+import { runSession } from './sweep-session.ts';
+
+const HELP = `usage: researcher resume <run-dir> [--ideas N]
+
+  --ideas N   raise (or lower) the run's idea budget`;
+
+export async function resumeCommand(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, { ideas: { type: 'string' } }, HELP);
+  if (!parsed) return 0;
+  const runDir = path.resolve(requirePositional(parsed.positionals, 'run folder', HELP));
+  const store = RunStore.open(runDir);
+  try {
+    const ideas = positiveInt(parsed.values.ideas, '--ideas');
+    if (ideas !== undefined) store.setMeta('config', { ...store.config, ideas });
+    const environment = loadEnvironment(store.config.environmentDir);
+    const workspace = await GitWorkspace.open(runDir);
+    console.log(`resuming run ${store.config.runId}: ${store.ideas().filter((i) => i.status === 'succeeded' || i.status === 'failed').length} idea(s) already finished`);
+    await runSession(store, environment, workspace);
+  } finally {
+    store.close();
+  }
+  return 0;
+}

@@ -1,0 +1,118 @@
+/**
+ * `researcher run <environment>`: create a run (its own git repository, frozen evaluator and
+ * SQLite store under runs/<run-id>/) and sweep.
+ */
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { OFFLINE_AGENT } from '../agents/index.ts';
+import { UsageError } from '../core/errors.ts';
+import { RunConfig } from '../core/run-config.ts';
+import { loadEnvironment } from '../environment/load.ts';
+import { parseGpuList } from '../sandbox/gpu-pool.ts';
+import { RunStore } from '../store/run-store.ts';
+import { GitWorkspace } from '../workspace/git.ts';
+import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
+import { EVALUATOR_DIR, runSession } from './sweep-session.ts';
+
+const HELP = `usage: researcher run <environment> [options]
+
+  --ideas N            ideas to try, the baseline not counted (default 12)
+  --seeds S            seeds each idea is evaluated under (default 1)
+  --baseline-seeds B   seeds for the baseline, to measure its spread (default: --seeds)
+  --search NAME        search strategy: serial (default)
+  --build-on base|best serial search: apply each idea on the base commit or on the best idea
+  --parallel K         evaluations at once (default 1)
+  --gpus LIST          GPU ids to use, e.g. 0,1,2,3
+  --agent FILE         agent file (default: offline, the knob-searching agent)
+  --sandbox NAME       where runs execute: local (default)
+  --max-hours H        stop after H hours of sweeping
+  --max-cost USD       stop before model spend passes USD
+  --seed N             seed of the researcher's own randomness (default 0)
+  --runs-dir DIR       where runs are kept (default runs/)
+  --run-id ID          name of the run folder (default: <environment>-<time>-<random>)`;
+
+export async function runCommand(args: string[]): Promise<number> {
+  const parsed = parseCommand(
+    args,
+    {
+      ideas: { type: 'string' },
+      seeds: { type: 'string' },
+      'baseline-seeds': { type: 'string' },
+      search: { type: 'string' },
+      'build-on': { type: 'string' },
+      parallel: { type: 'string' },
+      gpus: { type: 'string' },
+      agent: { type: 'string' },
+      sandbox: { type: 'string' },
+      'max-hours': { type: 'string' },
+      'max-cost': { type: 'string' },
+      seed: { type: 'string' },
+      'runs-dir': { type: 'string' },
+      'run-id': { type: 'string' },
+    },
+    HELP,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  const environment = loadEnvironment(requirePositional(positionals, 'environment folder', HELP));
+
+  const buildOn = values['build-on'] ?? 'base';
+  if (buildOn !== 'base' && buildOn !== 'best') throw new UsageError(`--build-on expects base or best, got "${buildOn}"`);
+  let gpus: string[] = [];
+  try {
+    gpus = values.gpus ? parseGpuList(values.gpus) : [];
+  } catch (error) {
+    throw new UsageError(`--gpus: ${(error as Error).message}`);
+  }
+  const seeds = positiveInt(values.seeds, '--seeds') ?? 1;
+  const runId = values['run-id'] ?? defaultRunId(environment.config.name);
+  if (!/^[\w.-]+$/.test(runId)) throw new UsageError(`--run-id may only hold letters, digits, ".", "_" and "-"`);
+  const runDir = path.resolve(values['runs-dir'] ?? 'runs', runId);
+  if (existsSync(runDir)) throw new UsageError(`${runDir} already exists; pick another --run-id or \`researcher resume\` it`);
+
+  const config = RunConfig.parse({
+    runId,
+    createdAt: new Date().toISOString(),
+    environmentDir: environment.dir,
+    environmentName: environment.config.name,
+    goal: environment.config.reward.goal,
+    agent: values.agent ?? OFFLINE_AGENT,
+    sandbox: values.sandbox ?? 'local',
+    search: values.search ?? 'serial',
+    buildOn,
+    ideas: positiveInt(values.ideas, '--ideas') ?? 12,
+    seeds,
+    baselineSeeds: positiveInt(values['baseline-seeds'], '--baseline-seeds') ?? seeds,
+    parallel: positiveInt(values.parallel, '--parallel') ?? 1,
+    gpus,
+    maxHours: positiveNumber(values['max-hours'], '--max-hours') ?? null,
+    maxCostUsd: positiveNumber(values['max-cost'], '--max-cost') ?? null,
+    randomSeed: values.seed === undefined ? 0 : Number(values.seed),
+  });
+
+  mkdirSync(runDir, { recursive: true });
+  let store: RunStore;
+  let workspace: GitWorkspace;
+  try {
+    workspace = await GitWorkspace.create(environment, runDir);
+    // The evaluator is frozen now: every idea of this run is scored by this exact copy.
+    if (environment.evaluatorDir) cpSync(environment.evaluatorDir, path.join(runDir, EVALUATOR_DIR), { recursive: true });
+    store = RunStore.create(runDir, config);
+  } catch (error) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw error;
+  }
+  console.log(`run ${runId}: ${environment.config.name}, ${config.ideas} ideas, agent ${config.agent}, ${config.search} search, ${config.sandbox} sandbox → ${path.relative(process.cwd(), runDir)}`);
+  try {
+    await runSession(store, environment, workspace);
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+function defaultRunId(environmentName: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${environmentName}-${stamp}-${randomBytes(2).toString('hex')}`;
+}

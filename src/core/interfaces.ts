@@ -1,0 +1,145 @@
+/**
+ * The seams of the researcher loop. The loop only knows these interfaces; each implementation
+ * (offline or LLM agents, local/Docker/Slurm sandboxes, git workspaces) lives in its own module
+ * and imports whatever SDK it needs. Nothing here imports an SDK.
+ */
+import type { Environment } from '../environment/load.ts';
+import type { Resources, StepConfig } from '../environment/schema.ts';
+import type { Edit, Failure, IdeaDraft, IdeaRecord, Usage } from './types.ts';
+
+// ─── Agents ────────────────────────────────────────────────────────────────────────────────
+
+/** Everything an agent may know when it proposes or implements an idea. */
+export interface ResearchContext {
+  environment: Environment;
+  /** Every idea of the run so far, the baseline (id 0) first. */
+  history: readonly IdeaRecord[];
+  /** The idea this one builds on (null: the base commit). */
+  parent: IdeaRecord | null;
+  /** Reads a file of the code as it is at the parent (what the new diff is written against). */
+  readFile(relativePath: string): Promise<string | null>;
+  /** Reads a file of the code as it is at any commit of the run (another idea's, the base). */
+  readFileAt(commit: string, relativePath: string): Promise<string | null>;
+  /** Files of the code at the parent, relative paths. */
+  listFiles(): Promise<string[]>;
+  /** Extra guidance from the search strategy (e.g. "modify the parent's change"). */
+  instruction?: string;
+  /** Reproducible randomness for this idea. */
+  random: () => number;
+  /** Cancels model calls when the sweep stops. */
+  signal?: AbortSignal;
+}
+
+export interface AgentResult<T> {
+  value: T;
+  usage: Usage;
+}
+
+export interface Thinker {
+  readonly name: string;
+  propose(context: ResearchContext): Promise<AgentResult<IdeaDraft>>;
+}
+
+/** A failed attempt to apply an edit, as the coder should hear about it. */
+export interface ApplyFeedback {
+  edit: Edit;
+  message: string;
+}
+
+export interface Coder {
+  readonly name: string;
+  /** Turns the idea into edits. `feedback` lists earlier attempts that did not apply (repair rounds). */
+  implement(idea: IdeaDraft, context: ResearchContext, feedback: readonly ApplyFeedback[]): Promise<AgentResult<Edit>>;
+}
+
+// ─── Workspace (git) ───────────────────────────────────────────────────────────────────────
+
+export interface CommitResult {
+  commit: string;
+  /** `git diff` of the commit against its parent: the canonical diff of the idea. */
+  diff: string;
+  changedFiles: string[];
+}
+
+/** The run's own git repository: base commit, one commit per idea, worktrees to run them in. */
+export interface Workspace {
+  readonly repoDir: string;
+  readonly baseCommit: string;
+  /** A fresh working tree at `commit` for idea `ideaId`. */
+  checkout(ideaId: number, commit: string): Promise<string>;
+  /** Commits everything changed in the working tree, on the idea's branch. */
+  commit(dir: string, ideaId: number, message: string): Promise<CommitResult>;
+  /** Changed paths in a working tree (untracked included), and whether each is a symlink. */
+  pendingChanges(dir: string): Promise<{ path: string; symlink: boolean; deleted: boolean }[]>;
+  /** Throws away uncommitted changes in a working tree (before a repair attempt). */
+  reset(dir: string): Promise<void>;
+  /** Removes a working tree (its commit stays). */
+  release(dir: string): Promise<void>;
+  readFile(commit: string, relativePath: string): Promise<string | null>;
+  listFiles(commit: string): Promise<string[]>;
+  /** Removes worktrees a killed process left behind. */
+  cleanup(): Promise<void>;
+}
+
+// ─── Sandboxes ─────────────────────────────────────────────────────────────────────────────
+
+export interface SandboxRequest {
+  runId: string;
+  ideaId: number;
+  seed: number;
+  /** Which step this is: the idea's run, or the frozen evaluator scoring it. */
+  kind: 'run' | 'evaluate';
+  step: StepConfig;
+  resources: Resources;
+  network: boolean;
+  /** Folder the command runs in: the idea's worktree, or the frozen evaluator. */
+  workDir: string;
+  /** Folder for the run's outputs ($OUTPUT_DIR). Read-only for the evaluate step. */
+  outputDir: string;
+  /** Folder the evaluator writes its metrics to ($EVAL_DIR); evaluate step only. */
+  evalDir?: string;
+  logPath: string;
+  /** GPU ids handed to this run by the pool. */
+  gpus: string[];
+  image?: string;
+  signal?: AbortSignal;
+  /** Called once the process/container/job exists, so the store can find it after a crash. */
+  onStarted?(handle: SandboxHandle): void;
+}
+
+/** Enough to find (and kill) what a sandbox started, from another process after a crash. */
+export interface SandboxHandle {
+  sandbox: string;
+  pid?: number;
+  pidStart?: string;
+  containerId?: string;
+  jobId?: string;
+  host?: string;
+}
+
+/** Expected outcomes are flags, not exceptions. */
+export interface SandboxResult {
+  exitCode: number | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+  /** Killed because the sweep was stopped. */
+  interrupted: boolean;
+  durationMs: number;
+  logPath: string;
+  /** Set when the engine itself failed (not the idea's code). */
+  infrastructureError?: string;
+}
+
+export interface Sandbox {
+  readonly name: string;
+  /** Checks up front that the engine can run this environment (daemon reachable, GPU runtime, …). */
+  preflight(request: { resources: Resources; gpus: string[]; image?: string }): Promise<void>;
+  run(request: SandboxRequest): Promise<SandboxResult>;
+  /** Stops whatever a crashed researcher left running (processes, containers, jobs). */
+  reap(handles: SandboxHandle[]): Promise<void>;
+  close?(): Promise<void>;
+}
+
+// ─── Reward ────────────────────────────────────────────────────────────────────────────────
+
+export type Scored = { ok: true; reward: number } | { ok: false; failure: Failure };

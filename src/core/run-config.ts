@@ -1,0 +1,36 @@
+/**
+ * A run's configuration, as stored in the run and restored by `resume`.
+ */
+import { z } from 'zod';
+
+export const RunConfig = z.object({
+  runId: z.string(),
+  createdAt: z.string(),
+  /** Absolute path of the environment folder. */
+  environmentDir: z.string(),
+  environmentName: z.string(),
+  /** Copied from the environment's reward, so a run can be read without its environment. */
+  goal: z.enum(['maximize', 'minimize']).default('maximize'),
+  /** Agent file path, or "offline". */
+  agent: z.string(),
+  sandbox: z.string().default('local'),
+  search: z.string().default('serial'),
+  buildOn: z.enum(['base', 'best']).default('base'),
+  /** Number of ideas to evaluate (the baseline not counted). */
+  ideas: z.number().int().positive(),
+  seeds: z.number().int().positive().default(1),
+  baselineSeeds: z.number().int().positive().default(1),
+  parallel: z.number().int().positive().default(1),
+  gpus: z.array(z.string()).default([]),
+  maxHours: z.number().positive().nullable().default(null),
+  maxCostUsd: z.number().nonnegative().nullable().default(null),
+  /** Seed of the researcher's own randomness (offline agent, search). */
+  randomSeed: z.number().int().default(0),
+  /** Repair rounds the coder gets when an edit does not apply. */
+  repairRounds: z.number().int().min(0).default(2),
+  /** Extra engine-specific options (docker hosts, slurm partition, …). */
+  sandboxOptions: z.record(z.string(), z.unknown()).default({}),
+  searchOptions: z.record(z.string(), z.unknown()).default({}),
+});
+export type RunConfig = z.output<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;

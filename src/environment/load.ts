@@ -1,0 +1,95 @@
+/**
+ * Loading an environment folder: read environment.yaml, validate it with zod, resolve its paths.
+ * Every problem becomes a ConfigError naming the file, the field and what is expected.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.ts';
+import { EnvironmentConfig } from './schema.ts';
+
+export interface Environment {
+  config: EnvironmentConfig;
+  /** Absolute path of the environment folder. */
+  dir: string;
+  /** Absolute path of environment.yaml (for messages). */
+  file: string;
+  /** Where the code comes from: a local folder or git repo, or a git URL. */
+  code: { kind: 'path'; path: string; ref?: string } | { kind: 'git'; url: string; ref: string };
+  /** Absolute path of the evaluator folder, when the environment has an evaluate step. */
+  evaluatorDir?: string;
+}
+
+export const ENVIRONMENT_FILE = 'environment.yaml';
+
+/** Formats zod issues as "file: field.path: message" lines. */
+export function formatIssues(file: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.length ? issue.path.join('.') : '(top level)';
+      return `${file}: ${field}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+export function loadEnvironment(target: string): Environment {
+  const resolved = path.resolve(target);
+  const file = resolved.endsWith('.yaml') || resolved.endsWith('.yml') ? resolved : path.join(resolved, ENVIRONMENT_FILE);
+  const dir = path.dirname(file);
+  const shown = path.relative(process.cwd(), file) || file;
+  if (!existsSync(file)) {
+    throw new ConfigError(
+      `${shown}: not found. An environment is a folder holding ${ENVIRONMENT_FILE} (see environments/README.md; \`researcher env init <repo>\` writes one).`,
+    );
+  }
+
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const where = error.linePos?.[0] ? `line ${error.linePos[0].line}` : 'YAML';
+      throw new ConfigError(`${shown}: ${where}: ${error.message.split('\n')[0]}`);
+    }
+    throw error;
+  }
+  if (raw === null || typeof raw !== 'object') {
+    throw new ConfigError(`${shown}: expected a YAML mapping with name, description, code, editable, run and reward`);
+  }
+
+  const parsed = EnvironmentConfig.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(shown, parsed.error));
+  const config = parsed.data;
+
+  let code: Environment['code'];
+  if ('git' in config.code) {
+    code = { kind: 'git', url: config.code.git, ref: config.code.ref };
+  } else {
+    const codePath = path.resolve(dir, config.code.path);
+    if (!existsSync(codePath) || !statSync(codePath).isDirectory()) {
+      throw new ConfigError(`${shown}: code.path: "${config.code.path}" is not a folder (resolved to ${codePath})`);
+    }
+    code = { kind: 'path', path: codePath, ref: config.code.ref };
+  }
+
+  let evaluatorDir: string | undefined;
+  if (config.evaluate) {
+    evaluatorDir = path.resolve(dir, config.evaluate.dir);
+    if (!existsSync(evaluatorDir) || !statSync(evaluatorDir).isDirectory()) {
+      throw new ConfigError(`${shown}: evaluate.dir: "${config.evaluate.dir}" is not a folder (resolved to ${evaluatorDir})`);
+    }
+    if (code.kind === 'path' && isInside(evaluatorDir, code.path)) {
+      throw new ConfigError(
+        `${shown}: evaluate.dir: the evaluator must live outside the code folder, or a diff could change how it is scored`,
+      );
+    }
+  }
+
+  return { config, dir, file, code, evaluatorDir };
+}
+
+function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}

@@ -1,0 +1,166 @@
+/**
+ * environment.yaml, as a zod schema. The types the rest of the code uses are inferred from it,
+ * so the file format and the code cannot drift apart.
+ */
+import { z } from 'zod';
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** "90s", "5m", "1h", "1500ms" or a number of seconds → milliseconds. */
+export const Duration = z
+  .union([z.number().positive(), z.string()])
+  .transform((value, ctx) => {
+    if (typeof value === 'number') return Math.round(value * 1000);
+    const match = DURATION.exec(value.trim());
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like "90s", "5m" or "1h", got "${value}"` });
+      return z.NEVER;
+    }
+    return Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS]);
+  });
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i;
+const UNIT_BYTES = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 } as const;
+
+/** "512m", "2g", "1GiB" or a number of bytes → bytes. */
+export const ByteSize = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return Math.round(value);
+  const match = SIZE.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `expected a size like "512m" or "2g", got "${value}"` });
+    return z.NEVER;
+  }
+  return Math.round(Number(match[1]) * UNIT_BYTES[match[2].toLowerCase() as keyof typeof UNIT_BYTES]);
+});
+
+const Glob = z.string().min(1);
+
+export const Resources = z
+  .object({
+    gpus: z.number().int().min(0).default(0),
+    cpus: z.number().positive().optional(),
+    memory: ByteSize.optional(),
+    shm: ByteSize.optional(),
+    pids: z.number().int().positive().optional(),
+    /** Runs may share a GPU (small models); by default each run gets its GPUs to itself. */
+    shareGpus: z.boolean().default(false),
+  })
+  .strict();
+
+export const Step = z
+  .object({
+    command: z.string().min(1),
+    timeout: Duration,
+    /** Extra variables set for the step (never secrets: they are recorded in the run). */
+    env: z.record(z.string(), z.string()).default({}),
+    /** Host variables the step may see. Nothing else from the host environment reaches it. */
+    passEnv: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const RunStep = Step.extend({
+  resources: Resources.prefault({}),
+  /** Network access from the run (Docker sandbox); off by default. */
+  network: z.boolean().default(false),
+}).strict();
+
+export const EvaluateStep = Step.extend({
+  /**
+   * The evaluator's folder, relative to the environment. It is never part of the code a diff
+   * may change: the run freezes a copy of it when it starts and scores every idea with that copy.
+   */
+  dir: z.string().min(1),
+}).strict();
+
+export const Reward = z.discriminatedUnion('source', [
+  z
+    .object({
+      source: z.literal('json'),
+      /** JSON file written by the evaluate step (in $EVAL_DIR), or by the run (in $OUTPUT_DIR). */
+      file: z.string().min(1),
+      /** Dotted path to the number inside the file, e.g. "eval.accuracy". */
+      key: z.string().min(1),
+      goal: z.enum(['maximize', 'minimize']),
+    })
+    .strict(),
+  z
+    .object({
+      source: z.literal('regex'),
+      /** Regular expression over the step's output; the first capture group is the metric. */
+      pattern: z.string().min(1),
+      goal: z.enum(['maximize', 'minimize']),
+    })
+    .strict(),
+]);
+
+const KnobBase = z.object({
+  name: z.string().regex(/^[A-Za-z_][\w-]*$/, 'a knob name is a word: letters, digits, _ and -'),
+  /** File (relative to the code) that holds the value. */
+  file: z.string().min(1),
+  /** Regular expression whose first capture group is the value. Multiline: ^ and $ match lines. */
+  pattern: z.string().min(1),
+});
+
+export const Knob = z.discriminatedUnion('type', [
+  KnobBase.extend({
+    type: z.literal('float'),
+    min: z.number(),
+    max: z.number(),
+    scale: z.enum(['linear', 'log']).default('linear'),
+  }).strict(),
+  KnobBase.extend({
+    type: z.literal('int'),
+    min: z.number().int(),
+    max: z.number().int(),
+    scale: z.enum(['linear', 'log']).default('linear'),
+  }).strict(),
+  KnobBase.extend({
+    type: z.literal('choice'),
+    choices: z.array(z.string()).min(2),
+  }).strict(),
+]);
+
+export const CodeSource = z.union([
+  z.object({ path: z.string().min(1), ref: z.string().optional() }).strict(),
+  z.object({ git: z.string().min(1), ref: z.string().default('HEAD') }).strict(),
+]);
+
+export const EnvironmentConfig = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
+    description: z.string().min(1),
+    code: CodeSource,
+    /** Files the thinker and coder read (globs, relative to the code). */
+    context: z.array(Glob).default([]),
+    /** Globs a diff may change. Everything else is read-only. */
+    editable: z.array(Glob).min(1),
+    /** Globs no diff may touch even when they match `editable`: evaluators, data, answers. */
+    protected: z.array(Glob).default([]),
+    run: RunStep,
+    evaluate: EvaluateStep.optional(),
+    reward: Reward,
+    /** Numeric settings the offline agent searches over. */
+    knobs: z.array(Knob).default([]),
+    /** Docker image: a tag, or the name of a build context under sandboxes/. */
+    image: z.string().optional(),
+  })
+  .strict()
+  .superRefine((env, ctx) => {
+    env.knobs.forEach((knob, i) => {
+      if (knob.type !== 'choice' && knob.min >= knob.max) {
+        ctx.addIssue({ code: 'custom', path: ['knobs', i, 'max'], message: 'max must be greater than min' });
+      }
+      if (knob.type !== 'choice' && knob.scale === 'log' && knob.min <= 0) {
+        ctx.addIssue({ code: 'custom', path: ['knobs', i, 'min'], message: 'a log-scale knob needs min > 0' });
+      }
+    });
+  });
+
+export type EnvironmentConfig = z.output<typeof EnvironmentConfig>;
+export type RunStep = z.output<typeof RunStep>;
+export type EvaluateStep = z.output<typeof EvaluateStep>;
+export type Resources = z.output<typeof Resources>;
+export type Reward = z.output<typeof Reward>;
+export type Knob = z.output<typeof Knob>;
+export type StepConfig = z.output<typeof Step>;

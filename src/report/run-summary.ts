@@ -1,0 +1,138 @@
+/**
+ * The run as data: what `show --json` prints and what the report, `compare` and scripts read.
+ * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, … }], best, usage }.
+ */
+import type { IdeaRecord, Usage } from '../core/types.ts';
+import type { RunConfig } from '../core/run-config.ts';
+import { bestFinished } from '../search/strategy.ts';
+import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
+import { runOwnerAlive } from '../store/run-owner.ts';
+
+export interface EvaluationSummary {
+  seed: number;
+  status: EvaluationRecord['status'];
+  reward: number | null;
+  failureReason: string | null;
+  error: string | null;
+  sandbox: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+  durationMs: number | null;
+  gpus: string[];
+  log: string | null;
+  handle: EvaluationRecord['handle'];
+}
+
+export interface IdeaSummary {
+  id: number;
+  title: string;
+  status: IdeaRecord['status'];
+  reward: number | null;
+  rewardStd: number | null;
+  rewardCount: number;
+  /** reward − baseline reward, in the goal's direction (positive is better). */
+  improvement: number | null;
+  error: string | null;
+  failureReason: string | null;
+  parent: number | null;
+  hypothesis: string;
+  plan: string;
+  commit: string | null;
+  branch: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  evaluations: EvaluationSummary[];
+  meta: Record<string, unknown>;
+  usage: Usage;
+}
+
+export interface RunSummary {
+  run: RunConfig & { dir: string; status: 'running' | 'finished' | 'stopped'; ideasFinished: number; ideasFailed: number };
+  baseline: { reward: number | null; rewardStd: number | null; rewardCount: number; status: string; error: string | null } | null;
+  ideas: IdeaSummary[];
+  best: { id: number; title: string; reward: number; rewardStd: number | null; improvement: number | null } | null;
+  usage: Usage;
+  goal: 'maximize' | 'minimize';
+}
+
+export function summarizeRun(store: RunStore): RunSummary {
+  const config = store.config;
+  const goal = config.goal;
+  const ideas = store.ideas();
+  const evaluations = groupBy(store.evaluations(), (e) => e.ideaId);
+  const baseline = ideas.find((idea) => idea.id === 0) ?? null;
+  const sign = goal === 'maximize' ? 1 : -1;
+  const improvement = (reward: number | null) =>
+    reward === null || baseline?.reward === null || baseline?.reward === undefined ? null : sign * (reward - baseline.reward);
+  const best = bestFinished(ideas, goal);
+  const finished = ideas.filter((idea) => idea.id !== 0 && (idea.status === 'succeeded' || idea.status === 'failed'));
+  const running = runOwnerAlive(store) !== null;
+
+  return {
+    run: {
+      ...config,
+      dir: store.runDir,
+      status: running ? 'running' : finished.length >= config.ideas ? 'finished' : 'stopped',
+      ideasFinished: finished.length,
+      ideasFailed: finished.filter((idea) => idea.status === 'failed').length,
+    },
+    baseline: baseline && {
+      reward: baseline.reward,
+      rewardStd: baseline.rewardStd,
+      rewardCount: baseline.rewardCount,
+      status: baseline.status,
+      error: baseline.error,
+    },
+    ideas: ideas.map((idea) => ({
+      id: idea.id,
+      title: idea.title,
+      status: idea.status,
+      reward: idea.reward,
+      rewardStd: idea.rewardStd,
+      rewardCount: idea.rewardCount,
+      improvement: idea.id === 0 ? 0 : improvement(idea.reward),
+      error: idea.error,
+      failureReason: idea.failureReason,
+      parent: idea.parentId,
+      hypothesis: idea.hypothesis,
+      plan: idea.plan,
+      commit: idea.commit,
+      branch: idea.commit ? (idea.id === 0 ? 'base' : `idea/${idea.id}`) : null,
+      createdAt: idea.createdAt,
+      finishedAt: idea.finishedAt,
+      evaluations: (evaluations.get(idea.id) ?? []).map((e) => ({
+        seed: e.seed,
+        status: e.status,
+        reward: e.reward,
+        failureReason: e.failureReason,
+        error: e.error,
+        sandbox: e.sandbox,
+        exitCode: e.exitCode,
+        timedOut: e.timedOut,
+        oomKilled: e.oomKilled,
+        durationMs: e.durationMs,
+        gpus: e.gpus,
+        log: e.logPath,
+        handle: e.handle,
+      })),
+      meta: idea.meta,
+      usage: store.usage(idea.id),
+    })),
+    best: best
+      ? { id: best.id, title: best.title, reward: best.reward!, rewardStd: best.rewardStd, improvement: improvement(best.reward) }
+      : null,
+    usage: store.usage(),
+    goal,
+  };
+}
+
+function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(item);
+  }
+  return groups;
+}

@@ -1,0 +1,84 @@
+/**
+ * The value function: from an idea's run to a reward, or to the reason there is none.
+ *
+ * When the environment has an evaluate step, the reward comes from the evaluator frozen at the
+ * start of the run (never from the idea's code), reading the run's outputs and writing its metric
+ * to a folder the run never saw. Otherwise the metric is read from the run's own outputs or log.
+ */
+import path from 'node:path';
+import type { Sandbox, SandboxRequest, SandboxResult, Scored } from '../core/interfaces.ts';
+import type { Failure } from '../core/types.ts';
+import type { EnvironmentConfig } from '../environment/schema.ts';
+import { extractMetric, logTail } from './metric.ts';
+
+/** Classifies a finished step; null when it succeeded. */
+export function stepFailure(result: SandboxResult, step: 'run' | 'evaluator', timeoutMs: number): Failure | null {
+  const tail = () => lastLines(result.logPath);
+  if (result.interrupted) return { reason: 'interrupted', message: `the ${step} was stopped because the sweep stopped` };
+  if (result.infrastructureError) return { reason: 'infrastructure', message: result.infrastructureError };
+  if (result.timedOut) {
+    return { reason: 'timed-out', message: `the ${step} passed its ${formatMs(timeoutMs)} time limit and was killed` };
+  }
+  if (result.oomKilled) return { reason: 'oom', message: `the ${step} was killed for running out of memory` };
+  if (result.exitCode !== 0) {
+    const reason = step === 'run' ? 'crashed' : 'no-metric';
+    const what = step === 'run' ? 'the run crashed' : 'the evaluator rejected the run\'s outputs';
+    return { reason, message: `${what} (exit code ${result.exitCode}): ${tail()}` };
+  }
+  return null;
+}
+
+export interface EvaluateRequest {
+  config: EnvironmentConfig;
+  sandbox: Sandbox;
+  /** The run step's request and result. */
+  run: SandboxRequest;
+  runResult: SandboxResult;
+  /** Frozen copy of the evaluator (required when the environment has an evaluate step). */
+  evaluatorDir?: string;
+  /** Folder for this evaluation's evaluator files (metrics, log). */
+  evalDir: string;
+  signal?: AbortSignal;
+}
+
+export async function scoreRun(request: EvaluateRequest): Promise<Scored & { evaluateResult?: SandboxResult }> {
+  const { config, run, runResult } = request;
+  const runFailure = stepFailure(runResult, 'run', run.step.timeout);
+  if (runFailure) return { ok: false, failure: runFailure };
+
+  if (!config.evaluate || !request.evaluatorDir) {
+    return extractMetric(config.reward, { dir: run.outputDir, logPath: run.logPath });
+  }
+  const evaluateRequest: SandboxRequest = {
+    ...run,
+    kind: 'evaluate',
+    step: config.evaluate,
+    resources: { gpus: 0, shareGpus: true },
+    network: false,
+    workDir: request.evaluatorDir,
+    evalDir: path.join(request.evalDir, 'out'),
+    logPath: path.join(request.evalDir, 'evaluate.log'),
+    gpus: [],
+    signal: request.signal,
+  };
+  const evaluateResult = await request.sandbox.run(evaluateRequest);
+  const evaluateFailure = stepFailure(evaluateResult, 'evaluator', config.evaluate.timeout);
+  if (evaluateFailure) {
+    const failure = evaluateFailure.reason === 'timed-out' ? { ...evaluateFailure, reason: 'evaluator-failed' as const } : evaluateFailure;
+    return { ok: false, failure, evaluateResult };
+  }
+  const scored = extractMetric(config.reward, { dir: evaluateRequest.evalDir!, logPath: evaluateRequest.logPath });
+  return { ...scored, evaluateResult };
+}
+
+function lastLines(logPath: string): string {
+  const tail = logTail(logPath, 3);
+  return tail ? tail.replace(/\n/g, ' ⏎ ').slice(-400) : '(no output)';
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 120_000) return `${+(ms / 1000).toFixed(1)}s`;
+  if (ms < 7_200_000) return `${+(ms / 60_000).toFixed(1)}m`;
+  return `${+(ms / 3_600_000).toFixed(1)}h`;
+}

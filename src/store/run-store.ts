@@ -1,0 +1,443 @@
+/**
+ * The run store: one SQLite file per run (runs/<run-id>/run.db), the single source of truth for
+ * `show`, `report`, `resume` and `compare`.
+ *
+ * Every write is one transaction and the database runs in WAL mode with synchronous=FULL, so
+ * killing the researcher at any moment (even kill -9) loses nothing that was recorded.
+ */
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../core/errors.ts';
+import type { SandboxHandle } from '../core/interfaces.ts';
+import { RunConfig } from '../core/run-config.ts';
+import type { Failure, FailureReason, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
+
+export const DATABASE_FILE = 'run.db';
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ideas (
+  id INTEGER PRIMARY KEY,
+  parent_id INTEGER REFERENCES ideas(id),
+  title TEXT NOT NULL,
+  hypothesis TEXT NOT NULL DEFAULT '',
+  plan TEXT NOT NULL DEFAULT '',
+  expected_effect TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  failure_reason TEXT,
+  error TEXT,
+  edit TEXT,
+  diff TEXT,
+  commit_sha TEXT,
+  reward REAL,
+  reward_std REAL,
+  reward_count INTEGER NOT NULL DEFAULT 0,
+  meta TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL,
+  finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idea_id INTEGER NOT NULL REFERENCES ideas(id),
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  reward REAL,
+  failure_reason TEXT,
+  error TEXT,
+  sandbox TEXT NOT NULL,
+  exit_code INTEGER,
+  timed_out INTEGER NOT NULL DEFAULT 0,
+  oom_killed INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER,
+  log_path TEXT,
+  handle TEXT,
+  gpus TEXT NOT NULL DEFAULT '[]',
+  started_at TEXT NOT NULL,
+  finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS evaluations_by_idea ON evaluations(idea_id);
+CREATE TABLE IF NOT EXISTS model_calls (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idea_id INTEGER,
+  role TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  cache_key TEXT,
+  input_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL,
+  cache_write_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  response TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS model_calls_by_key ON model_calls(cache_key);
+`;
+
+export interface EvaluationRecord {
+  id: number;
+  ideaId: number;
+  seed: number;
+  status: 'running' | 'succeeded' | 'failed';
+  reward: number | null;
+  failureReason: FailureReason | null;
+  error: string | null;
+  sandbox: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+  durationMs: number | null;
+  logPath: string | null;
+  handle: SandboxHandle | null;
+  gpus: string[];
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface ModelCallRecord {
+  ideaId: number | null;
+  role: string;
+  provider: string;
+  model: string;
+  cacheKey: string | null;
+  usage: Usage;
+  latencyMs: number;
+  response: string | null;
+}
+
+const now = () => new Date().toISOString();
+
+export class RunStore {
+  private constructor(
+    readonly db: Database.Database,
+    readonly runDir: string,
+  ) {}
+
+  static create(runDir: string, config: RunConfig): RunStore {
+    const store = new RunStore(openDatabase(path.join(runDir, DATABASE_FILE)), runDir);
+    store.db.exec(SCHEMA);
+    store.setMeta('schemaVersion', SCHEMA_VERSION);
+    store.setMeta('config', config);
+    return store;
+  }
+
+  static open(runDir: string): RunStore {
+    const file = path.join(runDir, DATABASE_FILE);
+    if (!existsSync(file)) {
+      throw new UsageError(`${runDir} is not a run: ${DATABASE_FILE} is missing (runs live in runs/<run-id>/)`);
+    }
+    const store = new RunStore(openDatabase(file), runDir);
+    store.db.exec(SCHEMA);
+    return store;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ─── meta and config ────────────────────────────────────────────────────────────────────
+
+  setMeta(key: string, value: unknown): void {
+    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
+  }
+
+  getMeta<T>(key: string): T | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  get config(): RunConfig {
+    return RunConfig.parse(this.getMeta('config'));
+  }
+
+  // ─── ideas ──────────────────────────────────────────────────────────────────────────────
+
+  insertIdea(draft: IdeaDraft, parentId: number | null, meta: Record<string, unknown> = {}, id?: number): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO ideas(id, parent_id, title, hypothesis, plan, expected_effect, status, meta, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'proposed', ?, ?)`,
+      )
+      .run(id ?? null, parentId, draft.title, draft.hypothesis, draft.plan, draft.expectedEffect, JSON.stringify(meta), now());
+    return Number(result.lastInsertRowid);
+  }
+
+  /** Records the committed change of an idea: it is ready to run. */
+  setIdeaCode(id: number, fields: { edit: unknown; diff: string; commit: string }): void {
+    this.db
+      .prepare(`UPDATE ideas SET edit = ?, diff = ?, commit_sha = ?, status = 'ready' WHERE id = ?`)
+      .run(JSON.stringify(fields.edit), fields.diff, fields.commit, id);
+  }
+
+  setIdeaStatus(id: number, status: IdeaStatus): void {
+    this.db.prepare('UPDATE ideas SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  mergeIdeaMeta(id: number, meta: Record<string, unknown>): void {
+    const current = this.idea(id)?.meta ?? {};
+    this.db.prepare('UPDATE ideas SET meta = ? WHERE id = ?').run(JSON.stringify({ ...current, ...meta }), id);
+  }
+
+  failIdea(id: number, failure: Failure): void {
+    this.db
+      .prepare(`UPDATE ideas SET status = 'failed', failure_reason = ?, error = ?, finished_at = ? WHERE id = ?`)
+      .run(failure.reason, failure.message, now(), id);
+  }
+
+  /** Recomputes an idea's reward from its evaluations and marks it finished. */
+  finishIdea(id: number): IdeaRecord {
+    const finish = this.db.transaction(() => {
+      const evaluations = this.evaluations(id).filter((e) => e.status !== 'running');
+      const rewards = evaluations.filter((e) => e.status === 'succeeded').map((e) => e.reward as number);
+      if (rewards.length > 0) {
+        this.db
+          .prepare(
+            `UPDATE ideas SET status = 'succeeded', reward = ?, reward_std = ?, reward_count = ?,
+             failure_reason = NULL, error = NULL, finished_at = ? WHERE id = ?`,
+          )
+          .run(mean(rewards), std(rewards), rewards.length, now(), id);
+      } else {
+        const failed = evaluations.find((e) => e.status === 'failed');
+        this.failIdea(id, {
+          reason: failed?.failureReason ?? 'no-metric',
+          message: failed?.error ?? 'no evaluation produced a reward',
+        });
+      }
+    });
+    finish();
+    return this.idea(id)!;
+  }
+
+  /** Puts an unfinished idea back in the queue (resume): keeps its text and, if any, its change. */
+  requeueIdea(id: number): void {
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM evaluations WHERE idea_id = ? AND status = 'running'`).run(id);
+      this.db
+        .prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`)
+        .run(id);
+    })();
+  }
+
+  idea(id: number): IdeaRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM ideas WHERE id = ?').get(id) as IdeaRow | undefined;
+    return row && toIdea(row);
+  }
+
+  ideas(): IdeaRecord[] {
+    return (this.db.prepare('SELECT * FROM ideas ORDER BY id').all() as IdeaRow[]).map(toIdea);
+  }
+
+  ideaEdit(id: number): unknown {
+    const row = this.db.prepare('SELECT edit FROM ideas WHERE id = ?').get(id) as { edit: string | null } | undefined;
+    return row?.edit ? JSON.parse(row.edit) : null;
+  }
+
+  // ─── evaluations ────────────────────────────────────────────────────────────────────────
+
+  startEvaluation(ideaId: number, seed: number, sandbox: string, logPath: string, gpus: string[]): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO evaluations(idea_id, seed, status, sandbox, log_path, gpus, started_at) VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+      )
+      .run(ideaId, seed, sandbox, logPath, JSON.stringify(gpus), now());
+    return Number(result.lastInsertRowid);
+  }
+
+  setEvaluationHandle(id: number, handle: SandboxHandle): void {
+    this.db.prepare('UPDATE evaluations SET handle = ? WHERE id = ?').run(JSON.stringify(handle), id);
+  }
+
+  finishEvaluation(
+    id: number,
+    fields: {
+      reward: number | null;
+      failure: Failure | null;
+      exitCode: number | null;
+      timedOut: boolean;
+      oomKilled: boolean;
+      durationMs: number;
+    },
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE evaluations SET status = ?, reward = ?, failure_reason = ?, error = ?, exit_code = ?,
+         timed_out = ?, oom_killed = ?, duration_ms = ?, finished_at = ? WHERE id = ?`,
+      )
+      .run(
+        fields.failure ? 'failed' : 'succeeded',
+        fields.reward,
+        fields.failure?.reason ?? null,
+        fields.failure?.message ?? null,
+        fields.exitCode,
+        fields.timedOut ? 1 : 0,
+        fields.oomKilled ? 1 : 0,
+        fields.durationMs,
+        now(),
+        id,
+      );
+  }
+
+  evaluations(ideaId?: number): EvaluationRecord[] {
+    const rows = (
+      ideaId === undefined
+        ? this.db.prepare('SELECT * FROM evaluations ORDER BY id').all()
+        : this.db.prepare('SELECT * FROM evaluations WHERE idea_id = ? ORDER BY id').all(ideaId)
+    ) as EvaluationRow[];
+    return rows.map(toEvaluation);
+  }
+
+  runningEvaluations(): EvaluationRecord[] {
+    return (this.db.prepare(`SELECT * FROM evaluations WHERE status = 'running'`).all() as EvaluationRow[]).map(toEvaluation);
+  }
+
+  // ─── model calls and usage ──────────────────────────────────────────────────────────────
+
+  recordModelCall(call: ModelCallRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO model_calls(idea_id, role, provider, model, cache_key, input_tokens, cached_tokens, cache_write_tokens,
+         output_tokens, cost_usd, latency_ms, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        call.ideaId,
+        call.role,
+        call.provider,
+        call.model,
+        call.cacheKey,
+        call.usage.inputTokens,
+        call.usage.cachedTokens,
+        call.usage.cacheWriteTokens,
+        call.usage.outputTokens,
+        call.usage.costUsd,
+        call.latencyMs,
+        call.response,
+        now(),
+      );
+  }
+
+  /** A recorded model response for this content address, so resume never pays twice. */
+  cachedResponse(cacheKey: string): string | null {
+    const row = this.db
+      .prepare('SELECT response FROM model_calls WHERE cache_key = ? AND response IS NOT NULL ORDER BY id LIMIT 1')
+      .get(cacheKey) as { response: string } | undefined;
+    return row?.response ?? null;
+  }
+
+  usage(ideaId?: number): Usage {
+    const where = ideaId === undefined ? '' : 'WHERE idea_id = ?';
+    const row = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(input_tokens),0) AS i, COALESCE(SUM(cached_tokens),0) AS c, COALESCE(SUM(cache_write_tokens),0) AS w,
+         COALESCE(SUM(output_tokens),0) AS o, COALESCE(SUM(cost_usd),0) AS d FROM model_calls ${where}`,
+      )
+      .get(...(ideaId === undefined ? [] : [ideaId])) as { i: number; c: number; w: number; o: number; d: number };
+    return { inputTokens: row.i, cachedTokens: row.c, cacheWriteTokens: row.w, outputTokens: row.o, costUsd: row.d };
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+interface IdeaRow {
+  id: number;
+  parent_id: number | null;
+  title: string;
+  hypothesis: string;
+  plan: string;
+  expected_effect: string;
+  status: IdeaStatus;
+  failure_reason: FailureReason | null;
+  error: string | null;
+  diff: string | null;
+  commit_sha: string | null;
+  reward: number | null;
+  reward_std: number | null;
+  reward_count: number;
+  meta: string;
+  created_at: string;
+  finished_at: string | null;
+}
+
+function toIdea(row: IdeaRow): IdeaRecord {
+  return {
+    id: row.id,
+    parentId: row.parent_id,
+    title: row.title,
+    hypothesis: row.hypothesis,
+    plan: row.plan,
+    expectedEffect: row.expected_effect,
+    status: row.status,
+    failureReason: row.failure_reason,
+    error: row.error,
+    diff: row.diff,
+    commit: row.commit_sha,
+    reward: row.reward,
+    rewardStd: row.reward_std,
+    rewardCount: row.reward_count,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    meta: JSON.parse(row.meta),
+  };
+}
+
+interface EvaluationRow {
+  id: number;
+  idea_id: number;
+  seed: number;
+  status: EvaluationRecord['status'];
+  reward: number | null;
+  failure_reason: FailureReason | null;
+  error: string | null;
+  sandbox: string;
+  exit_code: number | null;
+  timed_out: number;
+  oom_killed: number;
+  duration_ms: number | null;
+  log_path: string | null;
+  handle: string | null;
+  gpus: string;
+  started_at: string;
+  finished_at: string | null;
+}
+
+function toEvaluation(row: EvaluationRow): EvaluationRecord {
+  return {
+    id: row.id,
+    ideaId: row.idea_id,
+    seed: row.seed,
+    status: row.status,
+    reward: row.reward,
+    failureReason: row.failure_reason,
+    error: row.error,
+    sandbox: row.sandbox,
+    exitCode: row.exit_code,
+    timedOut: row.timed_out === 1,
+    oomKilled: row.oom_killed === 1,
+    durationMs: row.duration_ms,
+    logPath: row.log_path,
+    handle: row.handle ? JSON.parse(row.handle) : null,
+    gpus: JSON.parse(row.gpus),
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Sample standard deviation; 0 for a single value. */
+export function std(values: number[]): number {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1));
+}
