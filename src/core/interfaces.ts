@@ -9,8 +9,34 @@ import type { Edit, Failure, IdeaDraft, IdeaRecord, Usage } from './types.ts';
 
 // ─── Agents ────────────────────────────────────────────────────────────────────────────────
 
+/** One model call as the run records it. */
+export interface ModelCall {
+  role: 'thinker' | 'coder' | string;
+  provider: string;
+  model: string;
+  /** Content address of the request (hash of model, settings and messages). */
+  cacheKey: string | null;
+  usage: Usage;
+  latencyMs: number;
+  /** The raw response text, kept so a resumed run never pays twice for the same prompt. */
+  response: string | null;
+}
+
+/** Where agents record their model calls and check the run's spending. Backed by the run store. */
+export interface ModelCallLedger {
+  /** A response already recorded for this content address, or null. */
+  cached(cacheKey: string): string | null;
+  record(call: ModelCall): void;
+  /** Dollars spent on model calls in this run so far. */
+  spentUsd(): number;
+  /** The run's spending cap (`--max-cost`), or null. */
+  readonly maxCostUsd: number | null;
+}
+
 /** Everything an agent may know when it proposes or implements an idea. */
 export interface ResearchContext {
+  /** The idea being proposed or implemented. */
+  ideaId: number;
   environment: Environment;
   /** Every idea of the run so far, the baseline (id 0) first. */
   history: readonly IdeaRecord[];
@@ -28,6 +54,8 @@ export interface ResearchContext {
   random: () => number;
   /** Cancels model calls when the sweep stops. */
   signal?: AbortSignal;
+  /** Records model calls, answers from the run's response cache, enforces --max-cost. */
+  ledger: ModelCallLedger;
 }
 
 export interface AgentResult<T> {

@@ -19,7 +19,7 @@ import { bestFinished, type Proposal, type SearchStrategy, type SearchView } fro
 import { seedDir, writeIdeaFiles } from '../store/idea-files.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { Environment } from '../environment/load.ts';
-import { BaselineFailed, ModelError, ResearcherError, describeError } from './errors.ts';
+import { BaselineFailed, BudgetExceeded, ModelError, ResearcherError, describeError } from './errors.ts';
 import type { ApplyFeedback, Coder, ResearchContext, Sandbox, SandboxHandle, SandboxRequest, Thinker, Workspace } from './interfaces.ts';
 import type { ProgressReporter } from './progress.ts';
 import { mixSeed, seededRandom } from './random.ts';
@@ -69,6 +69,8 @@ export class Sweep {
   private slotsFree: number;
   private readonly slotWaiters: (() => void)[] = [];
   private fatal: unknown = null;
+  /** An agent found that its next model call would pass --max-cost. */
+  private costStop = false;
   private readonly startedAt = Date.now();
   private readonly activeMsBefore: number;
 
@@ -150,7 +152,7 @@ export class Sweep {
   private limitReached(): SweepSummary['stoppedBy'] | null {
     const { maxHours, maxCostUsd } = this.config;
     if (maxHours !== null && this.activeMs() >= maxHours * 3_600_000) return 'max-hours';
-    if (maxCostUsd !== null && this.deps.store.usage().costUsd >= maxCostUsd) return 'max-cost';
+    if (this.costStop || (maxCostUsd !== null && this.deps.store.usage().costUsd >= maxCostUsd)) return 'max-cost';
     if (this.ideasStarted() >= this.config.ideas) return 'budget';
     return null;
   }
@@ -179,7 +181,8 @@ export class Sweep {
     this.inFlight.add(ideaId);
     const task = work()
       .catch((error) => {
-        if (isFatal(error)) this.fatal ??= error;
+        if (error instanceof BudgetExceeded) this.costStop = true; // the idea stays unfinished, for a resume with more budget
+        else if (isFatal(error)) this.fatal ??= error;
         else if (this.deps.signal.aborted) return; // stopped mid-way: the idea stays in flight for resume
         else this.deps.store.failIdea(ideaId, { reason: 'infrastructure', message: describeError(error) });
       })
@@ -217,7 +220,7 @@ export class Sweep {
       progress.report({ type: 'idea-proposed', idea: store.idea(id)! });
       return value;
     } catch (error) {
-      if (isFatal(error) || this.deps.signal.aborted) throw error;
+      if (isFatal(error) || error instanceof BudgetExceeded || this.deps.signal.aborted) throw error;
       this.finishFailed(id, { reason: 'agent-error', message: `the thinker failed: ${describeError(error)}` });
       return null;
     }
@@ -257,7 +260,7 @@ export class Sweep {
       try {
         edit = Edit.parse((await coder.implement(draft, context, feedback)).value);
       } catch (error) {
-        if (isFatal(error) || this.deps.signal.aborted) throw error;
+        if (isFatal(error) || error instanceof BudgetExceeded || this.deps.signal.aborted) throw error;
         await workspace.release(dir);
         this.finishFailed(idea.id, { reason: 'agent-error', message: `the coder failed: ${describeError(error)}` });
         return null;
@@ -407,6 +410,7 @@ export class Sweep {
     const parent = parentId === null ? null : (store.idea(parentId) ?? null);
     const parentCommit = parent?.commit ?? workspace.baseCommit;
     return {
+      ideaId,
       environment,
       history: store.ideas().filter((idea) => idea.id !== ideaId),
       parent,
@@ -416,6 +420,12 @@ export class Sweep {
       listFiles: () => workspace.listFiles(parentCommit),
       random: seededRandom(mixSeed(this.config.randomSeed, ideaId)),
       signal,
+      ledger: {
+        cached: (cacheKey) => store.cachedResponse(cacheKey),
+        record: (call) => store.recordModelCall({ ...call, ideaId }),
+        spentUsd: () => store.usage().costUsd,
+        maxCostUsd: this.config.maxCostUsd,
+      },
     };
   }
 
