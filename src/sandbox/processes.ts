@@ -2,7 +2,7 @@
  * Process bookkeeping shared by the local sandbox and the run's owner record: identify a process
  * across researcher restarts (pid + start time, since pids get reused) and kill process groups.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or null. */
 export function processStartTime(pid: number): string | null {
@@ -28,12 +28,20 @@ export function killProcessGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Whether any process of the group still exists. */
-export function processGroupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
+/**
+ * Whether any live process of the group still exists. Zombies do not count: in a container whose
+ * PID 1 does not reap orphans they linger, dead, and still answer kill(0).
+ */
+export function processGroupAlive(pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // the process exited while we looked
+    }
   }
+  return false;
 }

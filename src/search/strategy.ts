@@ -2,10 +2,13 @@
  * The search-strategy seam. A strategy decides what to try next (which idea to build on, with
  * what instruction for the thinker) from the history of the run; the scheduler decides when.
  *
- * A strategy keeps its state as plain JSON data: the loop saves it in the run after every result,
- * and `resume` restores it, so a resumed search continues exactly where it stopped.
+ * A strategy keeps its state as plain JSON data: the loop saves it in the run after every result
+ * (in the same transaction as the result), and `resume` restores it, so a resumed search
+ * continues exactly where it stopped.
+ *
+ * Adding a strategy: one file implementing SearchStrategy, and a line in ./index.ts.
  */
-import type { IdeaRecord } from '../core/types.ts';
+import type { IdeaDraft, IdeaRecord } from '../core/types.ts';
 
 export interface SearchView {
   /** Every idea of the run (baseline first), finished or not. */
@@ -14,6 +17,8 @@ export interface SearchView {
   inFlight: number;
   /** How many more ideas may be started within the budget. */
   remaining: number;
+  /** Evaluations the scheduler runs at once (`--parallel`). */
+  parallel: number;
   goal: 'maximize' | 'minimize';
   random: () => number;
 }
@@ -27,10 +32,25 @@ export interface Proposal {
   meta?: Record<string, unknown>;
 }
 
+/** A thinker's draft, offered to the strategy before any coding or GPU time is spent on it. */
+export interface Candidate {
+  ideaId: number;
+  parentId: number | null;
+  draft: IdeaDraft;
+}
+
+export type Verdict = { ok: true } | { ok: false; reason: 'duplicate'; message: string };
+
 export interface SearchStrategy {
   readonly name: string;
   /** What to try next, or null to wait until a running idea finishes. */
   next(view: SearchView): Proposal | null;
+  /**
+   * Whether a proposed idea is worth coding and running. Optional; a rejection makes the loop
+   * ask the thinker again (telling it why), and after a few rejections the idea fails with the
+   * verdict's reason.
+   */
+  accept?(candidate: Candidate, view: SearchView): Verdict;
   /** A proposed idea was recorded (before it runs). Optional: for strategies that track lineage. */
   started?(idea: IdeaRecord): void;
   /** An idea finished (succeeded or failed). */
@@ -45,7 +65,20 @@ export function isBetter(a: number, b: number, goal: 'maximize' | 'minimize'): b
   return goal === 'maximize' ? a > b : a < b;
 }
 
-/** The finished idea with the best reward (baseline included), or undefined. */
+export function isFinished(idea: IdeaRecord): boolean {
+  return idea.status === 'succeeded' || idea.status === 'failed';
+}
+
+/** The thinker has not written this idea yet (its row holds a placeholder). */
+export function isBeingProposed(idea: IdeaRecord): boolean {
+  return idea.meta.proposing === true;
+}
+
+/**
+ * The finished idea with the best mean reward (baseline included), or undefined. When rewards are
+ * confirmed with extra seeds, the loop keeps an idea running until its confirmation is done, so a
+ * finished idea's mean is always the re-evaluated one.
+ */
 export function bestFinished(history: readonly IdeaRecord[], goal: 'maximize' | 'minimize'): IdeaRecord | undefined {
   let best: IdeaRecord | undefined;
   for (const idea of history) {

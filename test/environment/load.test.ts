@@ -1,0 +1,91 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.ts';
+import { loadEnvironment } from '../../src/environment/load.ts';
+import { copyEnvironment, tempDir } from '../helpers/sweep.ts';
+
+function environmentWith(yaml: string): string {
+  const dir = tempDir('researcher-env-');
+  mkdirSync(path.join(dir, 'code'));
+  writeFileSync(path.join(dir, 'environment.yaml'), yaml);
+  return dir;
+}
+
+const VALID = `name: demo
+description: A demo.
+code: { path: ./code }
+editable: ["*.py"]
+run: { command: python3 train.py, timeout: 30s }
+reward: { source: regex, pattern: 'score=(\\S+)', goal: maximize }
+`;
+
+function errorOf(dir: string): string {
+  try {
+    loadEnvironment(dir);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadEnvironment', () => {
+  it('loads a valid environment and resolves durations and paths', () => {
+    const dir = environmentWith(VALID);
+    const environment = loadEnvironment(dir);
+    expect(environment.config.run.timeout).toBe(30_000);
+    expect(environment.code).toEqual({ kind: 'path', path: path.join(dir, 'code'), ref: undefined });
+    expect(environment.config.run.resources.gpus).toBe(0);
+  });
+
+  it('names the file and says what an environment is when environment.yaml is missing', () => {
+    const message = errorOf(tempDir());
+    expect(message).toMatch(/environment\.yaml: not found/);
+    expect(message).toMatch(/env init/);
+  });
+
+  it('names the file, the field and what is expected for a schema error', () => {
+    const message = errorOf(environmentWith(VALID.replace('timeout: 30s', 'timeout: soon')));
+    expect(message).toContain('environment.yaml: run.timeout: expected a duration like "90s"');
+  });
+
+  it('reports a missing required field by name', () => {
+    const message = errorOf(environmentWith(VALID.replace(/^editable:.*\n/m, '')));
+    expect(message).toMatch(/environment\.yaml: editable: /);
+  });
+
+  it('reports unknown fields, so typos do not pass silently', () => {
+    const message = errorOf(environmentWith(`${VALID}evaluater: { command: x }\n`));
+    expect(message).toMatch(/environment\.yaml: \(top level\): .*evaluater/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const message = errorOf(environmentWith('name: demo\ndescription: [unclosed\n'));
+    expect(message).toMatch(/environment\.yaml: line \d+:/);
+  });
+
+  it('checks that the code folder exists', () => {
+    const message = errorOf(environmentWith(VALID.replace('./code', './nowhere')));
+    expect(message).toMatch(/code\.path: "\.\/nowhere" is not a folder/);
+  });
+
+  it('refuses an evaluator inside the code folder, where a diff could change it', () => {
+    const dir = environmentWith(`${VALID}evaluate: { command: python3 score.py, dir: ./code/eval, timeout: 10s }\n`);
+    mkdirSync(path.join(dir, 'code', 'eval'));
+    expect(errorOf(dir)).toMatch(/evaluate\.dir: the evaluator must live outside the code folder/);
+  });
+
+  it('validates knob ranges', () => {
+    const dir = environmentWith(
+      `${VALID}knobs:\n  - { name: lr, file: a.py, pattern: 'LR = (.*)', type: float, min: 0, max: 1, scale: log }\n`,
+    );
+    expect(errorOf(dir)).toMatch(/knobs\.0\.min: a log-scale knob needs min > 0/);
+  });
+
+  it('loads the bundled test fixture', () => {
+    const environment = loadEnvironment(copyEnvironment());
+    expect(environment.config.knobs.map((k) => k.name)).toEqual(['x']);
+    expect(environment.evaluatorDir).toMatch(/evaluator$/);
+  });
+});
