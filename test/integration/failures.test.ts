@@ -18,7 +18,7 @@ function trainPy(body: string): Edit {
 
 function shortTimeouts(environmentDir: string): string {
   const file = path.join(environmentDir, 'environment.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace('timeout: 20s', 'timeout: 2s'));
+  writeFileSync(file, readFileSync(file, 'utf8').replace('timeout: 20s', 'timeout: 5s'));
   return environmentDir;
 }
 
@@ -45,7 +45,7 @@ describe('failures are recorded and the sweep goes on', () => {
     expect(byId(1)).toMatchObject({ status: 'failed', failureReason: 'crashed' });
     expect(byId(1).error).toMatch(/exit code 1.*RuntimeError: diverged at X=9/);
     expect(byId(2)).toMatchObject({ status: 'failed', failureReason: 'timed-out' });
-    expect(byId(2).error).toMatch(/passed its 2s time limit/);
+    expect(byId(2).error).toMatch(/passed its 5s time limit/);
     expect(byId(3)).toMatchObject({ status: 'failed', failureReason: 'no-metric' });
     expect(byId(3).error).toMatch(/evaluator rejected the run's outputs.*no usable prediction\.json/);
     expect(byId(4)).toMatchObject({ status: 'failed', failureReason: 'patch-failed' });
