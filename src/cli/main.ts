@@ -6,6 +6,7 @@ import { ResearcherError, UsageError } from '../core/errors.ts';
 import { runCommand } from './run.ts';
 import { resumeCommand } from './resume.ts';
 import { showCommand } from './show.ts';
+import { patchCommand } from './patch.ts';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   run: { run: runCommand, summary: 'run <environment> [--ideas N] …   start a sweep' },
   resume: { run: resumeCommand, summary: 'resume <run-dir>                 continue a stopped sweep' },
   show: { run: showCommand, summary: 'show <run-dir> [--json]          the leaderboard of a run' },
+  patch: { run: patchCommand, summary: 'patch apply <repo-dir> <patch>    apply a model-written edit to a working tree' },
 };
 
 export function usage(): string {

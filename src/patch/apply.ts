@@ -1,80 +1,387 @@
 /**
  * Applying an Edit (search/replace blocks or a unified diff) to a working tree.
  *
- * Failure to apply is an expected outcome, returned as { ok: false, message } where the message
- * is written for the coder: which block or hunk failed and what the file really says there.
+ * Every edit is planned in memory first — each hunk or block located in layers (exact, then
+ * tolerant: see hunk.ts) — and files are written only when all of it applies: a failed edit
+ * leaves the tree untouched. Failure to apply is an expected outcome, returned as
+ * { ok: false, message } where the message is written for the coder: which block or hunk failed
+ * and what the file really says there. Pure TypeScript, no git process: deterministic and cheap.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { diffArrays } from 'diff';
 import type { Edit, SearchReplace } from '../core/types.ts';
 import { symlinkOnPath, unsafePathReason } from './guard.ts';
+import { FileIndex, type Hunk, type HunkLine, type HunkMatch, locateHunk } from './hunk.ts';
+import { type FileText, joinText, splitModelLines, splitText } from './text.ts';
+import { type FilePatch, parseUnifiedDiff } from './unified-diff.ts';
+import { parseSearchReplaceBlocks } from './edit-text.ts';
 
-export type ApplyResult = { ok: true; changedFiles: string[] } | { ok: false; message: string };
+export type ApplyResult = { ok: true; changedFiles: string[]; notes?: string[] } | { ok: false; message: string };
 
-export async function applyEdit(edit: Edit, root: string): Promise<ApplyResult> {
-  return edit.kind === 'search-replace' ? applySearchReplace(edit.blocks, root) : applyUnifiedDiff(edit.diff, root);
+/** One file as the edit leaves it. `before`/`after` null: the file does not exist (before) or is deleted (after). */
+export interface PlannedFile {
+  path: string;
+  before: string | null;
+  after: string | null;
 }
 
-function checkPath(root: string, relative: string): string | null {
-  const unsafe = unsafePathReason(relative);
-  if (unsafe) return `${relative}: ${unsafe}`;
-  const link = symlinkOnPath(root, relative);
-  if (link) return `${relative}: ${link} is a symlink; edits may not write through symlinks`;
+export type EditPlan = { ok: true; files: PlannedFile[]; notes: string[] } | { ok: false; message: string };
+
+export async function applyEdit(edit: Edit, root: string): Promise<ApplyResult> {
+  const plan = planEdit(edit, root);
+  if (!plan.ok) return plan;
+  return writePlan(plan, root);
+}
+
+/** Works out what the edit does to each file without touching the tree. */
+export function planEdit(edit: Edit, root: string): EditPlan {
+  const tree = new PendingTree(root);
+  const notes: string[] = [];
+  const failure = edit.kind === 'search-replace' ? planSearchReplace(edit.blocks, tree, notes) : planUnifiedDiff(edit.diff, tree, notes);
+  if (failure) return { ok: false, message: failure };
+  return { ok: true, files: tree.changes(), notes };
+}
+
+/** Writes a plan: all files, or (on an I/O error) as far as it got, with the error. */
+export function writePlan(plan: Extract<EditPlan, { ok: true }>, root: string): ApplyResult {
+  const changed: string[] = [];
+  try {
+    for (const file of plan.files) {
+      const target = path.join(root, file.path);
+      if (file.after === null) {
+        rmSync(target, { force: true });
+      } else {
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, file.after);
+      }
+      changed.push(file.path);
+    }
+  } catch (error) {
+    return { ok: false, message: `could not write ${changed.length < plan.files.length ? plan.files[changed.length].path : 'the files'}: ${(error as Error).message}` };
+  }
+  return { ok: true, changedFiles: changed, notes: plan.notes };
+}
+
+export function applySearchReplace(blocks: readonly SearchReplace[], root: string): Promise<ApplyResult> {
+  return applyEdit({ kind: 'search-replace', blocks: [...blocks] }, root);
+}
+
+export function applyUnifiedDiff(diff: string, root: string): Promise<ApplyResult> {
+  return applyEdit({ kind: 'unified-diff', diff }, root);
+}
+
+// ─── the files as the edit changes them, in memory ──────────────────────────────────────────
+
+class PendingTree {
+  private readonly original = new Map<string, string | null>();
+  private readonly current = new Map<string, string | null>();
+
+  constructor(readonly root: string) {}
+
+  /** Why `relative` may not be touched, or null. */
+  problem(relative: string): string | null {
+    const unsafe = unsafePathReason(relative);
+    if (unsafe) return `${relative}: ${unsafe}`;
+    const link = symlinkOnPath(this.root, relative);
+    if (link) return `${relative}: ${link} is a symlink; edits may not write through symlinks`;
+    return null;
+  }
+
+  /** The file's text as the edit has left it so far; null when it does not exist. */
+  read(relative: string): string | null {
+    if (this.current.has(relative)) return this.current.get(relative)!;
+    const text = readFromDisk(this.root, relative);
+    this.original.set(relative, text);
+    this.current.set(relative, text);
+    return text;
+  }
+
+  exists(relative: string): boolean {
+    return this.read(relative) !== null;
+  }
+
+  /** Whether the path is taken by a folder on disk. */
+  isFolder(relative: string): boolean {
+    try {
+      return lstatSync(path.join(this.root, relative)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  write(relative: string, text: string | null): void {
+    this.read(relative);
+    this.current.set(relative, text);
+  }
+
+  changes(): PlannedFile[] {
+    const out: PlannedFile[] = [];
+    for (const [relative, after] of this.current) {
+      const before = this.original.get(relative) ?? null;
+      if (before !== after) out.push({ path: relative, before, after });
+    }
+    return out;
+  }
+}
+
+function readFromDisk(root: string, relative: string): string | null {
+  const file = path.join(root, relative);
+  try {
+    if (!lstatSync(file).isFile()) return null;
+  } catch {
+    return null;
+  }
+  return readFileSync(file, 'utf8');
+}
+
+/**
+ * Which file a path in an edit means: `a/x`/`b/x` is `x` unless only the prefixed path exists.
+ * New files take the stripped path when the diff used git's prefixes.
+ */
+function resolvePath(raw: string, tree: PendingTree, gitPrefixed: boolean): string {
+  const cleaned = raw.replace(/^\.\//, '');
+  const prefixed = /^[ab]\//.test(cleaned);
+  const candidates = prefixed ? [cleaned.slice(2), cleaned] : [cleaned];
+  for (const candidate of candidates) {
+    if (unsafePathReason(candidate)) continue;
+    if (tree.exists(candidate)) return candidate;
+  }
+  if (prefixed && (gitPrefixed || !tree.isFolder(cleaned.slice(0, 1)))) return candidates[0];
+  return cleaned;
+}
+
+// ─── unified diffs ──────────────────────────────────────────────────────────────────────────
+
+function planUnifiedDiff(diff: string, tree: PendingTree, notes: string[]): string | null {
+  const files = parseUnifiedDiff(diff);
+  if (files.length === 0) {
+    // A coder that was asked for a diff but wrote search/replace blocks: take them.
+    const blocks = parseSearchReplaceBlocks(diff);
+    if (blocks && blocks.length) return planSearchReplace(blocks, tree, notes);
+    return 'the diff names no file: expected "--- a/<path>" and "+++ b/<path>" lines before each file\'s "@@" hunks';
+  }
+  for (const [i, file] of files.entries()) {
+    const failure = planFilePatch(file, i, files.length, tree, notes);
+    if (failure) return failure;
+  }
   return null;
 }
 
-/** Applies blocks in order; all or nothing (files are written only when every block matched). */
-export function applySearchReplace(blocks: readonly SearchReplace[], root: string): ApplyResult {
-  const contents = new Map<string, string>();
-  for (const [index, block] of blocks.entries()) {
-    const label = `block ${index + 1} (${block.path})`;
-    const problem = checkPath(root, block.path);
-    if (problem) return { ok: false, message: `${label}: ${problem}` };
-    const file = path.join(root, block.path);
-    const current = contents.get(block.path) ?? (existsSync(file) ? readFileSync(file, 'utf8') : null);
-    if (block.search === '') {
-      if (current !== null && current !== '') {
-        return { ok: false, message: `${label}: an empty search creates a new file, but ${block.path} already exists` };
+function planFilePatch(file: FilePatch, index: number, count: number, tree: PendingTree, notes: string[]): string | null {
+  const where = count > 1 ? `file section ${index + 1} of the diff` : 'the diff';
+  const oldRaw = file.renameFrom ?? file.oldPath;
+  const newRaw = file.renameTo ?? file.newPath;
+  if (oldRaw === null && newRaw === null) {
+    return file.hunks.length
+      ? `${where}: its hunks come without a file: put "--- a/<path>" and "+++ b/<path>" lines before them`
+      : `${where} names no file`;
+  }
+  const gitPrefixed = [file.oldPath, file.newPath].some((p) => p !== null && /^[ab]\//.test(p)) || file.renameFrom !== null;
+  const creating = oldRaw === null || (file.newFile && !file.deletedFile);
+  const deleting = newRaw === null || file.deletedFile;
+
+  const source = creating ? resolvePath(newRaw!, tree, gitPrefixed) : resolvePath(oldRaw!, tree, gitPrefixed);
+  let target = source;
+  if (!creating && !deleting && newRaw !== null) {
+    const renamed = resolvePath(newRaw, tree, gitPrefixed);
+    if (renamed !== source) {
+      if (file.renameFrom === null && file.renameTo === null && !tree.exists(source) && tree.exists(renamed)) {
+        target = renamed; // "--- old +++ new" where only the new name exists: the model mixed up names
+      } else if (file.renameFrom !== null || file.renameTo !== null) {
+        target = renamed;
+      } else {
+        return `${where}: "---" names ${source} but "+++" names ${renamed}; to rename a file use git's "rename from"/"rename to" lines, otherwise name the same file in both`;
       }
-      contents.set(block.path, block.replace);
-      continue;
     }
-    if (current === null) return { ok: false, message: `${label}: ${block.path} does not exist` };
-    const first = current.indexOf(block.search);
-    if (first === -1) {
-      return { ok: false, message: `${label}: the search text was not found in ${block.path}` };
-    }
-    if (current.indexOf(block.search, first + 1) !== -1) {
-      return { ok: false, message: `${label}: the search text matches more than once in ${block.path}; include more lines to make it unique` };
-    }
-    contents.set(block.path, current.slice(0, first) + block.replace + current.slice(first + block.search.length));
   }
-  for (const [relative, text] of contents) {
-    const file = path.join(root, relative);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
+  for (const p of new Set([source, target])) {
+    const problem = tree.problem(p);
+    if (problem) return problem;
   }
-  return { ok: true, changedFiles: [...contents.keys()] };
+
+  const current = tree.read(source);
+  if (creating || current === null) {
+    if (current !== null && current !== '') {
+      const proposed = joinCreated(file.hunks);
+      if (proposed === current) return null; // already there, byte for byte
+      return `${where} creates ${target}, but ${target} already exists; to change it, write hunks with context lines from the file as it is`;
+    }
+    if (!creating && file.hunks.some((h) => h.lines.some((line) => line.kind !== '+'))) {
+      return `${source} does not exist, so ${where} cannot change it; check the path (files are named relative to the code folder)${suggestion(source, tree)}`;
+    }
+    if (tree.isFolder(target)) return `${target} is a folder; a diff can only create files`;
+    tree.write(target, joinCreated(file.hunks));
+    if (!creating) notes.push(`${target}: created (the diff had only added lines for a file that does not exist)`);
+    return null;
+  }
+
+  const result = applyHunks(current, file.hunks, source, notes);
+  if (!result.ok) return result.message;
+  const text = result.text;
+  if (deleting) {
+    if (text.trim() !== '') {
+      return `${where} deletes ${source}, but its hunks do not remove every line of it; to delete a file, its hunk must list all of its lines with "-"`;
+    }
+    tree.write(source, null);
+    return null;
+  }
+  if (target !== source) tree.write(source, null);
+  tree.write(target, text);
+  return null;
 }
 
-const DIFF_PATH = /^(?:\+\+\+|---) (?:[ab]\/)?(\S+)/gm;
+function joinCreated(hunks: Hunk[]): string {
+  const lines = hunks.flatMap((h) => h.lines.filter((line) => line.kind !== '-').map((line) => line.text));
+  if (lines.length === 0) return '';
+  const noEol = hunks.length > 0 && hunks[hunks.length - 1].newNoEol;
+  return lines.join('\n') + (noEol ? '' : '\n');
+}
 
-/** Applies a unified diff with `git apply --recount` (wrong hunk counts are the commonest slip). */
-export async function applyUnifiedDiff(diff: string, root: string): Promise<ApplyResult> {
-  const paths = new Set<string>();
-  for (const match of diff.matchAll(DIFF_PATH)) if (match[1] !== '/dev/null') paths.add(match[1]);
-  if (paths.size === 0) return { ok: false, message: 'the diff names no file (expected ---/+++ headers)' };
-  for (const relative of paths) {
-    const problem = checkPath(root, relative);
-    if (problem) return { ok: false, message: problem };
+function suggestion(missing: string, tree: PendingTree): string {
+  const base = path.posix.basename(missing);
+  const dir = path.posix.dirname(missing);
+  for (const candidate of [base, path.posix.join(dir, base)]) {
+    if (candidate !== missing && !unsafePathReason(candidate) && tree.exists(candidate)) return `; did you mean ${candidate}?`;
   }
-  const input = diff.endsWith('\n') ? diff : `${diff}\n`;
-  const result = await execa('git', ['apply', '--recount', '--whitespace=nowarn', '-'], {
-    cwd: root,
-    input,
-    reject: false,
-  });
-  if (result.exitCode !== 0) return { ok: false, message: `git apply: ${result.stderr.trim()}` };
-  return { ok: true, changedFiles: [...paths] };
+  return '';
+}
+
+/**
+ * Applies hunks to a file's text: each hunk is located in the ORIGINAL text (so their order in
+ * the diff does not matter), overlaps are refused, then all are applied at once.
+ */
+function applyHunks(text: string, hunks: Hunk[], relative: string, notes: string[]): Replaced {
+  const file = splitText(text);
+  const index = new FileIndex(file);
+  const matches: (HunkMatch & { hunk: Hunk; number: number })[] = [];
+  let offset = 0;
+  for (const [i, hunk] of hunks.entries()) {
+    const label = `hunk ${i + 1} of ${relative} (${hunk.header})`;
+    const oldLines = hunk.lines.filter((line) => line.kind !== '+');
+    if (oldLines.length === 0) {
+      const placed = placeBareInsertion(file, hunk, label);
+      if (typeof placed === 'string') return { ok: false, message: placed };
+      matches.push({ ...placed, hunk, number: i + 1 });
+      continue;
+    }
+    const expected = hunk.oldStart !== null ? Math.max(0, hunk.oldStart - 1) + offset : null;
+    const located = locateHunk(index, hunk, expected, label);
+    if (!located.ok) return located;
+    const match = located.match;
+    if (hunk.oldStart !== null) offset = match.start - match.firstOldIndex - Math.max(0, hunk.oldStart - 1);
+    if (match.tolerance) notes.push(`${label}: applied tolerating ${match.tolerance}`);
+    matches.push({ ...match, hunk, number: i + 1 });
+  }
+  matches.sort((a, b) => a.start - b.start || a.number - b.number);
+  for (let i = 1; i < matches.length; i++) {
+    const [a, b] = [matches[i - 1], matches[i]];
+    if (b.start < a.end) {
+      return {
+        ok: false,
+        message: `hunks ${a.number} and ${b.number} of ${relative} change overlapping lines (${a.start + 1}-${a.end} and ${b.start + 1}-${b.end}); merge them into one hunk`,
+      };
+    }
+  }
+  const out: string[] = [];
+  let position = 0;
+  let finalEol = file.finalEol || file.lines.length === 0;
+  for (const match of matches) {
+    out.push(...file.lines.slice(position, match.start), ...match.replacement);
+    position = match.end;
+    if (match.end === file.lines.length) {
+      if (match.hunk.newNoEol) finalEol = false;
+      else if (match.hunk.oldNoEol || file.lines.length === 0) finalEol = true;
+    }
+  }
+  out.push(...file.lines.slice(position));
+  return { ok: true, text: joinText({ lines: out, eol: file.eol, finalEol } satisfies FileText), tolerance: null };
+}
+
+/**
+ * A hunk with no context and nothing deleted can only be placed by its line number: allowed for
+ * an empty file, and for appending right after the last line; anywhere else it is a guess.
+ */
+function placeBareInsertion(file: FileText, hunk: Hunk, label: string): HunkMatch | string {
+  const added = hunk.lines.map((line) => line.text);
+  if (file.lines.length === 0) return { start: 0, end: 0, replacement: added, tolerance: null, firstOldIndex: 0 };
+  if (hunk.oldStart === file.lines.length) {
+    return { start: file.lines.length, end: file.lines.length, replacement: added, tolerance: null, firstOldIndex: 0 };
+  }
+  return `${label} has no context lines and deletes nothing, so only its line numbers say where it goes; include two or three unchanged lines around the change so it can be placed`;
+}
+
+// ─── search/replace blocks ──────────────────────────────────────────────────────────────────
+
+/** Applies blocks in order, each to the file as the blocks before it left it. */
+function planSearchReplace(blocks: readonly SearchReplace[], tree: PendingTree, notes: string[]): string | null {
+  for (const [i, block] of blocks.entries()) {
+    const relative = resolvePath(block.path.trim(), tree, false);
+    const label = `block ${i + 1} (${relative})`;
+    const problem = tree.problem(relative);
+    if (problem) return `${label}: ${problem}`;
+    const current = tree.read(relative);
+    if (block.search.trim() === '') {
+      if (current !== null && current.trim() !== '') {
+        return `${label}: an empty SEARCH creates a new file, but ${relative} already exists; to change it, put the lines to replace in SEARCH`;
+      }
+      if (tree.isFolder(relative)) return `${label}: ${relative} is a folder`;
+      tree.write(relative, block.replace);
+      continue;
+    }
+    if (current === null) {
+      return `${label}: ${relative} does not exist; check the path (files are named relative to the code folder), or use an empty SEARCH to create it${suggestion(relative, tree)}`;
+    }
+    const result = replaceBlock(current, block, label);
+    if (!result.ok) return result.message;
+    tree.write(relative, result.text);
+    if (result.tolerance) notes.push(`${label}: applied tolerating ${result.tolerance}`);
+  }
+  return null;
+}
+
+type Replaced = { ok: true; text: string; tolerance: string | null } | { ok: false; message: string };
+
+/** Replaces one block in `text`: the SEARCH lines located like a hunk, else as an exact part of a line. */
+function replaceBlock(text: string, block: SearchReplace, label: string): Replaced {
+  const file = splitText(text);
+  const hunk: Hunk = { lines: blockToHunkLines(block), oldStart: null, header: 'SEARCH/REPLACE', oldNoEol: false, newNoEol: false };
+  const located = locateHunk(new FileIndex(file), hunk, null, `${label}: the SEARCH text`);
+  if (located.ok) {
+    const { match } = located;
+    const lines = [...file.lines.slice(0, match.start), ...match.replacement, ...file.lines.slice(match.end)];
+    return { ok: true, text: joinText({ ...file, lines, finalEol: file.finalEol || file.lines.length === 0 }), tolerance: match.tolerance };
+  }
+  if (located.reason === 'ambiguous') {
+    return { ok: false, message: located.message.replace(/include more unchanged lines around the change/, 'include more lines in SEARCH') };
+  }
+  // The search may be part of a line ("lr=0.1" inside a call): an exact, unique, whole-token match.
+  const partial = replaceSubstring(file, block);
+  if (partial !== null) return { ok: true, text: partial, tolerance: 'a SEARCH that is part of a line' };
+  return { ok: false, message: located.message.replace(/The hunk expects these lines \(its context and "-" lines\)/, 'SEARCH holds these lines') };
+}
+
+function blockToHunkLines(block: SearchReplace): HunkLine[] {
+  const out: HunkLine[] = [];
+  for (const change of diffArrays(splitModelLines(block.search), splitModelLines(block.replace))) {
+    const kind = change.added ? '+' : change.removed ? '-' : ' ';
+    for (const text of change.value) out.push({ kind, text });
+  }
+  return out;
+}
+
+const WORD = /[\w.]/;
+
+function replaceSubstring(file: FileText, block: SearchReplace): string | null {
+  const text = file.lines.join('\n');
+  const search = block.search.replace(/\r\n/g, '\n');
+  if (search.trim() === '') return null;
+  const at = text.indexOf(search);
+  if (at < 0 || text.indexOf(search, at + 1) >= 0) return null;
+  const end = at + search.length;
+  if (at > 0 && WORD.test(text[at - 1]) && WORD.test(search[0])) return null;
+  if (end < text.length && WORD.test(text[end]) && WORD.test(search[search.length - 1])) return null;
+  const replaced = text.slice(0, at) + block.replace.replace(/\r\n/g, '\n') + text.slice(end);
+  const lines = replaced.split('\n');
+  return joinText({ ...file, lines });
 }

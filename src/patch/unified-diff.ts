@@ -1,0 +1,175 @@
+/**
+ * A forgiving parser for unified diffs as models write them: markdown fences and prose around
+ * them, `a/`/`b/` prefixes or none, wrong or missing line numbers and counts in `@@` headers,
+ * context lines that lost their leading space, several sections for one file. Hunk counts are
+ * never trusted for where a hunk ends — only to tell a deleted "-- comment" line from a file header.
+ */
+import type { Hunk, HunkLine } from './hunk.ts';
+
+export interface FilePatch {
+  /** Path after `---` (null: /dev/null, a new file). */
+  oldPath: string | null;
+  /** Path after `+++` (null: /dev/null, a deleted file). */
+  newPath: string | null;
+  /** Git said `new file mode` / `deleted file mode`. */
+  newFile: boolean;
+  deletedFile: boolean;
+  /** Git's `rename from` / `rename to`. */
+  renameFrom: string | null;
+  renameTo: string | null;
+  hunks: Hunk[];
+}
+
+const HUNK_HEADER = /^@@+ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@+/;
+const FENCE = /^\s*(```|~~~)/;
+const METADATA = /^(index |new file mode|deleted file mode|old mode|new mode|similarity index|dissimilarity index|rename from |rename to |copy from |copy to |Binary files )/;
+
+/** A diff path as written → a relative path: no timestamp, no quotes, no leading "./". Null for /dev/null. */
+export function cleanDiffPath(raw: string): string | null {
+  let p = raw.replace(/\r$/, '');
+  const tab = p.indexOf('\t');
+  if (tab >= 0) p = p.slice(0, tab);
+  p = p.trim();
+  if (p.startsWith('"') && p.endsWith('"') && p.length >= 2) {
+    try {
+      p = JSON.parse(p) as string;
+    } catch {
+      p = p.slice(1, -1);
+    }
+  } else {
+    // "--- a/file.py 2024-01-01 10:00:00" (timestamps after spaces, from some tools)
+    p = p.replace(/\s+\d{4}-\d{2}-\d{2}[\sT]\d{2}:\d{2}:\d{2}(\.\d+)?(\s*[+-]\d{4})?$/, '');
+  }
+  if (p === '/dev/null' || p === 'dev/null') return null;
+  while (p.startsWith('./')) p = p.slice(2);
+  return p;
+}
+
+interface OpenHunk {
+  hunk: Hunk;
+  /** Lines with no diff prefix (or empty): dropped when they trail the hunk, context otherwise. */
+  loose: boolean[];
+  oldCount: number | null;
+  newCount: number | null;
+}
+
+export function parseUnifiedDiff(text: string): FilePatch[] {
+  const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
+  const files: FilePatch[] = [];
+  let file: FilePatch | null = null;
+  /** The file came from `diff --git` and has not had its ---/+++ lines yet. */
+  let gitPending = false;
+  let open: OpenHunk | null = null;
+
+  const closeHunk = () => {
+    if (!open) return;
+    const { hunk, loose } = open;
+    while (hunk.lines.length && loose[hunk.lines.length - 1]) {
+      hunk.lines.pop();
+      loose.pop();
+    }
+    if (hunk.lines.length && file) file.hunks.push(hunk);
+    open = null;
+  };
+  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, hunks: [] });
+  const counted = (h: OpenHunk) => {
+    let oldSeen = 0;
+    let newSeen = 0;
+    for (const line of h.hunk.lines) {
+      if (line.kind !== '+') oldSeen++;
+      if (line.kind !== '-') newSeen++;
+    }
+    return h.oldCount !== null && h.newCount !== null && oldSeen >= h.oldCount && newSeen >= h.newCount;
+  };
+  const isFileHeader = (i: number): boolean => {
+    if (!lines[i].startsWith('--- ') || !lines[i + 1]?.startsWith('+++ ')) return false;
+    if (!open || counted(open)) return true;
+    // Inside a hunk that still expects lines: a header only if a hunk follows right away.
+    const next = lines[i + 2];
+    return next === undefined || next.startsWith('@@');
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (FENCE.test(line)) {
+      closeHunk();
+      continue;
+    }
+    if (line.startsWith('diff --git ')) {
+      closeHunk();
+      file = newFile();
+      const match = /^diff --git (?:"?a\/)?(.+?)"? (?:"?b\/)(.+?)"?$/.exec(line);
+      if (match) {
+        file.oldPath = cleanDiffPath(match[1]);
+        file.newPath = cleanDiffPath(match[2]);
+      }
+      files.push(file);
+      gitPending = true;
+      continue;
+    }
+    if (isFileHeader(i)) {
+      closeHunk();
+      if (!file || !gitPending) {
+        file = newFile();
+        files.push(file);
+      }
+      gitPending = false;
+      file.oldPath = cleanDiffPath(line.slice(4));
+      file.newPath = cleanDiffPath(lines[i + 1].slice(4));
+      i++;
+      continue;
+    }
+    if (line.startsWith('@@')) {
+      closeHunk();
+      if (!file) {
+        // A hunk with no file header: kept so the caller can say what is missing.
+        file = newFile();
+        files.push(file);
+      }
+      const match = HUNK_HEADER.exec(line);
+      open = {
+        hunk: {
+          lines: [],
+          oldStart: match ? Number(match[1]) : null,
+          header: line.length > 60 ? `${line.slice(0, 57)}...` : line,
+          oldNoEol: false,
+          newNoEol: false,
+        },
+        loose: [],
+        oldCount: match ? (match[2] === undefined ? 1 : Number(match[2])) : null,
+        newCount: match ? (match[4] === undefined ? 1 : Number(match[4])) : null,
+      };
+      continue;
+    }
+    if (file && !open && METADATA.test(line)) {
+      if (line.startsWith('new file mode')) file.newFile = true;
+      else if (line.startsWith('deleted file mode')) file.deletedFile = true;
+      else if (line.startsWith('rename from ')) file.renameFrom = cleanDiffPath(line.slice('rename from '.length));
+      else if (line.startsWith('rename to ')) file.renameTo = cleanDiffPath(line.slice('rename to '.length));
+      continue;
+    }
+    if (!open) continue; // prose between files
+    const { hunk, loose } = open;
+    if (line.startsWith('\\')) {
+      const last = hunk.lines[hunk.lines.length - 1];
+      if (last && last.kind !== '+') hunk.oldNoEol = true;
+      if (last && last.kind !== '-') hunk.newNoEol = true;
+      continue;
+    }
+    const kind = line[0];
+    let entry: HunkLine;
+    let isLoose = false;
+    if (kind === ' ' || kind === '+' || kind === '-') {
+      entry = { kind, text: line.slice(1) };
+    } else {
+      // An empty line is a blank context line whose space was lost; any other unprefixed line is
+      // context that lost its space — unless it trails the hunk, where it is prose.
+      entry = { kind: ' ', text: line };
+      isLoose = true;
+    }
+    hunk.lines.push(entry);
+    loose.push(isLoose);
+  }
+  closeHunk();
+  return files;
+}
