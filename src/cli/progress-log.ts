@@ -1,10 +1,13 @@
 /**
- * Progress as plain, timestamped log lines (what a terminal, a log file or `nohup` gets).
+ * Progress as plain, timestamped log lines (what a pipe, a log file or `nohup` gets). After each
+ * finished idea it adds one line with the sweep's numbers: done, running, failed, best, spend, ETA.
  */
-import type { ProgressReporter, SweepEvent } from '../core/progress.ts';
+import type { ProgressReporter, SweepEvent, SweepStatus } from '../core/progress.ts';
 import { formatNumber } from '../report/leaderboard.ts';
 
 export class LogLineProgress implements ProgressReporter {
+  private lastFinished = -1;
+
   constructor(
     private readonly totalIdeas: number,
     private readonly write: (line: string) => void = (line) => console.log(line),
@@ -20,17 +23,19 @@ export class LogLineProgress implements ProgressReporter {
       case 'baseline-started':
         return `baseline: running the unmodified code (${event.seeds} seed${event.seeds > 1 ? 's' : ''})`;
       case 'idea-proposed':
-        return `idea ${event.idea.id}/${this.totalIdeas}: ${event.idea.title}`;
+        return `idea ${event.idea.id}/${this.totalIdeas}: ${event.idea.title}${event.idea.parentId !== null ? ` (on idea ${event.idea.parentId})` : ''}`;
       case 'idea-coded':
         return `idea ${event.idea.id}: committed ${event.idea.commit?.slice(0, 8)} (${event.changedFiles.join(', ')})`;
       case 'evaluation-started':
         return null;
+      case 'confirming':
+        return `idea ${event.ideaId}: ${formatNumber(event.reward)} beats the best (${event.best ? formatNumber(event.best.reward) : 'none'}); confirming with ${event.seeds} more seed${event.seeds > 1 ? 's' : ''}`;
       case 'idea-finished': {
         const { idea, best } = event;
         const name = idea.id === 0 ? 'baseline' : `idea ${idea.id}`;
         const result =
           idea.status === 'succeeded'
-            ? `reward ${formatNumber(idea.reward!)}${idea.rewardCount > 1 ? ` ± ${formatNumber(idea.rewardStd ?? 0)}` : ''}`
+            ? `reward ${formatNumber(idea.reward!)}${idea.rewardCount > 1 ? ` ± ${formatNumber(idea.rewardStd ?? 0)} (n=${idea.rewardCount})` : ''}`
             : `failed (${idea.failureReason}): ${firstLine(idea.error)}`;
         const bestText = best ? ` · best ${formatNumber(best.reward!)} (${best.id === 0 ? 'baseline' : `idea ${best.id}`})` : '';
         return `${name}: ${result}${bestText}`;
@@ -40,11 +45,39 @@ export class LogLineProgress implements ProgressReporter {
       case 'resumed':
         return `resuming: re-running unfinished idea(s) ${event.requeued.join(', ')}`;
       case 'stopping':
-        return `stopping: ${event.reason} reached; letting running evaluations finish`;
+        return `stopping: ${event.reason} reached; ${event.hardStop ? 'stopping running evaluations (--hard-stop)' : 'letting running evaluations finish'}; unstarted ideas are kept for resume`;
+      case 'status':
+        // One summary line per finished idea, not one per event.
+        if (event.status.finished === this.lastFinished || event.status.finished === 0) return null;
+        this.lastFinished = event.status.finished;
+        return `progress: ${formatStatus(event.status)}`;
       case 'log':
         return event.message;
     }
   }
+}
+
+/** "5/12 done (1 failed) · 2 running · 1 preparing · best 9.81 (idea 3) · $0.0123 · 4m10s · ETA 6m" */
+export function formatStatus(status: SweepStatus): string {
+  const parts = [
+    `${status.finished}/${status.ideas} done${status.failed ? ` (${status.failed} failed)` : ''}`,
+    `${status.running} running`,
+    `${status.preparing} preparing`,
+  ];
+  if (status.best) {
+    const spread = status.best.rewardCount > 1 ? ` ± ${formatNumber(status.best.rewardStd ?? 0)}` : '';
+    parts.push(`best ${formatNumber(status.best.reward)}${spread} (${status.best.id === 0 ? 'baseline' : `idea ${status.best.id}`})`);
+  }
+  parts.push(`$${status.spentUsd.toFixed(4)}`, formatDuration(status.elapsedMs));
+  if (status.etaMs !== null && status.finished < status.ideas) parts.push(`ETA ${formatDuration(status.etaMs)}`);
+  return parts.join(' · ');
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 function firstLine(text: string | null): string {

@@ -6,21 +6,27 @@ import path from 'node:path';
 import { loadEnvironment } from '../environment/load.ts';
 import { RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
-import { parseCommand, positiveInt, requirePositional } from './args.ts';
+import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
 import { runSession } from './sweep-session.ts';
 
-const HELP = `usage: researcher resume <run-dir> [--ideas N]
+const HELP = `usage: researcher resume <run-dir> [--ideas N] [--max-hours H] [--max-cost USD]
 
-  --ideas N   raise (or lower) the run's idea budget`;
+  --ideas N       raise (or lower) the run's idea budget
+  --max-hours H   raise (or lower) the run's time limit (hours of sweeping, all sessions together)
+  --max-cost USD  raise (or lower) the run's model spending limit`;
 
 export async function resumeCommand(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, { ideas: { type: 'string' } }, HELP);
+  const parsed = parseCommand(args, { ideas: { type: 'string' }, 'max-hours': { type: 'string' }, 'max-cost': { type: 'string' } }, HELP);
   if (!parsed) return 0;
   const runDir = path.resolve(requirePositional(parsed.positionals, 'run folder', HELP));
   const store = RunStore.open(runDir);
   try {
     const ideas = positiveInt(parsed.values.ideas, '--ideas');
     if (ideas !== undefined) store.setMeta('config', { ...store.config, ideas });
+    const maxHours = positiveNumber(parsed.values['max-hours'], '--max-hours');
+    if (maxHours !== undefined) store.setMeta('config', { ...store.config, maxHours });
+    const maxCostUsd = positiveNumber(parsed.values['max-cost'], '--max-cost');
+    if (maxCostUsd !== undefined) store.setMeta('config', { ...store.config, maxCostUsd });
     const environment = loadEnvironment(store.config.environmentDir);
     const workspace = await GitWorkspace.open(runDir);
     console.log(`resuming run ${store.config.runId}: ${store.ideas().filter((i) => i.status === 'succeeded' || i.status === 'failed').length} idea(s) already finished`);

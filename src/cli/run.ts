@@ -10,6 +10,8 @@ import { UsageError } from '../core/errors.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
+import { slurmOptionsFromFlags } from '../sandbox/slurm.ts';
+import { createStrategy } from '../search/index.ts';
 import { RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
@@ -20,14 +22,22 @@ const HELP = `usage: researcher run <environment> [options]
   --ideas N            ideas to try, the baseline not counted (default 12)
   --seeds S            seeds each idea is evaluated under (default 1)
   --baseline-seeds B   seeds for the baseline, to measure its spread (default: --seeds)
-  --search NAME        search strategy: serial (default)
+  --confirm-seeds E    extra seeds a would-be best idea is re-evaluated with before it counts
+                       as best (default: --seeds when above 1, else 0)
+  --search NAME        search strategy: serial (default), parallel (rounds of best-of-N), evolve
   --build-on base|best serial search: apply each idea on the base commit or on the best idea
-  --parallel K         evaluations at once (default 1)
+  --search-option K=V  strategy setting, repeatable: parallel roundSize; evolve islands,
+                       populationSize, seedIdeas, exploration, migrationInterval
+  --parallel K         evaluations at once (default: the GPUs given, or 1)
   --gpus LIST          GPU ids to use, e.g. 0,1,2,3
   --agent FILE         agent file (default: offline, the knob-searching agent)
-  --sandbox NAME       where runs execute: local (default)
+  --sandbox NAME       where runs execute: local (default), slurm
+  --shared-dir DIR     slurm: a folder every node sees; ideas' code, outputs and logs are staged there
+  --slurm-partition P, --slurm-account A, --slurm-qos Q
+                       slurm: where jobs go (default: environment.yaml's slurm block, then the cluster's)
   --max-hours H        stop after H hours of sweeping
   --max-cost USD       stop before model spend passes USD
+  --hard-stop          at --max-hours/--max-cost, stop running evaluations too (kept for resume)
   --seed N             seed of the researcher's own randomness (default 0)
   --runs-dir DIR       where runs are kept (default runs/)
   --run-id ID          name of the run folder (default: <environment>-<time>-<random>)`;
@@ -39,12 +49,19 @@ export async function runCommand(args: string[]): Promise<number> {
       ideas: { type: 'string' },
       seeds: { type: 'string' },
       'baseline-seeds': { type: 'string' },
+      'confirm-seeds': { type: 'string' },
       search: { type: 'string' },
+      'search-option': { type: 'string', multiple: true },
       'build-on': { type: 'string' },
+      'hard-stop': { type: 'boolean' },
       parallel: { type: 'string' },
       gpus: { type: 'string' },
       agent: { type: 'string' },
       sandbox: { type: 'string' },
+      'shared-dir': { type: 'string' },
+      'slurm-partition': { type: 'string' },
+      'slurm-account': { type: 'string' },
+      'slurm-qos': { type: 'string' },
       'max-hours': { type: 'string' },
       'max-cost': { type: 'string' },
       seed: { type: 'string' },
@@ -79,17 +96,28 @@ export async function runCommand(args: string[]): Promise<number> {
     goal: environment.config.reward.goal,
     agent: values.agent ?? OFFLINE_AGENT,
     sandbox: values.sandbox ?? 'local',
+    sandboxOptions: slurmOptionsFromFlags(values.sandbox ?? 'local', {
+      sharedDir: values['shared-dir'],
+      partition: values['slurm-partition'],
+      account: values['slurm-account'],
+      qos: values['slurm-qos'],
+    }),
     search: values.search ?? 'serial',
     buildOn,
     ideas: positiveInt(values.ideas, '--ideas') ?? 12,
     seeds,
     baselineSeeds: positiveInt(values['baseline-seeds'], '--baseline-seeds') ?? seeds,
-    parallel: positiveInt(values.parallel, '--parallel') ?? 1,
+    parallel: positiveInt(values.parallel, '--parallel') ?? defaultParallel(gpus, environment.config.run.resources),
+    confirmSeeds: values['confirm-seeds'] === undefined ? null : nonNegativeInt(values['confirm-seeds'], '--confirm-seeds'),
+    searchOptions: parseSearchOptions(values['search-option'] ?? []),
+    hardStop: values['hard-stop'] ?? false,
     gpus,
     maxHours: positiveNumber(values['max-hours'], '--max-hours') ?? null,
     maxCostUsd: positiveNumber(values['max-cost'], '--max-cost') ?? null,
     randomSeed: values.seed === undefined ? 0 : Number(values.seed),
   });
+
+  createStrategy(config); // a bad --search or --search-option fails before anything is created
 
   mkdirSync(runDir, { recursive: true });
   let store: RunStore;
@@ -110,6 +138,31 @@ export async function runCommand(args: string[]): Promise<number> {
     store.close();
   }
   return 0;
+}
+
+/** As many evaluations at once as the GPUs can hold; 1 on a machine without GPUs. */
+function defaultParallel(gpus: string[], resources: { gpus: number; shareGpus: boolean }): number {
+  if (gpus.length === 0) return 1;
+  if (resources.gpus === 0 || resources.shareGpus) return gpus.length;
+  return Math.max(1, Math.floor(gpus.length / resources.gpus));
+}
+
+function nonNegativeInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} expects a whole number (0 or more), got "${value}"`);
+  return n;
+}
+
+/** "--search-option islands=3" → { islands: 3 }. */
+function parseSearchOptions(pairs: string[]): Record<string, number> {
+  const options: Record<string, number> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Za-z]\w*)=(.+)$/.exec(pair);
+    const value = match ? Number(match[2]) : NaN;
+    if (!match || !Number.isFinite(value)) throw new UsageError(`--search-option expects NAME=NUMBER (e.g. islands=3), got "${pair}"`);
+    options[match[1]] = value;
+  }
+  return options;
 }
 
 function defaultRunId(environmentName: string): string {

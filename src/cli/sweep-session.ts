@@ -2,6 +2,7 @@
  * What `run` and `resume` share: build the sweep's parts from the stored run config, run it
  * with Ctrl-C handling, and print the leaderboard.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAgents } from '../agents/index.ts';
 import { Sweep, type SweepSummary } from '../core/loop.ts';
@@ -15,13 +16,16 @@ import type { RunStore } from '../store/run-store.ts';
 import { claimRun, releaseRun } from '../store/run-owner.ts';
 import type { GitWorkspace } from '../workspace/git.ts';
 import { LogLineProgress } from './progress-log.ts';
+import { TtyProgress } from './progress-tty.ts';
 
 export const EVALUATOR_DIR = 'evaluator';
+/** The leaderboard as last printed, kept in the run folder. */
+export const SUMMARY_FILE = 'summary.txt';
 
 export async function runSession(store: RunStore, environment: Environment, workspace: GitWorkspace): Promise<SweepSummary> {
   const config = store.config;
   const agents = createAgents(config.agent);
-  const sandbox = await createSandbox(config.sandbox, config.sandboxOptions);
+  const sandbox = await createSandbox(config.sandbox, config.sandboxOptions, environment);
   const { resources } = environment.config.run;
   await sandbox.preflight({ resources, gpus: config.gpus, image: environment.config.image });
 
@@ -39,6 +43,8 @@ export async function runSession(store: RunStore, environment: Environment, work
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // A live status bar on a terminal; plain log lines in a pipe, a file or under nohup.
+  const progress = process.stdout.isTTY ? new TtyProgress(config.ideas) : new LogLineProgress(config.ideas);
   claimRun(store);
   let summary: SweepSummary;
   try {
@@ -50,20 +56,27 @@ export async function runSession(store: RunStore, environment: Environment, work
       thinker: agents.thinker,
       coder: agents.coder,
       strategy: createStrategy(config),
-      gpuPool: new GpuPool(config.gpus, resources.shareGpus),
+      gpuPool: sandbox.allocatesGpus ? new GpuPool([], true) : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,
-      progress: new LogLineProgress(config.ideas),
+      progress,
       signal: controller.signal,
     });
     summary = await sweep.run();
   } finally {
+    if (progress instanceof TtyProgress) progress.close();
     releaseRun(store);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await sandbox.close?.();
   }
+  const leaderboard = formatLeaderboard(summarizeRun(store));
+  // The summary stays with the run, whatever stopped it.
+  writeFileSync(path.join(store.runDir, SUMMARY_FILE), `${leaderboard}\n`);
   console.log('');
-  console.log(formatLeaderboard(summarizeRun(store)));
+  console.log(leaderboard);
+  if (summary.stoppedBy === 'max-hours' || summary.stoppedBy === 'max-cost') {
+    console.log(`\nstopped at --${summary.stoppedBy}; raise it and continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`);
+  }
   if (summary.stoppedBy === 'interrupted') {
     console.log(`\nstopped; continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`);
   }

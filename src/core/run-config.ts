@@ -19,11 +19,15 @@ export const RunConfig = z.object({
   /** Number of ideas to evaluate (the baseline not counted). */
   ideas: z.number().int().positive(),
   seeds: z.number().int().positive().default(1),
+  /** Extra seeds a candidate best is re-evaluated with before it is declared best (null: --seeds when above 1, else 0). */
+  confirmSeeds: z.number().int().min(0).nullable().default(null),
   baselineSeeds: z.number().int().positive().default(1),
   parallel: z.number().int().positive().default(1),
   gpus: z.array(z.string()).default([]),
   maxHours: z.number().positive().nullable().default(null),
   maxCostUsd: z.number().nonnegative().nullable().default(null),
+  /** On reaching --max-hours or --max-cost, stop running evaluations too (they are kept for resume). */
+  hardStop: z.boolean().default(false),
   /** Seed of the researcher's own randomness (offline agent, search). */
   randomSeed: z.number().int().default(0),
   /** Repair rounds the coder gets when an edit does not apply. */

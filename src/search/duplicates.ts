@@ -9,7 +9,7 @@
  * "x = 2.3" count as the same setting.
  */
 import type { IdeaDraft, IdeaRecord } from '../core/types.ts';
-import { isBeingProposed } from './strategy.ts';
+import { isBeingProposed, type Candidate, type SearchView, type Verdict } from './strategy.ts';
 
 /** Similarity (0…1) at or above which two drafts on the same parent are duplicates. */
 export const DUPLICATE_SIMILARITY = 0.85;
@@ -71,4 +71,12 @@ export function findDuplicate(
     if (similarity(tokens, cachedTokens(idea)) >= threshold) return idea;
   }
   return undefined;
+}
+
+/** The verdict for a near-duplicate: rejected before any coding or GPU time is spent on it. */
+export function rejectDuplicates(candidate: Candidate, view: SearchView): Verdict {
+  const twin = findDuplicate(candidate.draft, candidate.parentId, candidate.ideaId, view.history);
+  if (!twin) return { ok: true };
+  const on = candidate.parentId === null ? 'the base commit' : `idea ${candidate.parentId}`;
+  return { ok: false, reason: 'duplicate', message: `"${candidate.draft.title}" nearly repeats idea ${twin.id} ("${twin.title}"), also built on ${on}` };
 }

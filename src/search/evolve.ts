@@ -15,7 +15,7 @@
  * The whole state is plain JSON (island members, children counts, counters), saved in the run
  * with every result, so a killed sweep resumes with the same population.
  */
-import { rejectDuplicates } from './serial.ts';
+import { rejectDuplicates } from './duplicates.ts';
 import { isBetter, type Candidate, type Proposal, type SearchStrategy, type SearchView, type Verdict } from './strategy.ts';
 import type { IdeaRecord } from '../core/types.ts';
 

@@ -3,7 +3,7 @@
  * at once. A round starts when every idea of the previous one has finished, so each round's
  * thinker sees all results of the last. N defaults to the number of evaluation slots.
  */
-import { rejectDuplicates } from './serial.ts';
+import { rejectDuplicates } from './duplicates.ts';
 import { isFinished, type Candidate, type Proposal, type SearchStrategy, type SearchView, type Verdict } from './strategy.ts';
 
 interface ParallelState {
