@@ -163,8 +163,14 @@ export interface Sandbox {
   /** Checks up front that the engine can run this environment (daemon reachable, GPU runtime, …). */
   preflight(request: { resources: Resources; gpus: string[]; image?: string }): Promise<void>;
   run(request: SandboxRequest): Promise<SandboxResult>;
-  /** Stops whatever a crashed researcher left running (processes, containers, jobs). */
+  /**
+   * Called on resume with what a crashed researcher left running (processes, containers, jobs):
+   * stops it. A sandbox that can re-attach (Slurm) keeps what `run` will be asked for again —
+   * the same step re-attaches instead of starting twice — and stops the rest at `close`.
+   */
   reap(handles: SandboxHandle[]): Promise<void>;
+  /** The engine places GPUs itself (Slurm's --gres): the loop's pool should hand out no device ids. */
+  readonly allocatesGpus?: boolean;
   close?(): Promise<void>;
 }
 

@@ -126,6 +126,27 @@ export const CodeSource = z.union([
   z.object({ git: z.string().min(1), ref: z.string().default('HEAD') }).strict(),
 ]);
 
+/** How the environment runs under `--sandbox slurm` (the command line overrides partition, account, QOS). */
+export const SlurmSettings = z
+  .object({
+    /**
+     * Container image for every step: an Apptainer/Singularity image (a .sif file, or a docker://
+     * or oras:// URI) or an enroot/pyxis image (a .sqsh file, or a registry name). A relative file
+     * is relative to the environment folder and must be on storage the cluster's nodes share.
+     */
+    container: z.string().min(1).optional(),
+    /** Which runtime runs `container`; by default apptainer for .sif files and URIs, pyxis otherwise. */
+    containerRuntime: z.enum(['apptainer', 'pyxis']).optional(),
+    /** Shell lines run on the node before each step (outside any container): `module load …`, `source venv/bin/activate`. */
+    setup: z.array(z.string()).default([]),
+    partition: z.string().min(1).optional(),
+    account: z.string().min(1).optional(),
+    qos: z.string().min(1).optional(),
+    /** Further sbatch options, e.g. ["--constraint=a100"]. */
+    sbatchArgs: z.array(z.string().regex(/^--[A-Za-z]/, 'expected an sbatch option such as --constraint=a100')).default([]),
+  })
+  .strict();
+
 export const EnvironmentConfig = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
@@ -144,6 +165,8 @@ export const EnvironmentConfig = z
     knobs: z.array(Knob).default([]),
     /** Docker image: a tag, or the name of a build context under sandboxes/. */
     image: z.string().optional(),
+    /** Container, set-up lines and scheduler defaults for `--sandbox slurm`. */
+    slurm: SlurmSettings.optional(),
   })
   .strict()
   .superRefine((env, ctx) => {
@@ -161,6 +184,7 @@ export type EnvironmentConfig = z.output<typeof EnvironmentConfig>;
 export type RunStep = z.output<typeof RunStep>;
 export type EvaluateStep = z.output<typeof EvaluateStep>;
 export type Resources = z.output<typeof Resources>;
+export type SlurmSettings = z.output<typeof SlurmSettings>;
 export type Reward = z.output<typeof Reward>;
 export type Knob = z.output<typeof Knob>;
 export type StepConfig = z.output<typeof Step>;
