@@ -92,6 +92,8 @@ export class Sweep {
   private readonly startedAt = Date.now();
   private readonly activeMsBefore: number;
   private timeLimit: Promise<void> | null = null;
+  /** Wakes the dispatch loop between task ends (spend passed --max-cost). */
+  private wake: () => void = () => {};
   private finishedThisSession = 0;
   /** Dollars spent on model calls (kept here so budget checks never sum the whole table). */
   private spentUsd: number;
@@ -177,7 +179,7 @@ export class Sweep {
           break;
         }
       }
-      await Promise.race([...this.tasks, this.untilTimeLimit()]);
+      await Promise.race([...this.tasks, this.untilTimeLimit(), new Promise<void>((resolve) => (this.wake = resolve))]);
     }
     await Promise.allSettled(this.tasks);
     if (this.fatal) {
@@ -646,6 +648,7 @@ export class Sweep {
         record: (call) => {
           store.recordModelCall({ ...call, ideaId });
           this.spentUsd += call.usage.costUsd;
+          if (this.config.maxCostUsd !== null && this.spentUsd >= this.config.maxCostUsd) this.wake();
         },
         spentUsd: () => this.spentUsd,
         maxCostUsd: this.config.maxCostUsd,

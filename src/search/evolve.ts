@@ -61,10 +61,10 @@ export class EvolveSearch implements SearchStrategy {
     this.options = { ...EVOLVE_DEFAULTS, ...options };
     for (const [key, value] of Object.entries(this.options)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (key !== 'exploration' && !Number.isInteger(value))) {
-        throw new Error(`evolve search: ${key} must be a non-negative ${key === 'exploration' ? 'number' : 'integer'}, got ${value}`);
+        throw new Error(`${key} must be a non-negative ${key === 'exploration' ? 'number' : 'integer'}, got ${value}`);
       }
     }
-    if (this.options.islands < 1 || this.options.populationSize < 1) throw new Error('evolve search: islands and populationSize must be at least 1');
+    if (this.options.islands < 1 || this.options.populationSize < 1) throw new Error(`islands and populationSize must be at least 1, got ${this.options.islands} and ${this.options.populationSize}`);
     this.state = freshState(this.options.islands);
   }
 

@@ -16,7 +16,7 @@ export class ParallelSearch implements SearchStrategy {
   private state: ParallelState = { round: 0 };
 
   constructor(private readonly roundSize: number) {
-    if (!Number.isInteger(roundSize) || roundSize < 1) throw new Error(`parallel search: round size must be a positive integer, got ${roundSize}`);
+    if (!Number.isInteger(roundSize) || roundSize < 1) throw new Error(`roundSize must be a whole number of at least 1, got ${roundSize}`);
   }
 
   next(view: SearchView): Proposal | null {
