@@ -269,7 +269,7 @@ function buildReplacement(fileLines: string[], trimmed: HunkLine[], map: number[
  * top) — and indent with tabs when the file does. Null when no re-indenting is needed.
  */
 function indentPlan(fileLines: string[], trimmed: HunkLine[], map: number[]): ((text: string, at: number) => string | null) | null {
-  const deltas: { at: number; delta: number }[] = [];
+  const deltas: { at: number; delta: number; deleted: boolean }[] = [];
   let identical = true;
   let fileUsesTabs = false;
   let fileUsesSpaces = false;
@@ -284,17 +284,23 @@ function indentPlan(fileLines: string[], trimmed: HunkLine[], map: number[]): ((
     if (fileIndent !== leadingWhitespace(line.text)) identical = false;
     if (fileIndent.includes('\t')) fileUsesTabs = true;
     if (fileIndent.includes(' ')) fileUsesSpaces = true;
-    deltas.push({ at: i, delta: indentColumns(fileLine) - indentColumns(line.text) });
+    deltas.push({ at: i, delta: indentColumns(fileLine) - indentColumns(line.text), deleted: line.kind === '-' });
   }
   if (identical || deltas.length === 0) return null;
+  // "-" lines carry their prefix like the "+" lines do, so they say best how the added lines
+  // drifted; context lines may have lost their leading space.
+  const reference = deltas.some((d) => d.deleted) ? deltas.filter((d) => d.deleted) : deltas;
   const useTabs = fileUsesTabs && !fileUsesSpaces;
-  const consistent = deltas.every((d) => d.delta === deltas[0].delta);
+  const consistent = reference.every((d) => d.delta === reference[0].delta);
+  // Code is indented in steps of 2, 4 or a tab, never 1: context lines all one column short
+  // lost their diff prefix space; the added lines did not.
+  if (consistent && reference[0].delta === 1 && !reference[0].deleted) return null;
   return (text, at) => {
     if (isBlank(text)) return '';
-    let delta = deltas[0].delta;
+    let delta = reference[0].delta;
     if (!consistent) {
-      const above = deltas.filter((d) => d.at < at);
-      delta = (above.length ? above[above.length - 1] : deltas.find((d) => d.at > at)!).delta;
+      const above = reference.filter((d) => d.at < at);
+      delta = (above.length ? above[above.length - 1] : reference.find((d) => d.at > at)!).delta;
     }
     const columns = indentColumns(text) + delta;
     return columns < 0 ? null : withIndent(text, columns, useTabs);

@@ -60,6 +60,9 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   /** The file came from `diff --git` and has not had its ---/+++ lines yet. */
   let gitPending = false;
   let open: OpenHunk | null = null;
+  /** Some context line with content came without its prefix space. */
+  let droppedPrefixes = false;
+  const looseLines = new Map<Hunk, boolean[]>();
 
   const closeHunk = () => {
     if (!open) return;
@@ -68,7 +71,11 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
       hunk.lines.pop();
       loose.pop();
     }
-    if (hunk.lines.length && file) file.hunks.push(hunk);
+    if (hunk.lines.some((line, i) => loose[i] && line.text.trim() !== '')) droppedPrefixes = true;
+    if (hunk.lines.length && file) {
+      file.hunks.push(hunk);
+      looseLines.set(hunk, loose);
+    }
     open = null;
   };
   const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, hunks: [] });
@@ -171,5 +178,15 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     loose.push(isLoose);
   }
   closeHunk();
+  // A context line with content and no prefix (say "def f():" at column 0) shows the writer
+  // dropped the leading space of context lines: then the others lost it too, and their first
+  // character is part of the line.
+  if (droppedPrefixes) {
+    for (const [hunk, loose] of looseLines) {
+      hunk.lines.forEach((line, i) => {
+        if (line.kind === ' ' && !loose[i]) line.text = ` ${line.text}`;
+      });
+    }
+  }
   return files;
 }
