@@ -1,0 +1,198 @@
+/**
+ * `researcher env check`: everything a user wants to know before leaving an environment to an
+ * overnight sweep. Validates the file, confirms the editable / protected split, runs the baseline
+ * under a few seeds, checks that the value function fails loudly on a broken run, and ends with
+ * a verdict.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describeError } from '../core/errors.ts';
+import type { Sandbox, SandboxRequest } from '../core/interfaces.ts';
+import { readKnob } from '../agents/knobs.ts';
+import { compileRules } from '../patch/guard.ts';
+import { scoreRun } from '../reward/evaluate.ts';
+import { mean, std } from '../store/run-store.ts';
+import { GitWorkspace } from '../workspace/git.ts';
+import type { Environment } from './load.ts';
+
+export interface CheckLine {
+  ok: boolean;
+  /** Warnings do not fail the check but deserve a look. */
+  warning?: boolean;
+  message: string;
+}
+
+export interface CheckReport {
+  lines: CheckLine[];
+  rewards: number[];
+  mean: number | null;
+  spread: number | null;
+  passed: boolean;
+  verdict: string;
+}
+
+export interface CheckOptions {
+  seeds: number;
+  sandbox: Sandbox;
+  gpus?: string[];
+  /** Called with each line as soon as it is known (long baselines). */
+  onLine?(line: CheckLine): void;
+}
+
+/** Values left as TODO by `env init` that the user still has to fill in. */
+export function unresolvedTodos(value: unknown, at = ''): string[] {
+  if (typeof value === 'string') return /^TODO\b/.test(value.trim()) ? [at || '(top level)'] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => unresolvedTodos(v, `${at}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => unresolvedTodos(v, at ? `${at}.${k}` : k));
+  }
+  return [];
+}
+
+export async function checkEnvironment(environment: Environment, options: CheckOptions): Promise<CheckReport> {
+  const lines: CheckLine[] = [];
+  const say = (line: CheckLine) => {
+    lines.push(line);
+    options.onLine?.(line);
+  };
+  const { config } = environment;
+  const shown = path.relative(process.cwd(), environment.file) || environment.file;
+  say({ ok: true, message: `${shown} is valid` });
+
+  const todos = unresolvedTodos(config);
+  if (todos.length) {
+    say({ ok: false, message: `still TODO: ${todos.join(', ')} — fill these in (env init could not decide them)` });
+    return finish(lines, []);
+  }
+
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'researcher-check-'));
+  try {
+    const workspace = await GitWorkspace.create(environment, scratch);
+    const files = await workspace.listFiles(workspace.baseCommit);
+    checkSplit(environment, files, say);
+    await checkKnobs(environment, workspace, say);
+    if (lines.some((line) => !line.ok)) return finish(lines, []);
+
+    const evaluatorDir = environment.evaluatorDir ? path.join(scratch, 'evaluator') : undefined;
+    if (environment.evaluatorDir && evaluatorDir) cpSync(environment.evaluatorDir, evaluatorDir, { recursive: true });
+    const dir = await workspace.checkout(0, workspace.baseCommit);
+
+    const rewards: number[] = [];
+    for (let seed = 0; seed < options.seeds; seed++) {
+      const folder = path.join(scratch, `seed-${seed}`);
+      const request = runRequest(environment, dir, folder, seed, options.gpus ?? []);
+      const result = await options.sandbox.run(request);
+      const scored = await scoreRun({ config, sandbox: options.sandbox, run: request, runResult: result, evaluatorDir, evalDir: path.join(folder, 'eval') });
+      if (!scored.ok) {
+        say({ ok: false, message: `baseline seed ${seed}: ${scored.failure.reason}: ${scored.failure.message}` });
+        return finish(lines, rewards);
+      }
+      rewards.push(scored.reward);
+      say({ ok: true, message: `baseline seed ${seed}: reward ${scored.reward} (${(result.durationMs / 1000).toFixed(1)}s)` });
+    }
+
+    // The value function must refuse a run that produced nothing, not score it.
+    const broken = runRequest(environment, dir, path.join(scratch, 'broken'), 0, []);
+    const brokenResult = { exitCode: 0, timedOut: false, oomKilled: false, interrupted: false, durationMs: 0, logPath: broken.logPath };
+    mkdirSync(broken.outputDir, { recursive: true });
+    writeFileSync(broken.logPath, '');
+    const brokenScore = await scoreRun({ config, sandbox: options.sandbox, run: broken, runResult: brokenResult, evaluatorDir, evalDir: path.join(scratch, 'broken', 'eval') });
+    if (brokenScore.ok) {
+      say({ ok: false, message: `the value function gave reward ${brokenScore.reward} to a run that wrote no output and printed nothing: it must fail loudly instead` });
+    } else {
+      say({ ok: true, message: `a broken run (no output) is refused: ${brokenScore.failure.reason}` });
+    }
+    return finish(lines, rewards);
+  } catch (error) {
+    say({ ok: false, message: describeError(error) });
+    return finish(lines, []);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function runRequest(environment: Environment, workDir: string, folder: string, seed: number, gpus: string[]): SandboxRequest {
+  const { run } = environment.config;
+  return {
+    runId: 'env-check',
+    ideaId: 0,
+    seed,
+    kind: 'run',
+    step: run,
+    resources: run.resources,
+    network: run.network,
+    workDir,
+    outputDir: path.join(folder, 'outputs'),
+    logPath: path.join(folder, 'run.log'),
+    gpus: gpus.slice(0, run.resources.gpus),
+    image: environment.config.image,
+  };
+}
+
+function checkSplit(environment: Environment, files: string[], say: (line: CheckLine) => void): void {
+  const { config } = environment;
+  const rules = compileRules({ editable: config.editable, protected: config.protected });
+  const editable = files.filter((f) => rules.isEditable(f) && !rules.isProtected(f));
+  const protectedFiles = files.filter((f) => rules.isProtected(f));
+  if (editable.length === 0) {
+    say({ ok: false, message: `no file matches editable (${config.editable.join(', ')}): a diff could change nothing` });
+  } else {
+    say({ ok: true, message: `${editable.length} editable file(s) (${preview(editable)}), ${protectedFiles.length} protected, ${files.length - editable.length - protectedFiles.length} other read-only` });
+  }
+  for (const glob of config.protected) {
+    if (!files.some((f) => compileRules({ editable: [], protected: [glob] }).isProtected(f))) {
+      say({ ok: true, warning: true, message: `protected glob "${glob}" matches no file` });
+    }
+  }
+  if (config.evaluate) {
+    say({ ok: true, message: `the evaluator (${config.evaluate.dir}) is outside the code: no diff can reach it, and it is frozen per run` });
+  } else {
+    say({
+      ok: true,
+      warning: true,
+      message: `no evaluate step: the reward is read from the run's own ${config.reward.source === 'json' ? 'output file' : 'output'}, which the idea's code writes — prefer an evaluator outside the code`,
+    });
+  }
+}
+
+async function checkKnobs(environment: Environment, workspace: GitWorkspace, say: (line: CheckLine) => void): Promise<void> {
+  const { knobs, editable, protected: protectedGlobs } = environment.config;
+  if (knobs.length === 0) {
+    say({ ok: true, warning: true, message: 'no knobs: the offline agent has nothing to search (LLM agents still work)' });
+    return;
+  }
+  const rules = compileRules({ editable, protected: protectedGlobs });
+  const values: string[] = [];
+  for (const knob of knobs) {
+    const text = await workspace.readFile(workspace.baseCommit, knob.file);
+    const value = text === null ? null : readKnob(knob, text);
+    if (value === null) {
+      say({ ok: false, message: `knob ${knob.name}: /${knob.pattern}/ matches nothing in ${knob.file}` });
+    } else if (!rules.isEditable(knob.file) || rules.isProtected(knob.file)) {
+      say({ ok: false, message: `knob ${knob.name}: ${knob.file} is not editable, so the knob cannot be changed` });
+    } else {
+      values.push(`${knob.name}=${value}`);
+    }
+  }
+  if (values.length === knobs.length) say({ ok: true, message: `knobs found: ${values.join(', ')}` });
+}
+
+function finish(lines: CheckLine[], rewards: number[]): CheckReport {
+  const passed = lines.every((line) => line.ok) && rewards.length > 0;
+  const m = rewards.length ? mean(rewards) : null;
+  const spread = rewards.length ? std(rewards) : null;
+  const failure = lines.find((line) => !line.ok);
+  const verdict = passed
+    ? `PASS: ready for a sweep — baseline reward ${format(m!)}${rewards.length > 1 ? ` ± ${format(spread!)} (std over ${rewards.length} seeds; range ${format(Math.min(...rewards))}–${format(Math.max(...rewards))})` : ' (1 seed: use --seeds 3 to measure the noise)'}`
+    : `FAIL: ${failure?.message ?? 'the baseline produced no reward'}`;
+  return { lines, rewards, mean: m, spread, passed, verdict };
+}
+
+function format(x: number): string {
+  return String(Number(x.toPrecision(4)));
+}
+
+function preview(files: string[]): string {
+  return files.length <= 4 ? files.join(', ') : `${files.slice(0, 3).join(', ')}, …`;
+}
