@@ -7,6 +7,7 @@ import { runCommand } from './run.ts';
 import { resumeCommand } from './resume.ts';
 import { showCommand } from './show.ts';
 import { sandboxCommand } from './sandbox.ts';
+import { sandboxCommand } from './sandbox.ts';
 import { patchCommand } from './patch.ts';
 import { envCommand } from './env.ts';
 import { reportCommand } from './report.ts';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   run: { run: runCommand, summary: 'run <environment> [--ideas N] …   start a sweep' },
   resume: { run: resumeCommand, summary: 'resume <run-dir>                 continue a stopped sweep' },
   show: { run: showCommand, summary: 'show <run-dir> [--json]          the leaderboard of a run' },
+  sandbox: { run: sandboxCommand, summary: 'sandbox build <name> | prune     build a sandbox image; clean up Docker leftovers' },
   sandbox: { run: sandboxCommand, summary: 'sandbox build <name> | prune     build a sandbox image; clean up Docker leftovers' },
   env: { run: envCommand, summary: 'env init <repo> | env check <env>  define an environment; check it before a sweep' },
   patch: { run: patchCommand, summary: 'patch apply <repo-dir> <patch>    apply a model-written edit to a working tree' },

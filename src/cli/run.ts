@@ -9,6 +9,7 @@ import { OFFLINE_AGENT } from '../agents/index.ts';
 import { UsageError } from '../core/errors.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
+import { enginesFromFlags } from '../sandbox/docker-hosts.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
 import { slurmOptionsFromFlags } from '../sandbox/slurm.ts';
 import { createStrategy } from '../search/index.ts';
@@ -31,7 +32,9 @@ const HELP = `usage: researcher run <environment> [options]
   --parallel K         evaluations at once (default: the GPUs given, or 1)
   --gpus LIST          GPU ids to use, e.g. 0,1,2,3
   --agent FILE         agent file (default: offline, the knob-searching agent)
-  --sandbox NAME       where runs execute: local (default), slurm
+  --sandbox NAME       where runs execute: local (default), docker, slurm
+  --docker-host URL    docker: an engine to run on (repeatable): unix:///path, tcp://host:port or
+                       ssh://user@host, with its GPUs as URL#gpus=0,1 (default: DOCKER_HOST)
   --shared-dir DIR     slurm: a folder every node sees; ideas' code, outputs and logs are staged there
   --slurm-partition P, --slurm-account A, --slurm-qos Q
                        slurm: where jobs go (default: environment.yaml's slurm block, then the cluster's)
@@ -58,6 +61,7 @@ export async function runCommand(args: string[]): Promise<number> {
       gpus: { type: 'string' },
       agent: { type: 'string' },
       sandbox: { type: 'string' },
+      'docker-host': { type: 'string', multiple: true },
       'shared-dir': { type: 'string' },
       'slurm-partition': { type: 'string' },
       'slurm-account': { type: 'string' },
@@ -82,6 +86,8 @@ export async function runCommand(args: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError(`--gpus: ${(error as Error).message}`);
   }
+  const engines = enginesFromFlags(values.sandbox ?? 'local', values['docker-host'] ?? [], gpus, environment.config.run.resources.gpus);
+  gpus = engines.gpus;
   const seeds = positiveInt(values.seeds, '--seeds') ?? 1;
   const runId = values['run-id'] ?? defaultRunId(environment.config.name);
   if (!/^[\w.-]+$/.test(runId)) throw new UsageError(`--run-id may only hold letters, digits, ".", "_" and "-"`);
@@ -96,12 +102,15 @@ export async function runCommand(args: string[]): Promise<number> {
     goal: environment.config.reward.goal,
     agent: values.agent ?? OFFLINE_AGENT,
     sandbox: values.sandbox ?? 'local',
-    sandboxOptions: slurmOptionsFromFlags(values.sandbox ?? 'local', {
-      sharedDir: values['shared-dir'],
-      partition: values['slurm-partition'],
-      account: values['slurm-account'],
-      qos: values['slurm-qos'],
-    }),
+    sandboxOptions: {
+      ...slurmOptionsFromFlags(values.sandbox ?? 'local', {
+        sharedDir: values['shared-dir'],
+        partition: values['slurm-partition'],
+        account: values['slurm-account'],
+        qos: values['slurm-qos'],
+      }),
+      ...engines.sandboxOptions,
+    },
     search: values.search ?? 'serial',
     buildOn,
     ideas: positiveInt(values.ideas, '--ideas') ?? 12,

@@ -4,6 +4,7 @@
 import { UsageError } from '../core/errors.ts';
 import type { Sandbox } from '../core/interfaces.ts';
 import type { Environment } from '../environment/load.ts';
+import { createDockerSandbox } from './docker.ts';
 import { LocalSandbox } from './local.ts';
 import { SlurmSandbox } from './slurm.ts';
 
@@ -11,6 +12,7 @@ export type SandboxFactory = (options: Record<string, unknown>, environment?: En
 
 export const SANDBOXES: Record<string, SandboxFactory> = {
   local: () => new LocalSandbox(),
+  docker: (options) => createDockerSandbox(options),
   slurm: (options, environment) => new SlurmSandbox(options, environment),
 };
 

@@ -1,0 +1,315 @@
+/**
+ * Moving code and outputs between this machine and a container as tar archives, so that a
+ * Docker host needs no shared file system and per-idea work does not grow with the repository:
+ *
+ * - the run's base commit goes into an image once per run and host (`git archive`, streamed);
+ * - each idea then ships only the files it changed relative to that base (and a list of the
+ *   files it deleted);
+ * - outputs come back as a tar of one folder, extracted with no links, devices or paths that
+ *   escape the destination.
+ *
+ * Ownership and modes in the archives are set here, so the unprivileged user a container runs
+ * as owns its code and output folders whatever the host's files say.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import { simpleGit } from 'simple-git';
+import tar from 'tar-stream';
+import { BASE_BRANCH } from '../workspace/git.ts';
+
+/** Where things live inside a sandbox container. */
+export const CONTAINER_PATHS = {
+  root: '/sandbox',
+  code: '/sandbox/code',
+  outputs: '/sandbox/outputs',
+  eval: '/sandbox/eval',
+  home: '/sandbox/home',
+} as const;
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+const ROOT: Owner = { uid: 0, gid: 0 };
+
+/** What of a work dir must reach the container. */
+export type CodeSnapshot =
+  | {
+      kind: 'git';
+      /** Folder to run git in (the worktree). */
+      gitDir: string;
+      baseCommit: string;
+      /** Files that differ from the base commit (added, modified, untracked), relative paths. */
+      changed: string[];
+      /** Files of the base commit that the work dir no longer has. */
+      deleted: string[];
+    }
+  | { kind: 'folder'; dir: string; fingerprint: string };
+
+/**
+ * Describes a work dir: a worktree of the run's repository (it has the `base` branch) is the base
+ * commit plus its changes; anything else (the frozen evaluator) is a plain folder.
+ */
+export async function snapshotCode(workDir: string): Promise<CodeSnapshot> {
+  const dir = path.resolve(workDir);
+  const git = simpleGit(dir);
+  try {
+    const top = (await git.revparse(['--show-toplevel'])).trim();
+    if (path.resolve(top) !== dir) throw new Error('not the top of a repository');
+    const baseCommit = (await git.raw(['rev-parse', '--verify', '--quiet', `${BASE_BRANCH}^{commit}`])).trim();
+    if (!baseCommit) throw new Error('no base branch');
+    const changed = new Set<string>();
+    const deleted: string[] = [];
+    // --name-status -z: "<status>\0<path>\0" per file; the working tree against the base commit.
+    const fields = (await git.raw(['diff', '--no-renames', '--name-status', '-z', baseCommit, '--'])).split('\0').filter(Boolean);
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 'D') deleted.push(fields[i + 1]);
+      else changed.add(fields[i + 1]);
+    }
+    for (const file of (await git.raw(['ls-files', '--others', '--exclude-standard', '-z'])).split('\0').filter(Boolean)) {
+      changed.add(file);
+    }
+    return { kind: 'git', gitDir: dir, baseCommit, changed: [...changed].sort(), deleted: deleted.sort() };
+  } catch {
+    return { kind: 'folder', dir, fingerprint: fingerprintFolder(dir) };
+  }
+}
+
+/** A hash of a folder's file names, sizes, modes and modification times (not its contents). */
+export function fingerprintFolder(dir: string): string {
+  const hash = createHash('sha256');
+  for (const file of walk(dir)) {
+    const stat = lstatSync(path.join(dir, file));
+    hash.update(`${file}\0${stat.mode}\0${stat.size}\0${stat.mtimeMs}\n`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Relative paths of everything under `dir` (folders before their contents), `.git` skipped. */
+export function walk(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(path.join(dir, prefix), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name === '.git') continue;
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    out.push(relative);
+    if (entry.isDirectory()) out.push(...walk(dir, relative));
+  }
+  return out;
+}
+
+// ─── archives going into a container ────────────────────────────────────────────────────────
+
+/** The /sandbox folders (relative to /). Outputs are read-only in an evaluate container. */
+export function layoutEntries(user: Owner, kind: 'run' | 'evaluate'): FileEntry[] {
+  const dir = (name: string, owner: Owner, mode: number): FileEntry => ({ name: name.slice(1), owner, mode });
+  return [
+    dir(CONTAINER_PATHS.root, ROOT, 0o755),
+    dir(CONTAINER_PATHS.code, user, 0o755),
+    dir(CONTAINER_PATHS.home, user, 0o700),
+    kind === 'run' ? dir(CONTAINER_PATHS.outputs, user, 0o755) : dir(CONTAINER_PATHS.outputs, ROOT, 0o555),
+    dir(CONTAINER_PATHS.eval, user, 0o755),
+  ];
+}
+
+/** Normalised modes: owner-writable, executable only if it was. */
+function fileMode(mode: number | undefined): number {
+  return (mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
+}
+
+/**
+ * The base commit of a repository, laid out under /sandbox/code and owned by `user`, plus the
+ * empty /sandbox folders: streamed from `git archive`, never written to disk.
+ */
+export function baseCommitArchive(gitDir: string, commit: string, user: Owner, kind: 'run' | 'evaluate' = 'run'): Readable {
+  const pack = tar.pack();
+  const extract = tar.extract();
+  for (const entry of layoutEntries(user, kind)) {
+    pack.entry({ name: `${entry.name}/`, type: 'directory', mode: entry.mode, uid: entry.owner.uid, gid: entry.owner.gid, mtime: new Date() });
+  }
+  const prefix = `${CONTAINER_PATHS.code.slice(1)}/`;
+  extract.on('entry', (header, body, next) => {
+    if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'symlink') {
+      body.resume(); // the pax global header git writes (the commit id)
+      body.on('end', () => next());
+      return;
+    }
+    const entry = pack.entry(
+      {
+        ...header,
+        name: prefix + header.name,
+        uid: user.uid,
+        gid: user.gid,
+        uname: '',
+        gname: '',
+        mode: header.type === 'directory' ? 0o755 : header.type === 'symlink' ? 0o777 : fileMode(header.mode),
+      },
+      (error) => next(error),
+    );
+    body.pipe(entry);
+  });
+  extract.on('finish', () => pack.finalize());
+  extract.on('error', (error) => pack.destroy(error));
+  const child = execa('git', ['archive', '--format=tar', commit], { cwd: gitDir, buffer: false, encoding: 'buffer', stdin: 'ignore', stderr: 'pipe' });
+  child.stdout.pipe(extract);
+  child.catch((error: { stderr?: unknown; message: string }) => pack.destroy(new Error(`git archive failed: ${String(error.stderr || error.message).trim()}`)));
+  return pack;
+}
+
+export interface FileEntry {
+  /** Path inside the archive (relative to /). */
+  name: string;
+  /** File on this machine to read; absent for a folder entry. */
+  source?: string;
+  stat?: Stats;
+  owner: Owner;
+  /** Mode to give it; by default normalised from the source. */
+  mode?: number;
+}
+
+/** A tar of files of this machine, read one at a time as the archive is consumed. */
+export function filesArchive(entries: Iterable<FileEntry>): Readable {
+  const pack = tar.pack();
+  const add = async () => {
+    for (const entry of entries) {
+      const stat = entry.stat ?? (entry.source ? lstatSync(entry.source) : undefined);
+      const base = { uid: entry.owner.uid, gid: entry.owner.gid, mtime: stat?.mtime ?? new Date() };
+      if (!stat || stat.isDirectory()) {
+        await entryDone(pack, { ...base, name: `${entry.name.replace(/\/$/, '')}/`, type: 'directory', mode: entry.mode ?? 0o755 });
+      } else if (stat.isSymbolicLink()) {
+        await entryDone(pack, { ...base, name: entry.name, type: 'symlink', linkname: readlinkSync(entry.source!), mode: 0o777 });
+      } else if (stat.isFile()) {
+        await new Promise<void>((resolve, reject) => {
+          const sink = pack.entry({ ...base, name: entry.name, type: 'file', size: stat.size, mode: entry.mode ?? fileMode(stat.mode) }, (error) =>
+            error ? reject(error) : resolve(),
+          );
+          pipeline(createReadStream(entry.source!), sink).catch(reject);
+        });
+      }
+      // Sockets, fifos and devices are never shipped.
+    }
+    pack.finalize();
+  };
+  add().catch((error) => pack.destroy(error));
+  return pack;
+}
+
+function entryDone(pack: tar.Pack, header: tar.Headers): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
+}
+
+/** An idea's changed files, laid over /sandbox/code (with their parent folders, owned by `user`). */
+export function changedFilesArchive(workDir: string, changed: readonly string[], user: Owner): Readable {
+  return filesArchive(entriesUnder(workDir, changed, CONTAINER_PATHS.code, user));
+}
+
+/** A plain folder as the code of a container (/sandbox/code), with the /sandbox folders. */
+export function folderCodeArchive(dir: string, user: Owner, kind: 'run' | 'evaluate'): Readable {
+  return filesArchive([...layoutEntries(user, kind), ...folderEntries(dir, CONTAINER_PATHS.code, user)]);
+}
+
+/** A folder as a build context (paths relative to the archive root, owned by root). */
+export function contextArchive(dir: string): Readable {
+  return filesArchive(walk(dir).map((file) => ({ name: file, source: path.join(dir, file), owner: ROOT })));
+}
+
+/** A run's outputs for an evaluate container: owned by root and read-only to the evaluator. */
+export function readOnlyOutputsArchive(dir: string): Readable {
+  return filesArchive([{ name: CONTAINER_PATHS.outputs.slice(1), owner: ROOT, mode: 0o555 }, ...folderEntries(dir, CONTAINER_PATHS.outputs, ROOT, true)]);
+}
+
+function folderEntries(dir: string, target: string, owner: Owner, readOnly = false): FileEntry[] {
+  return walk(dir).map((file) => {
+    const source = path.join(dir, file);
+    const stat = lstatSync(source);
+    const readOnlyMode = stat.isDirectory() || stat.mode & 0o111 ? 0o555 : 0o444;
+    return { name: `${target.slice(1)}/${file}`, source, stat, owner, mode: readOnly ? readOnlyMode : undefined };
+  });
+}
+
+function* entriesUnder(dir: string, files: readonly string[], target: string, owner: Owner): Generator<FileEntry> {
+  const folders = new Set<string>();
+  for (const file of files) {
+    const parts = file.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join('/');
+      if (folders.has(folder)) continue;
+      folders.add(folder);
+      yield { name: `${target.slice(1)}/${folder}`, owner };
+    }
+    const source = path.join(dir, file);
+    let stat: Stats;
+    try {
+      stat = lstatSync(source);
+    } catch {
+      continue; // vanished since it was listed
+    }
+    yield { name: `${target.slice(1)}/${file}`, source, stat, owner };
+  }
+}
+
+// ─── archives coming out of a container ─────────────────────────────────────────────────────
+
+export interface Extracted {
+  files: number;
+  bytes: number;
+  /** Entries not written: links, devices, paths escaping the destination. */
+  skipped: number;
+}
+
+/**
+ * Writes a tar (as `getArchive` returns it: one top folder) into `destDir`, dropping the top
+ * folder. Only plain files and folders are written; nothing can land outside `destDir`.
+ */
+export async function extractArchive(archive: NodeJS.ReadableStream, destDir: string, stripComponents = 1): Promise<Extracted> {
+  const result: Extracted = { files: 0, bytes: 0, skipped: 0 };
+  const root = path.resolve(destDir);
+  mkdirSync(root, { recursive: true });
+  const extract = tar.extract();
+  extract.on('entry', (header, body, next) => {
+    const parts = header.name.split('/').filter((part) => part && part !== '.').slice(stripComponents);
+    const target = path.resolve(root, ...parts);
+    const inside = parts.length > 0 && !parts.includes('..') && target.startsWith(root + path.sep);
+    const skip = () => {
+      result.skipped++;
+      body.resume();
+      body.on('end', () => next());
+    };
+    if (!inside || (header.type !== 'file' && header.type !== 'directory')) return skip();
+    try {
+      removeIfLink(target);
+      if (header.type === 'directory') {
+        mkdirSync(target, { recursive: true });
+        body.resume();
+        body.on('end', () => next());
+        return;
+      }
+      mkdirSync(path.dirname(target), { recursive: true });
+    } catch (error) {
+      return next(error);
+    }
+    result.files++;
+    result.bytes += header.size ?? 0;
+    pipeline(body, createWriteStream(target, { mode: (header.mode ?? 0o644) & 0o755 | 0o600 })).then(() => next(), next);
+  });
+  await pipeline(archive as Readable, extract);
+  return result;
+}
+
+function removeIfLink(target: string): void {
+  try {
+    if (lstatSync(target).isSymbolicLink()) rmSync(target);
+  } catch {
+    // does not exist
+  }
+}
+
+/** Empties a folder (keeps the folder itself). */
+export function emptyFolder(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
+}
