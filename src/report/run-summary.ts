@@ -22,6 +22,8 @@ export interface EvaluationSummary {
   gpus: string[];
   log: string | null;
   handle: EvaluationRecord['handle'];
+  startedAt: string;
+  finishedAt: string | null;
 }
 
 export interface IdeaSummary {
@@ -38,6 +40,9 @@ export interface IdeaSummary {
   parent: number | null;
   hypothesis: string;
   plan: string;
+  expectedEffect: string;
+  /** `git diff` of the idea's commit against its parent (null until its code is committed). */
+  diff: string | null;
   commit: string | null;
   branch: string | null;
   createdAt: string;
@@ -97,6 +102,8 @@ export function summarizeRun(store: RunStore): RunSummary {
       parent: idea.parentId,
       hypothesis: idea.hypothesis,
       plan: idea.plan,
+      expectedEffect: idea.expectedEffect,
+      diff: idea.diff,
       commit: idea.commit,
       branch: idea.commit ? (idea.id === 0 ? 'base' : `idea/${idea.id}`) : null,
       createdAt: idea.createdAt,
@@ -115,6 +122,8 @@ export function summarizeRun(store: RunStore): RunSummary {
         gpus: e.gpus,
         log: e.logPath,
         handle: e.handle,
+        startedAt: e.startedAt,
+        finishedAt: e.finishedAt,
       })),
       meta: idea.meta,
       usage: store.usage(idea.id),

@@ -1,0 +1,203 @@
+/**
+ * Two sweeps side by side (two agents, two search strategies, two budgets on one environment):
+ * the best reward each found, the best reward each had after the same number of ideas (so a
+ * longer run does not win just by being longer), and what each cost.
+ */
+import { formatNumber } from './leaderboard.ts';
+import { formatDuration, formatSpread } from './report-html.ts';
+import { buildReportModel } from './report-model.ts';
+import type { RunSummary } from './run-summary.ts';
+
+export interface ComparedRun {
+  runId: string;
+  dir: string;
+  environment: string;
+  agent: string;
+  search: string;
+  status: string;
+  goal: 'maximize' | 'minimize';
+  baseline: { reward: number | null; rewardStd: number | null; rewardCount: number } | null;
+  best: { id: number; title: string; reward: number; improvement: number | null } | null;
+  ideasFinished: number;
+  ideasFailed: number;
+  evaluations: number;
+  /** Best idea reward among the first k finished ideas (k = index + 1), in the order they finished; null while none scored. */
+  bestAfter: (number | null)[];
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  computeHours: number;
+  gpuHours: number;
+  elapsedMs: number;
+}
+
+export interface Checkpoint {
+  ideas: number;
+  a: number | null;
+  b: number | null;
+  leader: 'a' | 'b' | 'tie' | null;
+}
+
+export interface RunComparison {
+  a: ComparedRun;
+  b: ComparedRun;
+  goal: 'maximize' | 'minimize';
+  /** The best reward of each over the whole run. */
+  bestLeader: 'a' | 'b' | 'tie' | null;
+  /** Best-so-far of both at equal numbers of finished ideas. */
+  checkpoints: Checkpoint[];
+  notes: string[];
+}
+
+export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
+  const left = describe(a);
+  const right = describe(b);
+  const notes: string[] = [];
+  const goal = left.goal;
+  const comparable = left.goal === right.goal;
+  if (left.environment !== right.environment) {
+    notes.push(`the runs are on different environments (${left.environment} and ${right.environment}): their rewards may not be comparable`);
+  }
+  if (!comparable) notes.push(`the runs optimise in different directions (${left.goal} and ${right.goal}): no leader is named`);
+  if (left.baseline?.reward != null && right.baseline?.reward != null && left.environment === right.environment) {
+    const spread = Math.max(left.baseline.rewardStd ?? 0, right.baseline.rewardStd ?? 0);
+    const gap = Math.abs(left.baseline.reward - right.baseline.reward);
+    if (gap > 0 && gap > 3 * spread) notes.push(`the baselines differ (${formatNumber(left.baseline.reward)} and ${formatNumber(right.baseline.reward)}): the environment or the machine may have changed between the runs`);
+  }
+  const leaderOf = (x: number | null, y: number | null): Checkpoint['leader'] => {
+    if (!comparable || (x === null && y === null)) return null;
+    if (x === null) return 'b';
+    if (y === null) return 'a';
+    if (x === y) return 'tie';
+    return (goal === 'maximize' ? x > y : x < y) ? 'a' : 'b';
+  };
+  const shared = Math.min(left.bestAfter.length, right.bestAfter.length);
+  const checkpoints = checkpointSizes(shared).map((k) => ({
+    ideas: k,
+    a: left.bestAfter[k - 1],
+    b: right.bestAfter[k - 1],
+    leader: leaderOf(left.bestAfter[k - 1], right.bestAfter[k - 1]),
+  }));
+  if (left.ideasFinished !== right.ideasFinished) {
+    notes.push(`the runs finished different numbers of ideas (${left.ideasFinished} and ${right.ideasFinished}): compare them at ${shared} idea${shared === 1 ? '' : 's'} for a fair race`);
+  }
+  return {
+    a: left,
+    b: right,
+    goal,
+    bestLeader: leaderOf(left.best?.reward ?? null, right.best?.reward ?? null),
+    checkpoints,
+    notes,
+  };
+}
+
+function describe(summary: RunSummary): ComparedRun {
+  const model = buildReportModel(summary);
+  const finished = summary.ideas
+    .filter((idea) => idea.id !== 0 && (idea.status === 'succeeded' || idea.status === 'failed') && idea.finishedAt)
+    .sort((x, y) => Date.parse(x.finishedAt!) - Date.parse(y.finishedAt!) || x.id - y.id);
+  const bestAfter: (number | null)[] = [];
+  let best: number | null = null;
+  for (const idea of finished) {
+    if (idea.reward !== null && (best === null || (summary.goal === 'maximize' ? idea.reward > best : idea.reward < best))) best = idea.reward;
+    bestAfter.push(best);
+  }
+  const bestIdea = summary.ideas
+    .filter((idea) => idea.id !== 0 && idea.reward !== null)
+    .reduce<(typeof summary.ideas)[number] | null>((top, idea) => (!top || (summary.goal === 'maximize' ? idea.reward! > top.reward! : idea.reward! < top.reward!) ? idea : top), null);
+  return {
+    runId: summary.run.runId,
+    dir: summary.run.dir,
+    environment: summary.run.environmentName,
+    agent: summary.run.agent,
+    search: summary.run.search,
+    status: summary.run.status,
+    goal: summary.goal,
+    baseline: summary.baseline && { reward: summary.baseline.reward, rewardStd: summary.baseline.rewardStd, rewardCount: summary.baseline.rewardCount },
+    best: bestIdea && { id: bestIdea.id, title: bestIdea.title, reward: bestIdea.reward!, improvement: bestIdea.improvement },
+    ideasFinished: finished.length,
+    ideasFailed: finished.filter((idea) => idea.status === 'failed').length,
+    evaluations: model.totals.evaluations,
+    bestAfter,
+    costUsd: model.totals.costUsd,
+    inputTokens: model.totals.inputTokens,
+    outputTokens: model.totals.outputTokens,
+    computeHours: model.totals.computeHours,
+    gpuHours: model.totals.gpuHours,
+    elapsedMs: model.totals.elapsedMs,
+  };
+}
+
+/** 1…n when short; otherwise powers of two and n itself. */
+export function checkpointSizes(n: number): number[] {
+  if (n <= 12) return Array.from({ length: n }, (_, i) => i + 1);
+  const sizes: number[] = [];
+  for (let k = 1; k < n; k *= 2) sizes.push(k);
+  sizes.push(n);
+  return sizes;
+}
+
+export function formatComparison(comparison: RunComparison): string {
+  const { a, b } = comparison;
+  const reward = (value: number | null) => (value === null ? '—' : formatNumber(value));
+  const baseline = (run: ComparedRun) =>
+    run.baseline?.reward == null ? '—' : `${formatNumber(run.baseline.reward)}${run.baseline.rewardCount > 1 ? ` ± ${formatSpread(run.baseline.rewardStd ?? 0)}` : ''}`;
+  const star = (side: 'a' | 'b') => (comparison.bestLeader === side ? '  ★' : '');
+  const rows: [string, string, string][] = [
+    ['run', a.runId, b.runId],
+    ['environment', a.environment, b.environment],
+    ['agent · search', `${a.agent} · ${a.search}`, `${b.agent} · ${b.search}`],
+    ['status', a.status, b.status],
+    ['baseline', baseline(a), baseline(b)],
+    ['best reward', a.best ? `${reward(a.best.reward)} (idea ${a.best.id})${star('a')}` : '—', b.best ? `${reward(b.best.reward)} (idea ${b.best.id})${star('b')}` : '—'],
+    ['best vs baseline', signed(a.best?.improvement ?? null), signed(b.best?.improvement ?? null)],
+    ['ideas finished', `${a.ideasFinished} (${a.ideasFailed} failed)`, `${b.ideasFinished} (${b.ideasFailed} failed)`],
+    ['evaluations', String(a.evaluations), String(b.evaluations)],
+    ['compute', formatDuration(a.computeHours * 3_600_000), formatDuration(b.computeHours * 3_600_000)],
+    ['GPU-hours', a.gpuHours.toFixed(3), b.gpuHours.toFixed(3)],
+    ['tokens in / out', `${a.inputTokens} / ${a.outputTokens}`, `${b.inputTokens} / ${b.outputTokens}`],
+    ['dollars', `$${a.costUsd.toFixed(4)}`, `$${b.costUsd.toFixed(4)}`],
+    ['run time', formatDuration(a.elapsedMs), formatDuration(b.elapsedMs)],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length), 'A'.length);
+  const lines = [`${''.padEnd(w0)}  ${'A'.padEnd(w1)}  B`];
+  for (const [label, left, right] of rows) lines.push(`${label.padEnd(w0)}  ${left.padEnd(w1)}  ${right}`);
+
+  if (comparison.checkpoints.length) {
+    lines.push('', 'best reward after the first N ideas of each (in the order they finished):');
+    const table = comparison.checkpoints.map((c) => [String(c.ideas), reward(c.a), reward(c.b), c.leader === 'a' ? 'A' : c.leader === 'b' ? 'B' : c.leader === 'tie' ? 'tie' : '']);
+    const widths = [1, 2, 3].map((i) => Math.max(...table.map((r) => r[i - 1].length), i === 1 ? 1 : 6));
+    lines.push(`  ${'N'.padStart(widths[0])}  ${'A'.padStart(widths[1])}  ${'B'.padStart(widths[2])}  ahead`);
+    for (const row of table) lines.push(`  ${row[0].padStart(widths[0])}  ${row[1].padStart(widths[1])}  ${row[2].padStart(widths[2])}  ${row[3]}`);
+  }
+  lines.push('', verdict(comparison));
+  for (const note of comparison.notes) lines.push(`note: ${note}`);
+  return lines.join('\n');
+}
+
+function verdict(comparison: RunComparison): string {
+  const { a, b, bestLeader, checkpoints } = comparison;
+  const parts: string[] = [];
+  if (bestLeader === 'a' || bestLeader === 'b') {
+    const [win, lose] = bestLeader === 'a' ? [a, b] : [b, a];
+    parts.push(`${bestLeader.toUpperCase()} found the better best reward (${formatNumber(win.best!.reward)} vs ${lose.best ? formatNumber(lose.best.reward) : 'none'})`);
+  } else if (bestLeader === 'tie') {
+    parts.push('both found the same best reward');
+  } else {
+    parts.push('no leader on best reward');
+  }
+  const last = checkpoints[checkpoints.length - 1];
+  if (last && (last.leader === 'a' || last.leader === 'b')) {
+    parts.push(`at ${last.ideas} idea${last.ideas === 1 ? '' : 's'} each, ${last.leader.toUpperCase()} is ahead (${last.a === null ? '—' : formatNumber(last.a)} vs ${last.b === null ? '—' : formatNumber(last.b)})`);
+  } else if (last?.leader === 'tie') {
+    parts.push(`at ${last.ideas} idea${last.ideas === 1 ? '' : 's'} each they are level`);
+  }
+  const cost = a.costUsd + b.costUsd > 0 ? `; model spend $${a.costUsd.toFixed(2)} vs $${b.costUsd.toFixed(2)}` : '';
+  return `${parts.join('; ')}${cost}.`;
+}
+
+function signed(delta: number | null): string {
+  if (delta === null) return '—';
+  return `${delta >= 0 ? '+' : '−'}${formatNumber(Math.abs(delta))}`;
+}

@@ -1,0 +1,617 @@
+/**
+ * report.html: one self-contained page (inline CSS, inline SVG, a few lines of inline script; no
+ * network, no CDN) that a researcher opens in the morning: the headline numbers, reward over
+ * time, a sortable leaderboard, the lineage of ideas and a card per idea with its diff and log.
+ * The live view (`researcher watch`) serves the same page with a script that reloads it when the
+ * run changes.
+ */
+import { diffToHtml, escapeHtml } from './diff-html.ts';
+import { formatNumber } from './leaderboard.ts';
+import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model.ts';
+import { rewardPlotSvg } from './reward-plot.ts';
+
+export interface RenderOptions {
+  /** Serve as the live view: reload when the run's version (from `eventsPath`) differs from `version`. */
+  live?: { eventsPath: string; version: string };
+}
+
+export function renderReportHtml(model: ReportModel, options: RenderOptions = {}): string {
+  const { summary } = model;
+  const title = `${summary.run.environmentName} · ${summary.run.runId}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="ai-researcher">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(title)} — research report</title>
+<style>${CSS}</style>
+</head>
+<body${options.live ? ` data-live-version="${escapeHtml(options.live.version)}" data-live-events="${escapeHtml(options.live.eventsPath)}"` : ''}>
+${header(model, options)}
+<nav class="toc"><a href="#plot">Reward over time</a><a href="#leaderboard">Leaderboard</a>${model.hasChains ? '<a href="#lineage">Lineage</a>' : ''}<a href="#ideas">Ideas</a><a href="#totals">Totals</a></nav>
+<main>
+${headline(model)}
+${tiles(model)}
+<section id="plot" class="panel">
+  <div class="panel-head"><h2>Reward over time</h2>${plotLegend(model)}</div>
+  ${rewardPlotSvg(model)}
+  <p class="hint">Each point is one evaluation (one seed of one idea); click it to jump to the idea. The step line is the best idea mean so far.</p>
+</section>
+<section id="leaderboard" class="panel">
+  <div class="panel-head"><h2>Leaderboard</h2><span class="hint">click a column to sort · ${summary.goal === 'maximize' ? 'higher' : 'lower'} reward is better</span></div>
+  ${leaderboard(model)}
+</section>
+${lineage(model)}
+<section id="ideas">
+  <h2>Ideas</h2>
+  ${model.ranked.map((idea, i) => ideaCard(idea, model, i)).join('\n')}
+</section>
+${totalsPanel(model)}
+</main>
+<footer>Generated ${escapeHtml(formatDate(model.generatedAt))} by ai-researcher from <code>${escapeHtml(summary.run.dir)}/run.db</code>. Every idea is a commit on branch <code>idea/&lt;id&gt;</code> of <code>repo/</code>; its files are in <code>ideas/&lt;id&gt;/</code>.</footer>
+<script>${SORT_SCRIPT}</script>
+${options.live ? `<script>${LIVE_SCRIPT}</script>` : ''}
+</body>
+</html>
+`;
+}
+
+// ─── header and headline ──────────────────────────────────────────────────────────────────
+
+function header(model: ReportModel, options: RenderOptions): string {
+  const { run } = model.summary;
+  const seeds = run.seeds === run.baselineSeeds ? `${plural(run.seeds, 'seed')} per idea` : `${plural(run.seeds, 'seed')} per idea, ${run.baselineSeeds} for the baseline`;
+  const search = run.search === 'serial' ? `serial search, building on the ${run.buildOn}` : `${run.search} search`;
+  const facts = [
+    `agent <b>${escapeHtml(shortAgent(run.agent))}</b>`,
+    escapeHtml(search),
+    escapeHtml(seeds),
+    `${run.parallel} at a time`,
+    `${escapeHtml(run.sandbox)} sandbox`,
+    `started ${escapeHtml(formatDate(run.createdAt))}`,
+  ];
+  const live = options.live
+    ? '<span class="live-pill" title="This page reloads itself when an idea finishes">live</span><span id="live-lost" class="live-lost" hidden>connection lost — retrying</span>'
+    : '';
+  return `<header class="page-head">
+  <div class="eyebrow">ai-researcher · run report ${live}</div>
+  <h1>${escapeHtml(run.environmentName)} <span class="run-id">${escapeHtml(run.runId)}</span> ${runStatusBadge(run.status)}</h1>
+  <p class="facts">${facts.join(' · ')}</p>
+</header>`;
+}
+
+function headline(model: ReportModel): string {
+  const { best, baseline, summary } = model;
+  if (!baseline || baseline.reward === null) {
+    const why = baseline?.status === 'failed' ? `The baseline failed: ${escapeHtml(baseline.error ?? baseline.failureReason ?? '')}` : 'The baseline has not finished yet.';
+    return `<section class="headline"><p>${why}</p></section>`;
+  }
+  const baseText = rewardText(baseline);
+  if (!best || best.id === 0) {
+    const finished = model.totals.succeeded + model.totals.failed;
+    return `<section class="headline neutral"><p><b>No idea has beaten the baseline${finished ? '' : ' yet'}.</b> Baseline reward ${baseText}${finished ? ` after ${plural(finished, 'idea')}` : ''}.</p></section>`;
+  }
+  return `<section class="headline"><p><span class="star">★</span> Best: <a href="#idea-${best.id}">idea #${best.id}</a> <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}</p>
+<p class="apply-line">Take it home: <code>researcher apply ${escapeHtml(shellQuote(summary.run.dir))} ${best.id}</code></p></section>`;
+}
+
+function verdictSentence(idea: IdeaView): string {
+  const ratio = idea.signalToNoise === null ? '' : ` (${formatRatio(idea.signalToNoise)}× its standard error)`;
+  switch (idea.verdict) {
+    case 'better':
+      return `The gain is beyond seed-to-seed noise${ratio}.`;
+    case 'worse':
+      return `It is worse than the baseline beyond noise${ratio}.`;
+    case 'within-noise':
+      return `<span class="warn">The gain is within seed-to-seed noise${ratio}: rerun it with more seeds before trusting it.</span>`;
+    default:
+      return '<span class="muted">Noise unknown: run the baseline with --baseline-seeds 2 or more to measure it.</span>';
+  }
+}
+
+function tiles(model: ReportModel): string {
+  const { totals, best, baseline } = model;
+  const tile = (label: string, value: string, sub: string, cls = '') => `<div class="tile ${cls}"><div class="tile-label">${label}</div><div class="tile-value">${value}</div><div class="tile-sub">${sub}</div></div>`;
+  const failedSub = totals.failedByReason.length ? totals.failedByReason.map(([reason, n]) => `${n} ${escapeHtml(reason)}`).join(', ') : 'none failed';
+  return `<section class="tiles">
+${tile('best reward', best ? escapeHtml(formatNumber(best.reward!)) : '—', best ? (best.id === 0 ? 'the baseline' : `idea #${best.id}`) : 'nothing scored yet', 'accent')}
+${tile('vs baseline', best && best.id !== 0 ? deltaHtml(best.improvement) : '—', baseline?.reward != null ? `baseline ${escapeHtml(rewardText(baseline))}` : 'baseline pending')}
+${tile('ideas tried', String(totals.tried), `${totals.succeeded} succeeded · ${totals.failed} failed${totals.unfinished ? ` · ${totals.unfinished} in progress` : ''}`)}
+${tile('failures', String(totals.failed), failedSub, totals.failed ? 'bad' : '')}
+${tile('compute', `${formatHours(totals.computeHours)}`, `${totals.gpuHours > 0 ? `${formatHours(totals.gpuHours)} on GPUs` : 'no GPU'} · ${plural(totals.evaluations, 'evaluation')}`)}
+${tile('model spend', `$${totals.costUsd.toFixed(2)}`, `${formatCount(totals.inputTokens)} in · ${formatCount(totals.outputTokens)} out tokens`)}
+${tile('run time', formatDuration(totals.elapsedMs), `${escapeHtml(model.summary.run.status)}`)}
+</section>`;
+}
+
+function plotLegend(model: ReportModel): string {
+  const items = [
+    '<span class="lg"><svg width="14" height="14"><circle cx="7" cy="7" r="4.5" class="eval-dot is-idea"/></svg>idea</span>',
+    '<span class="lg"><svg width="14" height="14"><circle cx="7" cy="7" r="5.5" class="eval-dot is-best"/></svg>best idea</span>',
+    '<span class="lg"><svg width="14" height="14"><circle cx="7" cy="7" r="4.5" class="eval-dot is-baseline"/></svg>baseline</span>',
+    '<span class="lg"><svg width="22" height="14"><path d="M1 11H8V4H21" class="best-line"/></svg>best so far</span>',
+    `<span class="lg"><svg width="22" height="14"><rect x="1" y="3" width="20" height="8" class="baseline-band"/><line x1="1" x2="21" y1="7" y2="7" class="baseline"/></svg>baseline${model.baseline && model.baseline.rewardCount > 1 ? ' ± std' : ''}</span>`,
+    '<span class="lg"><svg width="14" height="14"><path d="M3 3L11 11M3 11L11 3" class="eval-dot is-failed"/></svg>failed</span>',
+  ];
+  return `<div class="legend">${items.join('')}</div>`;
+}
+
+// ─── leaderboard ──────────────────────────────────────────────────────────────────────────
+
+function leaderboard(model: ReportModel): string {
+  const maximize = model.summary.goal === 'maximize';
+  const best = maximize ? 'desc' : 'asc';
+  const columns: [label: string, type: 'num' | 'text', firstDir: 'asc' | 'desc', cls: string][] = [
+    ['rank', 'num', 'asc', 'num'],
+    ['idea', 'num', 'asc', 'num'],
+    ['title', 'text', 'asc', ''],
+    ['reward', 'num', best, 'num'],
+    ['vs baseline', 'num', 'desc', 'num'],
+    ['parent', 'num', 'asc', 'num'],
+    ['status', 'text', 'asc', ''],
+    ['cost', 'num', 'desc', 'num'],
+  ];
+  const head = columns
+    .map(([label, type, dir, cls], i) => `<th class="${cls}" data-type="${type}" data-dir="${dir}"${i === 0 ? ' aria-sort="ascending"' : ''}><button type="button">${label}<span class="sort-mark"></span></button></th>`)
+    .join('');
+  const rows = model.ranked
+    .map((idea) => {
+      const cells = [
+        td(idea.rank ?? '', idea.rank === null ? '—' : String(idea.rank), 'num rank'),
+        td(idea.id, `<a href="#idea-${idea.id}">${idea.id === 0 ? 'base' : `#${idea.id}`}</a>`, 'num'),
+        td(idea.title.toLowerCase(), `<a class="title-link" href="#idea-${idea.id}">${escapeHtml(idea.title)}</a>${idea.isBest && idea.id !== 0 ? ' <span class="star" title="best idea">★</span>' : ''}`, 'title'),
+        td(idea.reward ?? '', rewardHtml(idea), 'num'),
+        td(idea.id === 0 ? '' : (idea.improvement ?? ''), idea.id === 0 ? '<span class="muted">—</span>' : `${deltaHtml(idea.improvement)} ${verdictChip(idea.verdict, idea.signalToNoise)}`, 'num'),
+        td(idea.parent ?? -1, idea.parent === null || idea.parent === 0 ? '<span class="muted">base</span>' : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`, 'num'),
+        td(idea.status === 'failed' ? `failed ${idea.failureReason ?? ''}` : idea.status, statusBadge(idea), ''),
+        td(idea.usage.costUsd, `$${idea.usage.costUsd.toFixed(idea.usage.costUsd > 0 && idea.usage.costUsd < 0.01 ? 4 : 2)}`, 'num muted'),
+      ];
+      const cls = [idea.isBest ? 'row-best' : '', idea.id === 0 ? 'row-baseline' : '', idea.status === 'failed' ? 'row-failed' : ''].filter(Boolean).join(' ');
+      return `<tr data-idea="${idea.id}"${cls ? ` class="${cls}"` : ''}>${cells.join('')}</tr>`;
+    })
+    .join('\n');
+  return `<div class="table-wrap"><table id="leaderboard-table" class="leaderboard"><thead><tr>${head}</tr></thead><tbody>
+${rows}
+</tbody></table></div>`;
+}
+
+function td(sortValue: string | number, html: string, cls: string): string {
+  return `<td class="${cls}" data-sort="${escapeHtml(String(sortValue))}">${html}</td>`;
+}
+
+// ─── lineage ──────────────────────────────────────────────────────────────────────────────
+
+function lineage(model: ReportModel): string {
+  if (!model.hasChains) return '';
+  const baseline = model.baseline;
+  const node = (n: LineageNode): string =>
+    `<li><span class="node${n.idea.isBest ? ' node-best' : ''}${n.idea.status === 'failed' ? ' node-failed' : ''}"><a href="#idea-${n.idea.id}">#${n.idea.id}</a> ${escapeHtml(truncate(n.idea.title, 80))} <span class="node-reward">${n.idea.reward === null ? statusBadge(n.idea) : escapeHtml(formatNumber(n.idea.reward))}</span>${n.idea.isBest ? ' <span class="star">★</span>' : ''}</span>${
+      n.children.length ? `<ul>${n.children.map(node).join('')}</ul>` : ''
+    }</li>`;
+  return `<section id="lineage" class="panel">
+  <div class="panel-head"><h2>Lineage</h2><span class="hint">which idea each was built on</span></div>
+  <ul class="tree"><li><span class="node node-root"><a href="#idea-0">base commit</a> <span class="node-reward">${baseline?.reward != null ? escapeHtml(rewardText(baseline)) : ''}</span></span><ul>${model.lineage.map(node).join('')}</ul></li></ul>
+</section>`;
+}
+
+// ─── idea cards ───────────────────────────────────────────────────────────────────────────
+
+/** Small runs show every card open; big ones open the top of the leaderboard and fold the rest. */
+const OPEN_CARDS = 12;
+
+function ideaCard(idea: IdeaView, model: ReportModel, position: number): string {
+  const isBaseline = idea.id === 0;
+  const open = model.ranked.length <= 2 * OPEN_CARDS || position < OPEN_CARDS || isBaseline;
+  const facts: string[] = [];
+  if (idea.reward !== null) facts.push(`reward <b>${escapeHtml(rewardText(idea))}</b>${idea.rewardCount > 1 ? ` <span class="n">n=${idea.rewardCount}</span>` : ''}`);
+  if (!isBaseline && idea.improvement !== null) facts.push(`${deltaHtml(idea.improvement)} vs baseline ${verdictChip(idea.verdict, idea.signalToNoise)}`);
+  if (!isBaseline) facts.push(`built on ${idea.parent === null || idea.parent === 0 ? 'the base commit' : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`}`);
+  if (idea.commit) facts.push(`commit <code>${idea.commit.slice(0, 8)}</code>${idea.branch ? ` on <code>${escapeHtml(idea.branch)}</code>` : ''}`);
+  if (idea.computeMs) facts.push(`${formatDuration(idea.computeMs)} of compute${idea.gpuMs ? `, ${formatHours(idea.gpuMs / 3_600_000)} on GPUs` : ''}`);
+  const tokens = idea.usage.inputTokens + idea.usage.outputTokens;
+  if (!isBaseline) {
+    facts.push(
+      `${formatCount(idea.usage.inputTokens)} in / ${formatCount(idea.usage.outputTokens)} out tokens${idea.usage.cachedTokens ? ` (${formatCount(idea.usage.cachedTokens)} cached)` : ''} · $${idea.usage.costUsd.toFixed(tokens && idea.usage.costUsd < 0.01 ? 4 : 2)}`,
+    );
+  }
+
+  const failure =
+    idea.status === 'failed'
+      ? `<div class="failure"><b>Failed: ${escapeHtml(idea.failureReason ?? 'unknown')}</b>${idea.error ? `<pre>${escapeHtml(idea.error.replace(/ ⏎ /g, '\n'))}</pre>` : ''}</div>`
+      : '';
+  const words = isBaseline
+    ? '<p class="prose muted">The unmodified code at the base commit. Every idea is compared with it; its seeds measure the noise.</p>'
+    : `<div class="idea-text"><div class="hypothesis"><h4>Hypothesis</h4><p class="prose">${escapeHtml(idea.hypothesis || '—')}</p></div>${
+        idea.plan || idea.expectedEffect
+          ? `<div class="plan">${idea.plan ? `<h4>Plan</h4><p class="prose">${escapeHtml(idea.plan)}</p>` : ''}${idea.expectedEffect ? `<h4>Expected effect</h4><p class="prose">${escapeHtml(idea.expectedEffect)}</p>` : ''}</div>`
+          : ''
+      }</div>`;
+  const change = isBaseline
+    ? ''
+    : `<h4>Change${idea.parent !== null && idea.parent !== 0 ? ` <span class="h4-note">against idea #${idea.parent}</span>` : ''}</h4>${
+        idea.diff ? diffToHtml(idea.diff) : `<p class="muted">No change was committed${idea.status === 'failed' ? ': the idea failed before its code was ready' : ' yet'}.</p>`
+      }`;
+  const seeds = idea.evaluations.length
+    ? `<table class="seeds"><thead><tr><th>seed</th><th>status</th><th class="num">reward</th><th class="num">exit</th><th class="num">time</th><th>sandbox</th></tr></thead><tbody>${idea.evaluations
+        .map(
+          (e) =>
+            `<tr><td>${e.seed}</td><td>${e.status === 'failed' ? `<span class="badge bad">${escapeHtml(e.failureReason ?? 'failed')}</span>` : e.status === 'running' ? '<span class="badge run">running</span>' : '<span class="badge ok">ok</span>'}</td><td class="num">${e.reward === null ? '—' : escapeHtml(formatNumber(e.reward))}</td><td class="num">${e.exitCode ?? '—'}</td><td class="num">${e.durationMs === null ? '—' : formatDuration(e.durationMs)}</td><td>${escapeHtml(e.sandbox)}${e.gpus.length ? ` · GPU ${escapeHtml(e.gpus.join(','))}` : ''}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const log = idea.logTail
+    ? `<details class="log"${idea.status === 'failed' ? ' open' : ''}><summary>Log tail · seed ${idea.logTail.seed} · <code>${escapeHtml(idea.logTail.file)}</code></summary><pre>${escapeHtml(idea.logTail.text) || '<span class="muted">(empty log)</span>'}</pre>${
+        idea.logTail.evaluatorText !== null ? `<div class="log-sub">evaluator log</div><pre>${escapeHtml(idea.logTail.evaluatorText) || '<span class="muted">(empty)</span>'}</pre>` : ''
+      }</details>`
+    : '';
+  const apply = !isBaseline && idea.commit ? `<p class="apply-line">Apply: <code>researcher apply ${escapeHtml(shellQuote(model.summary.run.dir))} ${idea.id}</code></p>` : '';
+  const classes = ['card', idea.isBest && !isBaseline ? 'card-best' : '', idea.status === 'failed' ? 'card-failed' : ''].filter(Boolean).join(' ');
+  return `<details class="${classes}" id="idea-${idea.id}"${open ? ' open' : ''}>
+  <summary class="card-head"><span class="idea-id">${isBaseline ? 'baseline' : `#${idea.id}`}</span><h3>${escapeHtml(isBaseline ? 'The baseline' : idea.title)}</h3>${idea.isBest && !isBaseline ? '<span class="badge best">★ best</span>' : ''}${statusBadge(idea)}<span class="card-right">${idea.reward !== null ? `<span class="card-reward">${escapeHtml(formatNumber(idea.reward))}</span>` : ''}${idea.rank !== null ? `<span class="rank">rank ${idea.rank}</span>` : ''}</span></summary>
+  <p class="card-facts">${facts.join(' · ')}</p>
+  ${failure}
+  ${words}
+  ${change}
+  ${seeds}
+  ${log}
+  ${apply}
+</details>`;
+}
+
+// ─── totals ───────────────────────────────────────────────────────────────────────────────
+
+function totalsPanel(model: ReportModel): string {
+  const { totals } = model;
+  const reasons = totals.failedByReason.length
+    ? `<ul class="reasons">${totals.failedByReason.map(([reason, n]) => `<li><span class="badge bad">${escapeHtml(reason)}</span> ${n}</li>`).join('')}</ul>`
+    : '<p class="muted">No idea failed.</p>';
+  const row = (label: string, value: string) => `<tr><th>${label}</th><td>${value}</td></tr>`;
+  return `<section id="totals" class="panel">
+  <div class="panel-head"><h2>Totals</h2></div>
+  <div class="totals-grid">
+    <table class="kv">
+      ${row('ideas tried', String(totals.tried))}
+      ${row('succeeded', String(totals.succeeded))}
+      ${row('failed', String(totals.failed))}
+      ${totals.unfinished ? row('in progress', String(totals.unfinished)) : ''}
+      ${row('evaluations', String(totals.evaluations))}
+      ${row('compute', `${formatHours(totals.computeHours)} (${totals.computeHours.toFixed(3)} h)`)}
+      ${row('GPU-hours', totals.gpuHours.toFixed(3))}
+      ${row('tokens', `${formatCount(totals.inputTokens)} input (${formatCount(totals.cachedTokens)} cached) · ${formatCount(totals.outputTokens)} output`)}
+      ${row('dollars', `$${totals.costUsd.toFixed(4)}`)}
+      ${row('run time', formatDuration(totals.elapsedMs))}
+    </table>
+    <div><h4>Failed by reason</h4>${reasons}</div>
+  </div>
+</section>`;
+}
+
+// ─── small formatting helpers ─────────────────────────────────────────────────────────────
+
+function rewardText(idea: Pick<IdeaView, 'reward' | 'rewardStd' | 'rewardCount'>): string {
+  if (idea.reward === null) return '—';
+  return idea.rewardCount > 1 ? `${formatNumber(idea.reward)} ± ${formatSpread(idea.rewardStd ?? 0)}` : formatNumber(idea.reward);
+}
+
+/** A standard deviation: two significant digits are all it can honestly claim. */
+export function formatSpread(std: number): string {
+  if (std === 0) return '0';
+  return Math.abs(std) >= 1000 || Math.abs(std) < 0.001 ? std.toExponential(1) : String(Number(std.toPrecision(2)));
+}
+
+/** How many standard errors: whole numbers once the ratio is large. */
+function formatRatio(ratio: number): string {
+  const abs = Math.abs(ratio);
+  return abs >= 10 ? String(Math.round(abs)) : abs.toFixed(1);
+}
+
+function rewardHtml(idea: IdeaView): string {
+  if (idea.reward === null) return '<span class="muted">—</span>';
+  const spread = idea.rewardCount > 1 ? ` <span class="pm">± ${escapeHtml(formatSpread(idea.rewardStd ?? 0))}</span>` : '';
+  return `<b>${escapeHtml(formatNumber(idea.reward))}</b>${spread} <span class="n">n=${idea.rewardCount}</span>`;
+}
+
+function deltaHtml(delta: number | null): string {
+  if (delta === null) return '<span class="muted">—</span>';
+  const cls = delta > 0 ? 'pos' : delta < 0 ? 'neg' : 'zero';
+  return `<span class="delta ${cls}">${delta > 0 ? '+' : delta < 0 ? '−' : '±'}${escapeHtml(formatNumber(Math.abs(delta)))}</span>`;
+}
+
+const VERDICT_TEXT: Record<Verdict, [label: string, cls: string]> = {
+  better: ['beyond noise', 'v-better'],
+  worse: ['worse, beyond noise', 'v-worse'],
+  'within-noise': ['within noise', 'v-noise'],
+  unknown: ['', ''],
+};
+
+function verdictChip(verdict: Verdict, ratio: number | null): string {
+  const [text, cls] = VERDICT_TEXT[verdict];
+  if (!text) return '';
+  const title = ratio === null ? 'no spread was measured on either side' : `the difference is ${formatRatio(ratio)}× its standard error (from the seeds of the baseline and of the idea)`;
+  return `<span class="verdict ${cls}" title="${escapeHtml(title)}">${text}</span>`;
+}
+
+function statusBadge(idea: Pick<IdeaView, 'status' | 'failureReason'>): string {
+  switch (idea.status) {
+    case 'succeeded':
+      return '<span class="badge ok">succeeded</span>';
+    case 'failed':
+      return `<span class="badge bad">${escapeHtml(idea.failureReason ?? 'failed')}</span>`;
+    case 'running':
+      return '<span class="badge run">running</span>';
+    default:
+      return `<span class="badge wait">${escapeHtml(idea.status)}</span>`;
+  }
+}
+
+function runStatusBadge(status: string): string {
+  const cls = status === 'running' ? 'run' : status === 'finished' ? 'ok' : 'wait';
+  return `<span class="badge ${cls} run-status">${escapeHtml(status)}</span>`;
+}
+
+function shortAgent(agent: string): string {
+  return agent.split('/').pop() ?? agent;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m % 60} min`;
+}
+
+export function formatHours(hours: number): string {
+  if (hours === 0) return '0 h';
+  if (hours < 1) return `${formatDuration(hours * 3_600_000)}`;
+  return `${hours.toFixed(hours < 10 ? 2 : 1)} h`;
+}
+
+export function formatCount(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+export function formatDate(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function truncate(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ');
+  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+}
+
+function shellQuote(text: string): string {
+  return /^[\w./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+// ─── inline assets ────────────────────────────────────────────────────────────────────────
+
+const CSS = `
+:root{--bg:#f5f6f8;--panel:#fff;--ink:#1d2433;--muted:#6b7385;--line:#e3e6ec;--accent:#2856d8;--good:#177245;--good-bg:#e5f4ec;--bad:#c0362c;--bad-bg:#fbe9e7;--warn:#9a6100;--warn-bg:#fdf3dc;--best:#c98a00;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace}
+*{box-sizing:border-box}
+html{scroll-behavior:smooth}
+body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
+code,pre{font-family:var(--mono);font-size:12.5px}
+code{background:#eef0f4;border-radius:4px;padding:1px 5px}
+.page-head{padding:28px max(24px,calc(50vw - 580px)) 12px}
+.eyebrow{color:var(--muted);font-size:12px;letter-spacing:.06em;text-transform:uppercase;display:flex;gap:10px;align-items:center}
+h1{margin:6px 0 4px;font-size:28px;font-weight:650;display:flex;align-items:center;gap:12px;flex-wrap:wrap}
+.run-id{font-family:var(--mono);font-size:15px;font-weight:500;color:var(--muted)}
+.facts{margin:0;color:var(--muted)}
+.facts b{color:var(--ink);font-weight:600}
+.toc{position:sticky;top:0;z-index:5;display:flex;gap:4px;padding:8px max(24px,calc(50vw - 580px));background:rgba(245,246,248,.92);backdrop-filter:blur(6px);border-bottom:1px solid var(--line)}
+.toc a{color:var(--ink);padding:4px 10px;border-radius:6px;font-size:14px}.toc a:hover{background:#e6e9ef;text-decoration:none}
+main{padding:18px max(24px,calc(50vw - 580px)) 40px}
+h2{font-size:19px;margin:0}
+h3{font-size:17px;margin:0}
+h4{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);margin:16px 0 6px}
+.headline{background:var(--panel);border:1px solid var(--line);border-left:4px solid var(--best);border-radius:10px;padding:14px 18px;margin-bottom:16px;font-size:16px}
+.headline.neutral{border-left-color:var(--muted)}
+.headline p{margin:0}.headline p+p{margin-top:8px}
+.headline q{font-weight:600}
+.apply-line{font-size:13px;color:var(--muted)}
+.star{color:var(--best)}
+.warn{color:var(--warn)}.muted{color:var(--muted)}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin-bottom:18px}
+.tile{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:10px 14px}
+.tile-label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
+.tile-value{font-size:24px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}
+.tile-sub{font-size:12.5px;color:var(--muted)}
+.tile.accent .tile-value{color:var(--accent)}
+.tile.bad .tile-value{color:var(--bad)}
+.panel{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:18px}
+.panel-head{display:flex;justify-content:space-between;align-items:baseline;gap:12px;flex-wrap:wrap;margin-bottom:10px}
+.hint{color:var(--muted);font-size:13px;margin:6px 0 0}
+.legend{display:flex;gap:14px;flex-wrap:wrap;font-size:13px;color:var(--muted)}
+.lg{display:inline-flex;align-items:center;gap:5px}
+.reward-plot{width:100%;height:auto;display:block}
+.reward-plot .grid{stroke:#eceef2;stroke-width:1}
+.reward-plot .axis{stroke:#9aa1ad;stroke-width:1}
+.reward-plot .tick,.reward-plot .lane-label{fill:var(--muted);font-size:12px;font-family:inherit}
+.reward-plot .lane-label{fill:var(--bad)}
+.reward-plot .axis-label{fill:var(--muted);font-size:12.5px}
+.reward-plot .clip-note{fill:var(--muted);font-size:12px}
+.fail-lane{fill:var(--bad-bg);fill-opacity:.6}
+.baseline-band{fill:#8b93a3;fill-opacity:.16}
+.baseline{stroke:#6b7385;stroke-width:1.5;stroke-dasharray:6 4}
+.best-line{fill:none;stroke:var(--good);stroke-width:2.2}
+.best-step{fill:var(--good)}
+.eval-point,.eval-dot{stroke:#fff;stroke-width:1.2}
+.is-idea{fill:var(--accent);fill-opacity:.75}
+.is-best{fill:var(--best);stroke:#7a5400}
+.is-baseline{fill:#8b93a3}
+.is-failed,.idea-failure{stroke:var(--bad);stroke-width:2.2;fill:none}
+.eval-point:hover{stroke:var(--ink);stroke-width:2}
+.table-wrap{overflow-x:auto}
+table{border-collapse:collapse;width:100%}
+.leaderboard th,.leaderboard td{padding:7px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle;white-space:nowrap}
+.leaderboard td.title{white-space:normal;min-width:220px}
+.leaderboard th{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;padding:0}
+.leaderboard th button{all:unset;cursor:pointer;display:block;padding:8px 10px;width:100%;box-sizing:border-box}
+.leaderboard th button:hover{color:var(--ink)}
+.leaderboard th.num button{text-align:right}
+.sort-mark{display:inline-block;width:12px;margin-left:2px}
+th[aria-sort=ascending] .sort-mark::after{content:"▲";font-size:9px}
+th[aria-sort=descending] .sort-mark::after{content:"▼";font-size:9px}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.leaderboard td.num{text-align:right}
+.leaderboard tbody tr:hover{background:#f7f9fd}
+.row-best{background:#fff9e8}
+.row-baseline td{background:#f6f7f9}
+.row-failed .title-link{color:var(--muted)}
+.title-link{color:var(--ink)}
+.pm,.n{color:var(--muted);font-size:12.5px}
+.delta{font-weight:600;font-variant-numeric:tabular-nums}.delta.pos{color:var(--good)}.delta.neg{color:var(--bad)}.delta.zero{color:var(--muted)}
+.verdict{font-size:11.5px;border-radius:10px;padding:1px 7px;margin-left:4px;white-space:nowrap}
+.v-better{background:var(--good-bg);color:var(--good)}.v-worse{background:var(--bad-bg);color:var(--bad)}.v-noise{background:var(--warn-bg);color:var(--warn)}
+.badge{display:inline-block;font-size:12px;font-weight:600;border-radius:10px;padding:1px 8px;white-space:nowrap}
+.badge.ok{background:var(--good-bg);color:var(--good)}.badge.bad{background:var(--bad-bg);color:var(--bad)}.badge.run{background:#e4ecfd;color:var(--accent)}.badge.wait{background:#eceef2;color:var(--muted)}.badge.best{background:#fff1cc;color:#7a5400}
+.run-status{font-size:13px;vertical-align:middle}
+.tree,.tree ul{list-style:none;margin:0;padding-left:22px}
+.tree{padding-left:0}
+.tree li{position:relative;padding:3px 0}
+.tree ul li::before{content:"";position:absolute;left:-14px;top:0;bottom:0;border-left:1px solid #cfd4dc}
+.tree ul li:last-child::before{bottom:calc(100% - 15px)}
+.tree ul li::after{content:"";position:absolute;left:-14px;top:15px;width:10px;border-top:1px solid #cfd4dc}
+.node{display:inline-block;border:1px solid var(--line);border-radius:8px;padding:2px 9px;background:#fbfbfc}
+.node-root{background:#eef0f4;font-weight:600}
+.node-best{border-color:var(--best);background:#fff9e8}
+.node-failed{color:var(--muted)}
+.node-reward{font-variant-numeric:tabular-nums;color:var(--muted);margin-left:4px}
+#ideas>h2{margin:26px 0 10px}
+.card{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:14px;scroll-margin-top:56px}
+.card:target{box-shadow:0 0 0 3px #c9d7fb}
+.card-best{border-color:#e9c868}
+.card-failed{border-left:4px solid var(--bad)}
+.card-head{display:flex;align-items:center;gap:10px;flex-wrap:wrap;cursor:pointer;list-style:none}
+.card-head::-webkit-details-marker{display:none}
+.card-head::before{content:"▸";color:var(--muted);font-size:12px;transition:transform .15s}
+.card[open]>.card-head::before{transform:rotate(90deg)}
+.card-right{margin-left:auto;display:flex;gap:12px;align-items:baseline}
+.card-reward{font-weight:650;font-variant-numeric:tabular-nums}
+.idea-text{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:0 28px}
+.idea-text .plan{border-left:1px solid var(--line);padding-left:20px}
+.h4-note{text-transform:none;letter-spacing:0;font-weight:400}
+@media (max-width:860px){.idea-text{grid-template-columns:1fr}.idea-text .plan{border-left:0;padding-left:0}}
+.idea-id{font-family:var(--mono);font-size:13px;color:var(--muted);background:#eef0f4;border-radius:6px;padding:1px 7px}
+.rank{font-size:12px;color:var(--muted)}
+.card-facts{margin:8px 0 0;color:var(--muted);font-size:13.5px}
+.card-facts b{color:var(--ink)}
+.prose{margin:0;white-space:pre-wrap;max-width:95ch}
+.failure{margin-top:12px;background:var(--bad-bg);border-radius:8px;padding:10px 12px;color:var(--bad)}
+.failure pre{margin:6px 0 0;white-space:pre-wrap;color:#5c1a14;max-height:200px;overflow:auto}
+.diff-file{border:1px solid var(--line);border-radius:8px;overflow:hidden;margin-bottom:10px}
+.diff-name{display:flex;gap:10px;align-items:center;background:#f3f5f8;padding:6px 10px;font-family:var(--mono);font-size:12.5px;border-bottom:1px solid var(--line)}
+.diff-note{font-family:inherit;font-size:11px;background:#e4ecfd;color:var(--accent);border-radius:8px;padding:0 6px}
+.diff-stat{margin-left:auto}.plus{color:var(--good)}.minus{color:var(--bad)}
+.diff-file table{display:block;max-height:520px;overflow:auto}
+table.diff{font-family:var(--mono);font-size:12.5px;line-height:1.45}
+table.diff tbody{display:table;width:100%}
+table.diff td{padding:0 8px;vertical-align:top}
+table.diff td.ln{width:1%;min-width:38px;text-align:right;color:#a0a7b4;user-select:none;border-right:1px solid var(--line);font-size:11.5px}
+table.diff td.code{white-space:pre-wrap;word-break:break-word;width:98%}
+.sign{display:inline-block;width:14px;color:#a0a7b4;user-select:none}
+.d-add td.code{background:#e9f7ee}.d-add td.ln{background:#d7f0e0}.d-add .sign{color:var(--good)}
+.d-del td.code{background:#fcecea}.d-del td.ln{background:#f8dbd7}.d-del .sign{color:var(--bad)}
+.d-hunk td{background:#eef3fd;color:#55637d}
+.d-meta td{color:var(--muted);font-style:italic}
+.tok-k{color:#8a2bb5}.tok-s{color:#0b7a52}.tok-c{color:#7c8595;font-style:italic}.tok-n{color:#b05a00}.tok-a{color:#2856d8}
+.diff-raw{white-space:pre-wrap}
+.seeds{margin-top:12px;font-size:13px;max-width:720px}
+.seeds th,.seeds td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left}
+.seeds th{font-size:11.5px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;font-weight:600}
+.seeds .num{text-align:right}
+details.log{margin-top:12px}
+details.log summary{cursor:pointer;color:var(--muted);font-size:13px}
+details.log pre{background:#1e2330;color:#e4e7ee;border-radius:8px;padding:10px 12px;margin:8px 0 0;max-height:360px;overflow:auto;white-space:pre-wrap;word-break:break-word}
+details.log pre .muted{color:#9aa1ad}
+.log-sub{font-size:12px;color:var(--muted);margin-top:8px}
+.totals-grid{display:grid;grid-template-columns:minmax(280px,1fr) 1fr;gap:24px}
+.kv th{text-align:left;font-weight:500;color:var(--muted);padding:4px 16px 4px 0;white-space:nowrap;width:1%}
+.kv td{padding:4px 0;font-variant-numeric:tabular-nums}
+.reasons{list-style:none;padding:0;margin:0}.reasons li{padding:3px 0}
+.empty{color:var(--muted)}
+.live-pill{background:#e5f4ec;color:var(--good);border-radius:10px;padding:0 8px;font-weight:600;letter-spacing:.04em}
+.live-pill::before{content:"●";margin-right:4px;animation:pulse 2s infinite}
+@keyframes pulse{50%{opacity:.3}}
+.live-lost{background:var(--warn-bg);color:var(--warn);border-radius:10px;padding:0 8px}
+footer{color:var(--muted);font-size:12.5px;padding:0 max(24px,calc(50vw - 580px)) 30px}
+@media (max-width:720px){.totals-grid{grid-template-columns:1fr}h1{font-size:22px}}
+@media print{.toc{display:none}.card,.panel{break-inside:avoid}}
+`;
+
+/** Click a column header to sort; missing values always go last; the state survives live reloads. */
+const SORT_SCRIPT = `
+(function(){
+  var table=document.getElementById('leaderboard-table');if(!table)return;
+  var heads=Array.prototype.slice.call(table.tHead.rows[0].cells);
+  function sortBy(col,dir){
+    var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows),num=heads[col].dataset.type==='num';
+    rows.sort(function(a,b){
+      var x=a.cells[col].dataset.sort,y=b.cells[col].dataset.sort,ex=x===''||x===undefined,ey=y===''||y===undefined;
+      if(ex||ey)return ex&&ey?0:ex?1:-1;
+      var c=num?Number(x)-Number(y):x.localeCompare(y);
+      return dir==='asc'?c:-c;
+    });
+    rows.forEach(function(r){body.appendChild(r)});
+    heads.forEach(function(h,i){if(i===col)h.setAttribute('aria-sort',dir==='asc'?'ascending':'descending');else h.removeAttribute('aria-sort')});
+    window.__leaderboardSort={col:col,dir:dir};
+  }
+  heads.forEach(function(h,i){
+    h.querySelector('button').addEventListener('click',function(){
+      var cur=h.getAttribute('aria-sort');
+      var dir=cur==='ascending'?'desc':cur==='descending'?'asc':h.dataset.dir;
+      sortBy(i,dir);
+    });
+  });
+  window.__sortLeaderboard=sortBy;
+  function openTarget(){
+    var el=location.hash&&document.getElementById(location.hash.slice(1));
+    if(el&&el.tagName==='DETAILS'&&!el.open){el.open=true;el.scrollIntoView()}
+  }
+  window.addEventListener('hashchange',openTarget);openTarget();
+})();
+`;
+
+/**
+ * The live view: the server sends the run's version on connect and whenever it changes; a new
+ * version reloads the page, keeping the scroll position, the sort order and the open log panels.
+ */
+const LIVE_SCRIPT = `
+(function(){
+  var KEY='researcher-live-state',body=document.body,lost=document.getElementById('live-lost');
+  try{
+    var saved=JSON.parse(sessionStorage.getItem(KEY)||'null');
+    if(saved){
+      sessionStorage.removeItem(KEY);
+      if(saved.sort&&window.__sortLeaderboard)window.__sortLeaderboard(saved.sort.col,saved.sort.dir);
+      document.querySelectorAll('details.card').forEach(function(d){if(saved.cards&&d.id in saved.cards)d.open=saved.cards[d.id]});
+      (saved.logs||[]).forEach(function(id){var d=document.querySelector('#'+id+' details.log');if(d)d.open=true});
+      window.scrollTo(0,saved.y||0);
+    }
+  }catch(e){}
+  function reload(){
+    var cards={},logs=[];
+    document.querySelectorAll('details.card').forEach(function(d){cards[d.id]=d.open;var l=d.querySelector('details.log');if(l&&l.open)logs.push(d.id)});
+    try{sessionStorage.setItem(KEY,JSON.stringify({y:window.scrollY,sort:window.__leaderboardSort||null,cards:cards,logs:logs}))}catch(e){}
+    location.reload();
+  }
+  var events=new EventSource(body.dataset.liveEvents);
+  events.addEventListener('version',function(ev){if(ev.data!==body.dataset.liveVersion)reload()});
+  events.onopen=function(){if(lost)lost.hidden=true};
+  events.onerror=function(){if(lost)lost.hidden=false};
+})();
+`;

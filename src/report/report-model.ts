@@ -1,0 +1,290 @@
+/**
+ * What the report shows, computed once from the run summary (the `show --json` shape) so that
+ * report.html, summary.md and the live view all say the same thing: the timeline of evaluations,
+ * the best-so-far curve, the noise judgement, the lineage tree and the run's totals.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { seedDir } from '../store/idea-files.ts';
+import { rankedIdeas } from './leaderboard.ts';
+import type { EvaluationSummary, IdeaSummary, RunSummary } from './run-summary.ts';
+
+/** One finished evaluation (one seed of one idea) on the reward-over-time plot. */
+export interface TimelinePoint {
+  ideaId: number;
+  title: string;
+  seed: number;
+  /** Milliseconds since the run started. */
+  atMs: number;
+  reward: number | null;
+  failureReason: string | null;
+}
+
+/** An idea that failed before any evaluation (agent error, patch failed, refused, …). */
+export interface EarlyFailure {
+  ideaId: number;
+  title: string;
+  atMs: number;
+  failureReason: string;
+}
+
+/** The best idea-mean reward known at a moment of the run. */
+export interface BestStep {
+  atMs: number;
+  reward: number;
+  ideaId: number;
+}
+
+/**
+ * How an idea's mean compares with the baseline's, given the seed-to-seed noise:
+ * - better / worse: the difference is more than twice its standard error;
+ * - within-noise: it is not;
+ * - unknown: the noise was not measured (the baseline ran with one seed).
+ */
+export type Verdict = 'better' | 'worse' | 'within-noise' | 'unknown';
+
+export interface IdeaView extends IdeaSummary {
+  rank: number | null;
+  verdict: Verdict;
+  /** improvement ÷ its standard error, when known. */
+  signalToNoise: number | null;
+  computeMs: number;
+  gpuMs: number;
+  /** Last lines of the log most worth reading: the failing evaluation's, else the last one's. */
+  logTail: { seed: number; file: string; text: string; evaluatorText: string | null } | null;
+  isBest: boolean;
+}
+
+export interface LineageNode {
+  idea: IdeaView;
+  children: LineageNode[];
+}
+
+export interface Totals {
+  /** Ideas recorded, the baseline not counted. */
+  tried: number;
+  succeeded: number;
+  failed: number;
+  /** Still being proposed, coded or run. */
+  unfinished: number;
+  failedByReason: [reason: string, count: number][];
+  evaluations: number;
+  /** Sandbox wall time of every evaluation, in hours. */
+  computeHours: number;
+  /** Sandbox wall time × GPUs held, in hours. */
+  gpuHours: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** From the run's start to its last finished evaluation or idea. */
+  elapsedMs: number;
+}
+
+export interface ReportModel {
+  summary: RunSummary;
+  startedAtMs: number;
+  ideas: IdeaView[];
+  /** Leaderboard order: best first, unscored last. */
+  ranked: IdeaView[];
+  best: IdeaView | null;
+  baseline: IdeaView | null;
+  points: TimelinePoint[];
+  earlyFailures: EarlyFailure[];
+  bestSoFar: BestStep[];
+  lineage: LineageNode[];
+  /** True when some idea was built on another idea (serial --build-on best, evolutionary search). */
+  hasChains: boolean;
+  totals: Totals;
+  generatedAt: string;
+}
+
+const LOG_TAIL_LINES = 40;
+const LOG_TAIL_BYTES = 64 * 1024;
+
+export function buildReportModel(summary: RunSummary, options: { now?: Date } = {}): ReportModel {
+  const runDir = summary.run.dir;
+  const goal = summary.goal;
+  const times = summary.ideas.flatMap((idea) => [idea.createdAt, ...idea.evaluations.map((e) => e.startedAt)]);
+  const startedAtMs = Math.min(Date.parse(summary.run.createdAt), ...times.map((t) => Date.parse(t)).filter(Number.isFinite));
+  const since = (iso: string) => Date.parse(iso) - startedAtMs;
+
+  const baselineIdea = summary.ideas.find((idea) => idea.id === 0) ?? null;
+  const ranking = rankedIdeas(summary).filter((idea) => idea.reward !== null);
+  const rankOf = new Map(ranking.map((idea, i) => [idea.id, i + 1]));
+
+  const views = summary.ideas.map((idea): IdeaView => {
+    const finished = idea.evaluations.filter((e) => e.status !== 'running');
+    const computeMs = finished.reduce((sum, e) => sum + (e.durationMs ?? 0), 0);
+    const gpuMs = finished.reduce((sum, e) => sum + (e.durationMs ?? 0) * e.gpus.length, 0);
+    const { verdict, signalToNoise } = judge(idea, baselineIdea);
+    return {
+      ...idea,
+      rank: rankOf.get(idea.id) ?? null,
+      verdict,
+      signalToNoise,
+      computeMs,
+      gpuMs,
+      logTail: pickLogTail(runDir, idea),
+      isBest: summary.best?.id === idea.id,
+    };
+  });
+  const byId = new Map(views.map((view) => [view.id, view]));
+  const ranked = rankedIdeas({ ...summary, ideas: views }).map((idea) => byId.get(idea.id)!);
+
+  const points: TimelinePoint[] = [];
+  const earlyFailures: EarlyFailure[] = [];
+  for (const idea of views) {
+    const finished = idea.evaluations.filter((e) => e.status !== 'running' && e.finishedAt);
+    for (const e of finished) {
+      points.push({
+        ideaId: idea.id,
+        title: idea.title,
+        seed: e.seed,
+        atMs: since(e.finishedAt!),
+        reward: e.status === 'succeeded' ? e.reward : null,
+        failureReason: e.status === 'failed' ? (e.failureReason ?? 'failed') : null,
+      });
+    }
+    if (idea.status === 'failed' && finished.length === 0 && idea.finishedAt) {
+      earlyFailures.push({ ideaId: idea.id, title: idea.title, atMs: since(idea.finishedAt), failureReason: idea.failureReason ?? 'failed' });
+    }
+  }
+  points.sort((a, b) => a.atMs - b.atMs || a.ideaId - b.ideaId || a.seed - b.seed);
+
+  const bestSoFar: BestStep[] = [];
+  const scoredInOrder = views
+    .filter((idea) => idea.reward !== null && idea.finishedAt)
+    .sort((a, b) => Date.parse(a.finishedAt!) - Date.parse(b.finishedAt!) || a.id - b.id);
+  for (const idea of scoredInOrder) {
+    const current = bestSoFar[bestSoFar.length - 1];
+    if (!current || (goal === 'maximize' ? idea.reward! > current.reward : idea.reward! < current.reward)) {
+      bestSoFar.push({ atMs: since(idea.finishedAt!), reward: idea.reward!, ideaId: idea.id });
+    }
+  }
+
+  const lastMoment = Math.max(
+    0,
+    ...points.map((p) => p.atMs),
+    ...earlyFailures.map((f) => f.atMs),
+    ...views.filter((v) => v.finishedAt).map((v) => since(v.finishedAt!)),
+  );
+
+  return {
+    summary,
+    startedAtMs,
+    ideas: views,
+    ranked,
+    best: summary.best ? (byId.get(summary.best.id) ?? null) : null,
+    baseline: baselineIdea ? byId.get(0)! : null,
+    points,
+    earlyFailures,
+    bestSoFar,
+    lineage: buildLineage(views),
+    hasChains: views.some((idea) => idea.parent !== null && idea.parent !== 0),
+    totals: totalsOf(summary, views, points.length, lastMoment),
+    generatedAt: (options.now ?? new Date()).toISOString(),
+  };
+}
+
+/** Is an idea's difference from the baseline larger than the seed-to-seed noise? */
+export function judge(
+  idea: Pick<IdeaSummary, 'id' | 'reward' | 'rewardStd' | 'rewardCount' | 'improvement'>,
+  baseline: Pick<IdeaSummary, 'reward' | 'rewardStd' | 'rewardCount'> | null,
+): { verdict: Verdict; signalToNoise: number | null } {
+  if (idea.id === 0 || idea.reward === null || idea.improvement === null || !baseline || baseline.reward === null) {
+    return { verdict: 'unknown', signalToNoise: null };
+  }
+  if (baseline.rewardCount < 2 || baseline.rewardStd === null) return { verdict: 'unknown', signalToNoise: null };
+  // With one seed an idea's own spread is unknown: assume it is as noisy as the baseline.
+  const ideaStd = idea.rewardCount >= 2 && idea.rewardStd !== null ? idea.rewardStd : baseline.rewardStd;
+  const standardError = Math.sqrt(baseline.rewardStd ** 2 / baseline.rewardCount + ideaStd ** 2 / Math.max(1, idea.rewardCount));
+  if (standardError === 0) {
+    if (idea.improvement === 0) return { verdict: 'within-noise', signalToNoise: 0 };
+    return { verdict: idea.improvement > 0 ? 'better' : 'worse', signalToNoise: null };
+  }
+  const ratio = idea.improvement / standardError;
+  if (Math.abs(ratio) <= 2) return { verdict: 'within-noise', signalToNoise: ratio };
+  return { verdict: ratio > 0 ? 'better' : 'worse', signalToNoise: ratio };
+}
+
+function buildLineage(views: IdeaView[]): LineageNode[] {
+  const nodes = new Map(views.map((idea) => [idea.id, { idea, children: [] as LineageNode[] }]));
+  const roots: LineageNode[] = [];
+  for (const idea of views) {
+    if (idea.id === 0) continue; // the baseline is the root itself: the base commit
+    const parent = idea.parent === null || idea.parent === 0 ? undefined : nodes.get(idea.parent);
+    (parent ? parent.children : roots).push(nodes.get(idea.id)!);
+  }
+  return roots;
+}
+
+function totalsOf(summary: RunSummary, views: IdeaView[], evaluations: number, elapsedMs: number): Totals {
+  const ideas = views.filter((idea) => idea.id !== 0);
+  const failedByReason = new Map<string, number>();
+  for (const idea of ideas) {
+    if (idea.status !== 'failed') continue;
+    const reason = idea.failureReason ?? 'unknown';
+    failedByReason.set(reason, (failedByReason.get(reason) ?? 0) + 1);
+  }
+  const hour = 3_600_000;
+  return {
+    tried: ideas.length,
+    succeeded: ideas.filter((idea) => idea.status === 'succeeded').length,
+    failed: ideas.filter((idea) => idea.status === 'failed').length,
+    unfinished: ideas.filter((idea) => idea.status !== 'succeeded' && idea.status !== 'failed').length,
+    failedByReason: [...failedByReason].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+    evaluations,
+    computeHours: views.reduce((sum, idea) => sum + idea.computeMs, 0) / hour,
+    gpuHours: views.reduce((sum, idea) => sum + idea.gpuMs, 0) / hour,
+    inputTokens: summary.usage.inputTokens,
+    cachedTokens: summary.usage.cachedTokens,
+    outputTokens: summary.usage.outputTokens,
+    costUsd: summary.usage.costUsd,
+    elapsedMs,
+  };
+}
+
+/** The log a reader wants first: a failed evaluation's (that is where the traceback is), else the last one. */
+function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
+  const finished = idea.evaluations.filter((e) => e.status !== 'running');
+  const chosen = finished.find((e) => e.status === 'failed') ?? finished[finished.length - 1] ?? idea.evaluations[idea.evaluations.length - 1];
+  if (!chosen) return null;
+  const file = logFile(runDir, idea.id, chosen);
+  if (!file) return null;
+  const evaluatorProblem = chosen.status === 'failed' && ['no-metric', 'bad-metric', 'evaluator-failed'].includes(chosen.failureReason ?? '');
+  const evaluatorLog = path.join(seedDir(runDir, idea.id, chosen.seed), 'eval', 'evaluate.log');
+  return {
+    seed: chosen.seed,
+    file: path.relative(runDir, file),
+    text: tailOf(file),
+    evaluatorText: evaluatorProblem && existsSync(evaluatorLog) ? tailOf(evaluatorLog) : null,
+  };
+}
+
+/** The evaluation's log: where the store says, or where it lives in this run folder if the run was moved. */
+function logFile(runDir: string, ideaId: number, evaluation: EvaluationSummary): string | null {
+  const local = path.join(seedDir(runDir, ideaId, evaluation.seed), 'run.log');
+  if (existsSync(local)) return local;
+  if (evaluation.log && existsSync(evaluation.log)) return evaluation.log;
+  return null;
+}
+
+/** The last lines of a file, reading only its end (logs of long trainings are large). */
+export function tailOf(file: string, lines = LOG_TAIL_LINES): string {
+  const size = statSync(file).size;
+  const length = Math.min(size, LOG_TAIL_BYTES);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buffer, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  let text = buffer.toString('utf8');
+  if (length < size) text = text.slice(text.indexOf('\n') + 1); // drop the partial first line
+  // Progress bars rewrite one line with carriage returns: keep what the terminal would show.
+  const shown = text.split('\n').map((line) => line.slice(line.lastIndexOf('\r', line.length - 2) + 1).replace(/\r$/, ''));
+  while (shown.length && shown[shown.length - 1].trim() === '') shown.pop();
+  return shown.slice(-lines).join('\n');
+}

@@ -1,0 +1,100 @@
+/**
+ * summary.md: the run in a page of Markdown, for a lab notebook or a pull request. The same
+ * numbers as report.html (both read the report model), without the pictures.
+ */
+import { formatNumber } from './leaderboard.ts';
+import { formatCount, formatDate, formatDuration, formatSpread } from './report-html.ts';
+import type { IdeaView, ReportModel } from './report-model.ts';
+
+const TOP_IDEAS = 15;
+
+export function renderSummaryMarkdown(model: ReportModel): string {
+  const { summary, totals, best, baseline } = model;
+  const { run } = summary;
+  const lines: string[] = [];
+  lines.push(`# ${run.environmentName}: run ${run.runId}`, '');
+  lines.push(
+    `${run.status === 'running' ? 'Running' : run.status === 'finished' ? 'Finished' : 'Stopped'} · agent ${run.agent} · ${run.search} search${run.search === 'serial' ? ` (building on the ${run.buildOn})` : ''} · ${run.seeds} seed(s) per idea, ${run.baselineSeeds} for the baseline · goal: ${summary.goal} · started ${formatDate(run.createdAt)}`,
+    '',
+  );
+
+  if (baseline?.reward != null && best && best.id !== 0) {
+    lines.push(
+      `**Best: idea ${best.id} — ${inline(best.title)}**: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}`,
+    );
+  } else if (baseline?.reward != null) {
+    lines.push(`**No idea beat the baseline** (${reward(baseline)}).`);
+  } else {
+    lines.push(`**The baseline has no reward**${baseline?.error ? `: ${inline(baseline.error)}` : ''}.`);
+  }
+  lines.push('');
+  lines.push(
+    `${totals.tried} ideas tried: ${totals.succeeded} succeeded, ${totals.failed} failed${totals.failedByReason.length ? ` (${totals.failedByReason.map(([r, n]) => `${n} ${r}`).join(', ')})` : ''}${totals.unfinished ? `, ${totals.unfinished} in progress` : ''}. ` +
+      `${totals.evaluations} evaluations, ${totals.computeHours.toFixed(3)} compute-hours, ${totals.gpuHours.toFixed(3)} GPU-hours; ` +
+      `${formatCount(totals.inputTokens)} input / ${formatCount(totals.outputTokens)} output tokens, $${totals.costUsd.toFixed(2)}; run time ${formatDuration(totals.elapsedMs)}.`,
+    '',
+  );
+
+  lines.push('## Leaderboard', '');
+  lines.push('| rank | idea | title | reward | vs baseline | parent | status |', '|---:|---:|---|---:|---:|---:|---|');
+  const shown = model.ranked.slice(0, TOP_IDEAS);
+  for (const idea of shown) {
+    lines.push(
+      `| ${idea.rank ?? ''} | ${idea.id === 0 ? 'base' : idea.id} | ${cell(idea.title)} | ${reward(idea)} | ${idea.id === 0 ? '' : signed(idea.improvement)}${idea.verdict === 'within-noise' ? ' (noise)' : ''} | ${idea.parent === null || idea.parent === 0 ? 'base' : idea.parent} | ${idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.status} |`,
+    );
+  }
+  if (model.ranked.length > shown.length) lines.push('', `…and ${model.ranked.length - shown.length} more in report.html.`);
+  lines.push('');
+
+  if (best && best.id !== 0) {
+    lines.push(`## The best idea's change (idea ${best.id})`, '');
+    lines.push(best.hypothesis.trim() ? `> ${best.hypothesis.trim().replace(/\n/g, '\n> ')}` : '', '');
+    if (best.parent !== null && best.parent !== 0) lines.push(`Built on idea ${best.parent}; the diff below is against it.`, '');
+    lines.push(fence(best.diff ?? '', 'diff'), '');
+    lines.push(`Apply it: \`researcher apply ${run.dir} ${best.id}\` (or \`--patch\` for the patch with its ancestors).`, '');
+  }
+
+  const failed = model.ideas.filter((idea) => idea.status === 'failed' && idea.id !== 0);
+  if (failed.length) {
+    lines.push('## Failures', '');
+    for (const idea of failed) lines.push(`- idea ${idea.id} (${inline(idea.title)}): **${idea.failureReason}**${idea.error ? ` — ${inline(truncate(idea.error, 200))}` : ''}`);
+    lines.push('');
+  }
+  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+function reward(idea: Pick<IdeaView, 'reward' | 'rewardStd' | 'rewardCount'>): string {
+  if (idea.reward === null) return '—';
+  return idea.rewardCount > 1 ? `${formatNumber(idea.reward)} ± ${formatSpread(idea.rewardStd ?? 0)} (n=${idea.rewardCount})` : formatNumber(idea.reward);
+}
+
+function signed(delta: number | null): string {
+  if (delta === null) return '—';
+  return `${delta >= 0 ? '+' : '−'}${formatNumber(Math.abs(delta))}`;
+}
+
+function verdictText(idea: IdeaView): string {
+  if (idea.verdict === 'better') return 'The gain is beyond seed-to-seed noise.';
+  if (idea.verdict === 'within-noise') return 'The gain is within seed-to-seed noise: rerun with more seeds before trusting it.';
+  if (idea.verdict === 'worse') return '';
+  return 'Noise unknown (the baseline ran with one seed).';
+}
+
+function inline(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function cell(text: string): string {
+  return inline(text).replace(/\|/g, '\\|');
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** A fenced block whose fence is longer than any backtick run inside. */
+function fence(text: string, language: string): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const marks = '`'.repeat(longest + 1);
+  return `${marks}${language}\n${text.trimEnd()}\n${marks}`;
+}
