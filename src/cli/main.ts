@@ -7,12 +7,7 @@ import { runCommand } from './run.ts';
 import { resumeCommand } from './resume.ts';
 import { showCommand } from './show.ts';
 import { sandboxCommand } from './sandbox.ts';
-import { sandboxCommand } from './sandbox.ts';
 import { patchCommand } from './patch.ts';
-import { reportCommand } from './report.ts';
-import { watchCommand } from './watch.ts';
-import { applyCommand } from './apply.ts';
-import { compareCommand } from './compare.ts';
 import { envCommand } from './env.ts';
 import { reportCommand } from './report.ts';
 import { watchCommand } from './watch.ts';
@@ -26,16 +21,11 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   resume: { run: resumeCommand, summary: 'resume <run-dir>                 continue a stopped sweep' },
   show: { run: showCommand, summary: 'show <run-dir> [--json]          the leaderboard of a run' },
   sandbox: { run: sandboxCommand, summary: 'sandbox build <name> | prune     build a sandbox image; clean up Docker leftovers' },
-  sandbox: { run: sandboxCommand, summary: 'sandbox build <name> | prune     build a sandbox image; clean up Docker leftovers' },
   env: { run: envCommand, summary: 'env init <repo> | env check <env>  define an environment; check it before a sweep' },
   patch: { run: patchCommand, summary: 'patch apply <repo-dir> <patch>    apply a model-written edit to a working tree' },
   report: { run: reportCommand, summary: 'report <run-dir>                 write report.html and summary.md' },
   watch: { run: watchCommand, summary: 'watch <run-dir> [--port N]       serve the report live on localhost' },
   apply: { run: applyCommand, summary: 'apply <run-dir> <idea-id|best>   put an idea on a branch (--patch: print it)' },
-  compare: { run: compareCommand, summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost' },
-  report: { run: reportCommand, summary: 'report <run-dir>                 write report.html and summary.md' },
-  watch: { run: watchCommand, summary: 'watch <run-dir> [--port N]       serve the report live on localhost' },
-  apply: { run: applyCommand, summary: 'apply <run-dir> <idea-id|best>    put an idea on a branch (--patch: print it)' },
   compare: { run: compareCommand, summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost' },
 };
 
