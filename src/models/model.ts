@@ -1,0 +1,117 @@
+/**
+ * The one seam between agents and model providers: `Model.generate({ system, messages, schema? })
+ * → { text, parsed?, usage }`. Adapters (openai.ts, anthropic.ts) turn it into their provider's
+ * wire protocol and normalise usage; nothing outside src/models knows which SDK answered.
+ */
+import { z } from 'zod';
+import type { Usage } from '../core/types.ts';
+import type { Price } from './prices.ts';
+
+/** A piece of prompt text. `cache: true` marks the end of a prefix that stays the same across calls. */
+export interface PromptPart {
+  text: string;
+  cache?: boolean;
+}
+
+export interface ModelMessage {
+  role: 'user' | 'assistant';
+  content: string | PromptPart[];
+}
+
+export interface GenerateRequest<T = unknown> {
+  system: string | PromptPart[];
+  messages: ModelMessage[];
+  /** When given, the reply must be a JSON object that satisfies it (see parseStructured). */
+  schema?: z.ZodType<T>;
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult<T = unknown> {
+  text: string;
+  /** The reply validated against the request's schema (only when a schema was given). */
+  parsed?: T;
+  /** Tokens as the provider billed them, and their cost from the price table. */
+  usage: Usage;
+  latencyMs: number;
+  /** `length`: the reply was cut off at the output token limit. */
+  finishReason: 'stop' | 'length' | 'other';
+}
+
+export interface Model {
+  /** "openai", "openai-compatible" or "anthropic". */
+  readonly provider: string;
+  /** The model name (resolved: for a local server it may be discovered on first use). */
+  modelName(): Promise<string>;
+  /** USD per million tokens, or null when unknown. */
+  price(): Promise<Price | null>;
+  /** Upper bound on the output tokens of one call (for budget checks). */
+  readonly maxOutputTokens: number;
+  /** Settings that change the output, for content addressing (never secrets). */
+  settings(): Promise<Record<string, unknown>>;
+  generate<T = unknown>(request: GenerateRequest<T>): Promise<GenerateResult<T>>;
+  /** Cheap check, before a sweep, that the key works and the model exists (no tokens spent). */
+  check(): Promise<void>;
+}
+
+/** The reply is not the structured answer asked for; the message says why, for a retry prompt. */
+export class ReplyParseError extends Error {
+  constructor(
+    message: string,
+    readonly text: string,
+    /** The call that produced the reply (it was paid for all the same). */
+    readonly result?: GenerateResult,
+  ) {
+    super(message);
+  }
+}
+
+/** Adds `parsed` when the request asked for a schema; a reply that does not fit throws ReplyParseError. */
+export function withParsed<T>(result: GenerateResult, schema: z.ZodType<T> | undefined): GenerateResult<T> {
+  if (!schema) return result as GenerateResult<T>;
+  try {
+    return { ...result, parsed: parseStructured(result.text, schema) };
+  } catch (error) {
+    if (error instanceof ReplyParseError) throw new ReplyParseError(error.message, error.text, result);
+    throw error;
+  }
+}
+
+export function partsOf(content: string | PromptPart[]): PromptPart[] {
+  return typeof content === 'string' ? [{ text: content }] : content;
+}
+
+export function joinParts(content: string | PromptPart[]): string {
+  return partsOf(content)
+    .map((part) => part.text)
+    .join('\n\n');
+}
+
+/** Finds the JSON object in a reply (bare, in a ```json fence, or amid prose) and validates it. */
+export function parseStructured<T>(text: string, schema: z.ZodType<T>): T {
+  const candidates: string[] = [];
+  for (const match of text.matchAll(/```(?:json|JSON)?\s*\n([\s\S]*?)```/g)) candidates.push(match[1]);
+  const first = text.indexOf('{');
+  const last = text.lastIndexOf('}');
+  if (first >= 0 && last > first) candidates.push(text.slice(first, last + 1));
+  if (candidates.length === 0) throw new ReplyParseError('the reply holds no JSON object', text);
+  let problem = '';
+  for (const candidate of candidates) {
+    let value: unknown;
+    try {
+      value = JSON.parse(candidate);
+    } catch (error) {
+      problem ||= `the JSON does not parse: ${(error as Error).message}`;
+      continue;
+    }
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    problem = `the JSON does not fit the schema:\n${z.prettifyError(result.error)}`;
+  }
+  throw new ReplyParseError(problem, text);
+}
+
+export function finishReason(raw: string | null | undefined): GenerateResult['finishReason'] {
+  if (raw === 'length' || raw === 'max_tokens') return 'length';
+  if (raw === 'stop' || raw === 'end_turn' || raw === 'stop_sequence') return 'stop';
+  return 'other';
+}
