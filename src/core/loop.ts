@@ -151,33 +151,31 @@ export class Sweep {
     }
     this.reportStatus();
 
-    let stoppedBy: SweepSummary['stoppedBy'] = 'budget';
+    let stoppedBy: SweepSummary['stoppedBy'] | null = null;
     for (;;) {
       if (this.fatal) break;
       if (signal.aborted) {
         stoppedBy = 'interrupted';
         break;
       }
+      // Time and money are watched until the last evaluation ends, not only while dispatching.
       const limit = this.limitReached();
-      if (limit) {
+      if (limit && !this.draining) {
         stoppedBy = limit;
-        if (limit !== 'budget') {
-          progress.report({ type: 'stopping', reason: limit, hardStop: this.config.hardStop });
-          this.drain();
-        }
-        break;
+        progress.report({ type: 'stopping', reason: limit, hardStop: this.config.hardStop });
+        this.drain();
       }
       // Keep one prepared idea per slot ahead of the running ones.
-      if (this.inFlight.size < 2 * this.slots) {
+      if (!this.draining && this.ideasStarted() < this.config.ideas && this.inFlight.size < 2 * this.slots) {
         const proposal = this.deps.strategy.next(this.view());
         if (proposal) {
           this.startIdea(proposal);
           continue;
         }
-        if (this.inFlight.size === 0) {
-          stoppedBy = 'no-more-ideas';
-          break;
-        }
+      }
+      if (this.tasks.size === 0) {
+        stoppedBy ??= this.ideasStarted() >= this.config.ideas ? 'budget' : 'no-more-ideas';
+        break;
       }
       await Promise.race([...this.tasks, this.untilTimeLimit(), new Promise<void>((resolve) => (this.wake = resolve))]);
     }
@@ -186,7 +184,7 @@ export class Sweep {
       this.saveActiveTime();
       throw this.fatal;
     }
-    return this.finish(signal.aborted ? 'interrupted' : stoppedBy);
+    return this.finish(signal.aborted ? 'interrupted' : (stoppedBy ?? 'budget'));
   }
 
   // ─── budget ─────────────────────────────────────────────────────────────────────────────
@@ -195,11 +193,11 @@ export class Sweep {
     return this.history().length - 1; // the baseline does not count
   }
 
-  private limitReached(): SweepSummary['stoppedBy'] | null {
+  /** A time or money limit that stops the sweep (the idea budget only stops dispatching). */
+  private limitReached(): 'max-hours' | 'max-cost' | null {
     const { maxHours, maxCostUsd } = this.config;
     if (maxHours !== null && this.activeMs() >= maxHours * 3_600_000) return 'max-hours';
     if (this.costStop || (maxCostUsd !== null && this.spentUsd >= maxCostUsd)) return 'max-cost';
-    if (this.ideasStarted() >= this.config.ideas) return 'budget';
     return null;
   }
 
@@ -314,6 +312,7 @@ export class Sweep {
       const instruction = [proposal.instruction, ...rejections.map((r) => `A previous proposal for this idea was rejected: ${r}. Propose something clearly different.`)]
         .filter(Boolean)
         .join('\n');
+      if (this.stopping()) throw new Drained();
       const context = await this.context(id, proposal.parentId, instruction || undefined, attempt);
       let value: IdeaDraft;
       try {
@@ -376,6 +375,7 @@ export class Sweep {
     for (let round = 0; round <= this.config.repairRounds; round++) {
       let edit: Edit;
       try {
+        if (this.stopping()) throw new Drained(); // no model spend on an idea that will not run now
         edit = Edit.parse((await coder.implement(draft, context, feedback)).value);
       } catch (error) {
         await workspace.release(dir);
