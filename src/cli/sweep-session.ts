@@ -9,7 +9,7 @@ import { Sweep, type SweepSummary } from '../core/loop.ts';
 import type { Environment } from '../environment/load.ts';
 import { formatLeaderboard } from '../report/leaderboard.ts';
 import { summarizeRun } from '../report/run-summary.ts';
-import { GpuPool } from '../sandbox/gpu-pool.ts';
+import { EnginePlacedGpus, GpuPool } from '../sandbox/gpu-pool.ts';
 import { createSandbox } from '../sandbox/index.ts';
 import { createStrategy } from '../search/index.ts';
 import type { RunStore } from '../store/run-store.ts';
@@ -56,7 +56,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       thinker: agents.thinker,
       coder: agents.coder,
       strategy: createStrategy(config),
-      gpuPool: sandbox.allocatesGpus ? new GpuPool([], true) : new GpuPool(config.gpus, resources.shareGpus),
+      gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,
       progress,
       signal: controller.signal,

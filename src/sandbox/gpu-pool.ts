@@ -117,3 +117,23 @@ export function parseGpuList(text: string): string[] {
   }
   return ids;
 }
+
+/**
+ * For engines that place GPUs themselves (Slurm's --gres): any number of runs at once as far as
+ * devices go (--parallel still bounds them), and no device ids handed out.
+ */
+export class EnginePlacedGpus extends GpuPool {
+  constructor() {
+    super([], true);
+  }
+
+  override capacity(): number {
+    return Infinity;
+  }
+
+  override async acquire(): Promise<string[]> {
+    return [];
+  }
+
+  override release(): void {}
+}

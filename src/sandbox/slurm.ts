@@ -525,6 +525,8 @@ export class SlurmSandbox implements Sandbox {
   /** Jobs this process follows right now. */
   private readonly following = new Set<string>();
   private readonly stageRoots = new Set<string>();
+  /** Whether an evaluate step may follow a run step (it reads the run's staged outputs). */
+  private readonly evaluatorFollows: boolean;
 
   constructor(options: Record<string, unknown> = {}, environment?: Environment) {
     const parsed = SlurmOptions.safeParse(options);
@@ -532,6 +534,7 @@ export class SlurmSandbox implements Sandbox {
     const { sharedDir, partition, account, qos, pollMs } = parsed.data;
     this.sharedDir = sharedDir ? path.resolve(sharedDir) : undefined;
     this.settings = environment?.config.slurm;
+    this.evaluatorFollows = environment ? environment.config.evaluate !== undefined : true;
     const settings = this.settings;
     for (const option of settings?.sbatchArgs ?? []) {
       const flag = option.split('=')[0];
@@ -913,10 +916,13 @@ export class SlurmSandbox implements Sandbox {
         const { logPath: _logPath, ...kept } = result;
         writeFileSync(files.result, JSON.stringify(kept));
       }
-      // The run step's outputs stay for its evaluator; the code copies go.
+      // The code copies go. The run step's outputs stay while its evaluator may still read them
+      // (they are back in the run folder already); a stopped step's stage is left for resume.
       rmSync(files.work, { recursive: true, force: true });
       rmSync(files.home, { recursive: true, force: true });
-      if (request.kind === 'evaluate' && !result.interrupted) rmSync(files.seedDir, { recursive: true, force: true });
+      const succeeded = result.exitCode === 0 && !result.timedOut && !result.oomKilled && !result.infrastructureError;
+      const evaluatorNext = request.kind === 'run' && succeeded && this.evaluatorFollows;
+      if (!result.interrupted && !evaluatorNext) rmSync(files.seedDir, { recursive: true, force: true });
     } catch (error) {
       // Tidying is best effort; the result stands.
       process.emitWarning(`slurm sandbox: could not tidy ${files.dir}: ${describeError(error)}`);

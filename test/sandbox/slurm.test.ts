@@ -4,11 +4,12 @@
  * pieces that need no cluster: the batch scripts for container runtimes, the sbatch options.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SandboxHandle, SandboxRequest } from '../../src/core/interfaces.ts';
 import { loadEnvironment } from '../../src/environment/load.ts';
+import { EnginePlacedGpus } from '../../src/sandbox/gpu-pool.ts';
 import {
   STAGE_FOLDER,
   SlurmSandbox,
@@ -100,8 +101,15 @@ describe.skipIf(SKIP_SLURM)('Slurm sandbox on a real cluster', () => {
     let stagedText = '';
     let result;
     try {
-      result = await slurm.run({ ...request, onStarted: (handle) => handles.push(handle) });
-      stagedText = allText(path.join(sharedDir, STAGE_FOLDER));
+      result = await slurm.run({
+        ...request,
+        onStarted: (handle) => {
+          handles.push(handle);
+          // What the job was submitted with: the staged scripts, and the batch script Slurm keeps.
+          stagedText = allText(path.join(sharedDir, STAGE_FOLDER));
+          stagedText += execFileSync('scontrol', ['write', 'batch_script', handle.jobId!, '-'], { encoding: 'utf8' });
+        },
+      });
     } finally {
       delete process.env.OPENAI_API_KEY;
       delete process.env.RESEARCHER_HOST_ONLY;
@@ -135,11 +143,15 @@ describe.skipIf(SKIP_SLURM)('Slurm sandbox on a real cluster', () => {
     expect(names).not.toContain('SLURM_EXPORT_ENV');
     expect(log).not.toContain(secret);
     expect(log).not.toContain('host-only-value');
+    expect(stagedText).toContain("'GREETING=hi there'");
+    expect(stagedText).toContain('--noprofile --norc');
     expect(stagedText).not.toContain(secret);
     expect(stagedText).not.toContain('host-only-value');
 
     expect(readFileSync(path.join(request.outputDir, 'result.txt'), 'utf8')).toBe('made by the job\n');
     expect(queuedJobs(slurm.jobName(request, 'run'))).toEqual([]);
+    // No evaluator follows in this environment: the step's stage is gone once its outputs are back.
+    expect(existsSync(path.join(sharedDir, STAGE_FOLDER, request.runId, 'idea-1', 'seed-0'))).toBe(false);
   });
 
   it('cancels a job that passes its time limit and reports it as timed out', async () => {
@@ -262,6 +274,13 @@ describe('Slurm batch scripts and options', () => {
     expect(containerRuntime('/shared/torch.sqsh')).toBe('pyxis');
     expect(containerRuntime('nvcr.io#nvidia/pytorch:24.01-py3')).toBe('pyxis');
     expect(containerRuntime('torch.sif', 'pyxis')).toBe('pyxis');
+  });
+
+  it('lets Slurm place GPUs: the loop hands out no device ids and --parallel alone bounds the runs', async () => {
+    expect(new SlurmSandbox({}).allocatesGpus).toBe(true);
+    const pool = new EnginePlacedGpus();
+    expect(pool.capacity()).toBe(Infinity);
+    expect(await pool.acquire()).toEqual([]);
   });
 
   it('maps resources, time limit and placement to sbatch options', () => {
