@@ -5,7 +5,7 @@
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { OFFLINE_AGENT } from '../agents/index.ts';
+import { prepareAgent } from '../agents/index.ts';
 import { UsageError } from '../core/errors.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
@@ -31,7 +31,8 @@ const HELP = `usage: researcher run <environment> [options]
                        populationSize, seedIdeas, exploration, migrationInterval
   --parallel K         evaluations at once (default: the GPUs given, or 1)
   --gpus LIST          GPU ids to use, e.g. 0,1,2,3
-  --agent FILE         agent file (default: offline, the knob-searching agent)
+  --agent FILE         agent file or bundled agent: anthropic, openai, openai-compatible, offline
+                       (default: offline, the knob-searching agent; it calls no model)
   --sandbox NAME       where runs execute: local (default), docker, slurm
   --docker-host URL    docker: an engine to run on (repeatable): unix:///path, tcp://host:port or
                        ssh://user@host, with its GPUs as URL#gpus=0,1 (default: DOCKER_HOST)
@@ -100,7 +101,7 @@ export async function runCommand(args: string[]): Promise<number> {
     environmentDir: environment.dir,
     environmentName: environment.config.name,
     goal: environment.config.reward.goal,
-    agent: values.agent ?? OFFLINE_AGENT,
+    agent: await prepareAgent(values.agent),
     sandbox: values.sandbox ?? 'local',
     sandboxOptions: {
       ...slurmOptionsFromFlags(values.sandbox ?? 'local', {

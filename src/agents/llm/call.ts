@@ -1,0 +1,79 @@
+/**
+ * One model call as a run makes it: content-addressed and answered from the run's response
+ * cache when the same request was paid for before (so `resume` never pays twice), checked
+ * against --max-cost before it is sent, and recorded in the run (tokens, cost, latency, reply).
+ */
+import { createHash } from 'node:crypto';
+import { BudgetExceeded, ConfigError } from '../../core/errors.ts';
+import type { ResearchContext } from '../../core/interfaces.ts';
+import { ZERO_USAGE, type Usage } from '../../core/types.ts';
+import type { GenerateRequest, Model } from '../../models/model.ts';
+import { joinParts } from '../../models/model.ts';
+import { costOf } from '../../models/prices.ts';
+
+export interface CallReply {
+  text: string;
+  usage: Usage;
+  /** Answered from the run's response cache (nothing was sent or paid). */
+  fromCache: boolean;
+}
+
+/** Bump when the request shape changes in a way old cached replies no longer fit. */
+const CACHE_KEY_VERSION = 1;
+
+export async function cacheKey(model: Model, role: string, context: ResearchContext, request: GenerateRequest): Promise<string> {
+  const payload = {
+    v: CACHE_KEY_VERSION,
+    // The idea and role are part of the address: two ideas that happen to see the same prompt
+    // (parallel search) must not share one reply; a resumed idea gets its own back.
+    idea: context.ideaId,
+    role,
+    settings: await model.settings(),
+    system: request.system,
+    messages: request.messages,
+  };
+  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+}
+
+/**
+ * What the call can cost at most: the prompt (estimated generously, three characters per token,
+ * none of it cached) plus the most output tokens the call may produce.
+ */
+export function worstCaseCost(model: Model, request: GenerateRequest, price: Parameters<typeof costOf>[1]): number {
+  const chars = joinParts(request.system).length + request.messages.reduce((sum, m) => sum + joinParts(m.content).length, 0);
+  const inputTokens = Math.ceil(chars / 3);
+  return costOf({ inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: model.maxOutputTokens }, price);
+}
+
+export async function callModel(model: Model, role: string, context: ResearchContext, request: GenerateRequest): Promise<CallReply> {
+  const key = await cacheKey(model, role, context, request);
+  const cached = context.ledger.cached(key);
+  if (cached !== null) return { text: cached, usage: ZERO_USAGE, fromCache: true };
+
+  const name = await model.modelName();
+  const cap = context.ledger.maxCostUsd;
+  if (cap !== null) {
+    const price = await model.price();
+    if (!price) {
+      throw new ConfigError(`--max-cost needs the price of model "${name}": add it under prices: in the agent file (0 for a free local server)`);
+    }
+    const spent = context.ledger.spentUsd();
+    const next = worstCaseCost(model, request, price);
+    if (spent + next > cap) {
+      throw new BudgetExceeded(`the next ${role} call (up to $${next.toFixed(4)}) would pass --max-cost $${cap} ($${spent.toFixed(4)} spent)`);
+    }
+  }
+
+  const { system, messages, signal } = request;
+  const result = await model.generate({ system, messages, signal });
+  context.ledger.record({
+    role,
+    provider: model.provider,
+    model: name,
+    cacheKey: key,
+    usage: result.usage,
+    latencyMs: result.latencyMs,
+    response: result.text,
+  });
+  return { text: result.text, usage: result.usage, fromCache: false };
+}

@@ -1,0 +1,80 @@
+/**
+ * Building the LLM thinker and coder from a loaded agent file: one Model per role (the provider
+ * adapter the file names), prompt templates checked up front.
+ */
+import path from 'node:path';
+import type { LlmAgentFile, RoleSettings } from '../agent-file.ts';
+import { AnthropicModel } from '../../models/anthropic.ts';
+import type { Model } from '../../models/model.ts';
+import { OpenAIModel } from '../../models/openai.ts';
+import { CODER_PLACEHOLDERS, LlmCoder } from './coder.ts';
+import { checkTemplate } from './template.ts';
+import { LlmThinker, THINKER_PLACEHOLDERS } from './thinker.ts';
+
+export interface LlmAgents {
+  name: string;
+  thinker: LlmThinker;
+  coder: LlmCoder;
+  /** Checks each distinct model's key and name with its provider (no tokens spent). */
+  check(): Promise<void>;
+}
+
+export interface LlmAgentOptions {
+  /** Told about each retried call (rate limits, 5xx, dropped connections), one line each. */
+  onRetry?: (line: string) => void;
+}
+
+export function createModel(settings: RoleSettings, agent: LlmAgentFile, options: LlmAgentOptions = {}): Model {
+  const { retry, prices } = agent.config;
+  if (settings.provider === 'anthropic') {
+    return new AnthropicModel({
+      model: settings.model!,
+      baseURL: settings.baseURL,
+      apiKey: settings.apiKey,
+      keyVariable: settings.keyVariable,
+      maxOutputTokens: settings.maxOutputTokens,
+      effort: settings.effort,
+      retry,
+      prices,
+      onRetry: options.onRetry,
+    });
+  }
+  return new OpenAIModel({
+    provider: settings.provider,
+    model: settings.model,
+    baseURL: settings.baseURL,
+    apiKey: settings.apiKey,
+    keyVariable: settings.keyVariable,
+    maxOutputTokens: settings.maxOutputTokens,
+    maxTokensField: settings.maxTokensField,
+    temperature: settings.temperature,
+    topP: settings.topP,
+    reasoningEffort: settings.reasoningEffort,
+    retry,
+    prices,
+    onRetry: options.onRetry,
+  });
+}
+
+export function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = {}): LlmAgents {
+  const shown = path.relative(process.cwd(), agent.file) || agent.file;
+  const { thinker, coder, config } = agent;
+  checkTemplate(thinker.prompts.system, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.systemFile}`);
+  checkTemplate(thinker.prompts.user, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.userFile}`);
+  checkTemplate(coder.prompts.system, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.systemFile}`);
+  checkTemplate(coder.prompts.user, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.userFile}`);
+
+  const thinkerModel = createModel(thinker, agent, options);
+  const coderModel = createModel(coder, agent, options);
+  const endpoint = (s: RoleSettings) => JSON.stringify([s.provider, s.model, s.baseURL, s.keyVariable]);
+  const shared = { contextTokens: config.context.maxTokens, diffLines: config.context.diffLines, parseRetries: config.parseRetries };
+  return {
+    name: config.name,
+    thinker: new LlmThinker(thinkerModel, { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens }, config.name),
+    coder: new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name),
+    async check() {
+      await thinkerModel.check();
+      if (endpoint(coder) !== endpoint(thinker)) await coderModel.check();
+    },
+  };
+}

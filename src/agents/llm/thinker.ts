@@ -1,0 +1,87 @@
+/**
+ * The LLM thinker: proposes the next idea as a structured reply (title, hypothesis, plan,
+ * expected effect), validated with zod. A reply that does not parse is sent back with the
+ * reason and tried again; after `parseRetries` more tries it fails (the loop records the idea as
+ * failed with agent-error).
+ */
+import { z } from 'zod';
+import type { AgentResult, ResearchContext, Thinker } from '../../core/interfaces.ts';
+import { addUsage, type IdeaDraft, ZERO_USAGE } from '../../core/types.ts';
+import { type Model, type ModelMessage, parseStructured, ReplyParseError } from '../../models/model.ts';
+import { callModel } from './call.ts';
+import { baseCommit, CommitFiles, codeSection, fileTree, goalText, historySection, parentSection } from './context.ts';
+import { renderTemplate } from './template.ts';
+
+const text = z.union([z.string(), z.array(z.string()).transform((items) => items.map((item, i) => `${i + 1}. ${item}`).join('\n'))]);
+
+/** The thinker's reply. Lenient where models vary harmlessly (a plan as a list), strict where it matters. */
+export const ThinkerReply = z.object({
+  title: z.string().trim().min(1).max(200),
+  hypothesis: z.string().trim().min(1),
+  plan: text.default(''),
+  expectedEffect: text.default(''),
+});
+
+export const THINKER_PLACEHOLDERS = ['task', 'goal', 'runCommand', 'editable', 'protected', 'fileTree', 'code', 'history', 'parent', 'instruction', 'ideaNumber'] as const;
+
+export interface LlmThinkerOptions {
+  prompts: { system: string; user: string };
+  contextTokens: number;
+  historyTokens: number;
+  diffLines: number;
+  parseRetries: number;
+}
+
+export function retryMessage(problem: string, what: string): string {
+  return `Your reply could not be used: ${problem}\n\nReply again with ${what} only — complete, and short enough not to be cut off.`;
+}
+
+export class LlmThinker implements Thinker {
+  readonly name: string;
+  private readonly files = new CommitFiles();
+
+  constructor(
+    private readonly model: Model,
+    private readonly options: LlmThinkerOptions,
+    name = 'llm',
+  ) {
+    this.name = name;
+  }
+
+  async propose(context: ResearchContext): Promise<AgentResult<IdeaDraft>> {
+    const { config } = context.environment;
+    // The stable part (task, files at the base commit) first, so the provider's cache covers it.
+    const code = await codeSection(context, this.files, baseCommit(context), this.options.contextTokens);
+    const values: Record<(typeof THINKER_PLACEHOLDERS)[number], string> = {
+      task: config.description.trim(),
+      goal: goalText(context.environment),
+      runCommand: `\`${config.run.command}\` (time limit ${Math.round(config.run.timeout / 1000)} s)`,
+      editable: config.editable.join(', '),
+      protected: config.protected.length ? config.protected.join(', ') : '(none)',
+      fileTree: await fileTree(context),
+      code: code.text,
+      history: historySection(context, { budgetTokens: this.options.historyTokens, diffLines: this.options.diffLines }),
+      parent: parentSection(context, this.options.diffLines),
+      instruction: context.instruction ?? '',
+      ideaNumber: String(context.ideaId),
+    };
+    const system = renderTemplate(this.options.prompts.system, values).map((part) => ({ ...part, cache: true }));
+    const messages: ModelMessage[] = [{ role: 'user', content: renderTemplate(this.options.prompts.user, values) }];
+
+    let usage = ZERO_USAGE;
+    let problem = '';
+    for (let attempt = 0; attempt <= this.options.parseRetries; attempt++) {
+      const reply = await callModel(this.model, 'thinker', context, { system, messages, signal: context.signal });
+      usage = addUsage(usage, reply.usage);
+      try {
+        const idea = parseStructured(reply.text, ThinkerReply);
+        return { value: idea, usage };
+      } catch (error) {
+        if (!(error instanceof ReplyParseError)) throw error;
+        problem = error.message;
+        messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: retryMessage(problem, 'the JSON object') });
+      }
+    }
+    throw new Error(`its reply could not be read after ${this.options.parseRetries + 1} attempt(s): ${problem.split('\n').join(' ')}`);
+  }
+}
