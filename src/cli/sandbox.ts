@@ -25,11 +25,14 @@ export async function sandboxCommand(args: string[]): Promise<number> {
   const [action, ...rest] = parsed.positionals;
   const hosts: DockerHostSpec[] = parsed.values['docker-host']?.length ? parseDockerHosts(parsed.values['docker-host']).hosts : [defaultDockerHost()];
   const engines = hosts.map((spec) => new DockerEngine(spec));
-  for (const engine of engines) await engine.checkReachable();
+  const reachable = async () => {
+    for (const engine of engines) await engine.checkReachable();
+  };
 
   if (action === 'build') {
     const recipe = requireRecipe(requirePositional(rest, 'image recipe name', HELP));
     const tag = recipeTag(recipe.name);
+    await reachable();
     for (const engine of engines) {
       if (!parsed.values.force && (await engine.imageId(tag))) {
         console.log(`${tag} already exists on ${engine.label} (--force rebuilds)`);
@@ -42,6 +45,7 @@ export async function sandboxCommand(args: string[]): Promise<number> {
   }
   if (action === 'prune') {
     if (rest.length) throw new UsageError(`sandbox prune takes no arguments\n${HELP}`);
+    await reachable();
     for (const engine of engines) {
       const { containers, images } = await engine.prune();
       console.log(`${engine.label}: removed ${containers} container(s) and ${images} image(s)`);

@@ -152,11 +152,20 @@ export function baseCommitArchive(gitDir: string, commit: string, user: Owner, k
     );
     body.pipe(entry);
   });
-  extract.on('finish', () => pack.finalize());
-  extract.on('error', (error) => pack.destroy(error));
-  const child = execa('git', ['archive', '--format=tar', commit], { cwd: gitDir, buffer: false, encoding: 'buffer', stdin: 'ignore', stderr: 'pipe' });
+  const child = execa('git', ['archive', '--format=tar', commit], { cwd: gitDir, buffer: { stdout: false, stderr: true }, encoding: 'buffer', stdin: 'ignore', stderr: 'pipe' });
   child.stdout.pipe(extract);
-  child.catch((error: { stderr?: unknown; message: string }) => pack.destroy(new Error(`git archive failed: ${String(error.stderr || error.message).trim()}`)));
+  const extracted = new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  // The archive ends only once git has exited cleanly: a failed git must not look like an empty commit.
+  Promise.all([child, extracted]).then(
+    () => pack.finalize(),
+    (error: { stderr?: unknown; message: string }) => {
+      const stderr = error.stderr instanceof Uint8Array ? Buffer.from(error.stderr).toString() : String(error.stderr ?? '');
+      pack.destroy(new Error(`git archive failed: ${(stderr || error.message).trim()}`));
+    },
+  );
   return pack;
 }
 
@@ -275,7 +284,7 @@ export async function extractArchive(archive: NodeJS.ReadableStream, destDir: st
     const target = path.resolve(root, ...parts);
     const inside = parts.length > 0 && !parts.includes('..') && target.startsWith(root + path.sep);
     const skip = () => {
-      result.skipped++;
+      if (parts.length > 0) result.skipped++; // the top folder itself is dropped, not skipped
       body.resume();
       body.on('end', () => next());
     };

@@ -365,6 +365,7 @@ export class DockerSandbox implements Sandbox {
     for (const engine of this.engines) {
       try {
         await engine.checkReachable();
+        engine.alive = true;
       } catch (error) {
         failures.push(describeError(error));
         this.markLost(engine);
@@ -573,8 +574,14 @@ export class DockerSandbox implements Sandbox {
       if (interrupted) return this.result(request, startedAt, { interrupted: true, durationMs });
 
       const oomKilled = !timedOut && state.OOMKilled;
-      if (!timedOut && !oomKilled && state.ExitCode !== 0 && (await stoppedByEngine(engine, container.id, state))) {
-        throw new HostLostError(`the Docker host ${engine.label} stopped the container (its engine is shutting down or restarting)`, true);
+      if (!timedOut && !oomKilled && state.ExitCode !== 0 && (await killedFromOutside(engine, container.id, state))) {
+        // Someone else stopped it: the engine shutting down (the host then goes away), or an operator.
+        if (await goesAway(engine)) throw new HostLostError(`the Docker host ${engine.label} stopped the container and went away`, true);
+        return this.result(request, startedAt, {
+          exitCode: state.ExitCode,
+          durationMs,
+          infrastructureError: `the container was stopped from outside the researcher (docker stop/kill/rm on ${engine.label})`,
+        });
       }
       try {
         await this.copyOut(engine, container, request);
@@ -908,10 +915,10 @@ async function followLogs(container: Docker.Container, logPath: string): Promise
 }
 
 /**
- * Whether the engine (not the idea's code, the OOM killer or us) stopped the container: a `kill`
- * event we did not send between its start and its exit, by the engine's own clock.
+ * Whether something other than the idea's code, the OOM killer or us stopped the container: a
+ * `kill` event we did not send between its start and its exit, by the engine's own clock.
  */
-async function stoppedByEngine(engine: DockerEngine, containerId: string, state: Docker.ContainerInspectInfo['State']): Promise<boolean> {
+async function killedFromOutside(engine: DockerEngine, containerId: string, state: Docker.ContainerInspectInfo['State']): Promise<boolean> {
   const seconds = (timestamp: string, shiftMs: number) => ((Date.parse(timestamp) + shiftMs) / 1000).toFixed(3);
   try {
     const events = await engine.docker.getEvents({
@@ -926,6 +933,16 @@ async function stoppedByEngine(engine: DockerEngine, containerId: string, state:
   } catch {
     return !(await engine.reachable());
   }
+}
+
+/** Whether an engine stops answering within a while (an engine shutting down stops its containers first). */
+async function goesAway(engine: DockerEngine, withinMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    if (!(await engine.reachable(2_000))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
 }
 
 async function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onLine?: (line: string) => void): Promise<void> {
