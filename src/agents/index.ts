@@ -11,8 +11,8 @@ export interface Agents {
   name: string;
   thinker: Thinker;
   coder: Coder;
-  /** Checks keys and model names with the provider before a sweep starts (LLM agents). */
-  check?(): Promise<void>;
+  /** Checks keys and model names with the provider before a sweep starts (LLM agents), and that a spending cap can be enforced. */
+  check?(options?: { maxCostUsd: number | null }): Promise<void>;
 }
 
 export const OFFLINE_AGENT = 'offline';
@@ -41,12 +41,12 @@ export function defaultAgentNotice(env: NodeJS.ProcessEnv = process.env): string
  * file's absolute path — loaded, and its keys and models checked with the provider, before the
  * run is created, so a bad key or model name costs nothing.
  */
-export async function prepareAgent(flag: string | undefined, log: (line: string) => void = console.log): Promise<string> {
+export async function prepareAgent(flag: string | undefined, maxCostUsd: number | null = null, log: (line: string) => void = console.log): Promise<string> {
   if (flag === undefined) {
     log(defaultAgentNotice());
     return OFFLINE_AGENT;
   }
   const spec = flag === OFFLINE_AGENT ? OFFLINE_AGENT : resolveAgentFile(flag);
-  await createAgents(spec).check?.();
+  await createAgents(spec).check?.({ maxCostUsd });
   return spec;
 }

@@ -101,7 +101,7 @@ export async function runCommand(args: string[]): Promise<number> {
     environmentDir: environment.dir,
     environmentName: environment.config.name,
     goal: environment.config.reward.goal,
-    agent: await prepareAgent(values.agent),
+    agent: await prepareAgent(values.agent, positiveNumber(values['max-cost'], '--max-cost') ?? null),
     sandbox: values.sandbox ?? 'local',
     sandboxOptions: {
       ...slurmOptionsFromFlags(values.sandbox ?? 'local', {

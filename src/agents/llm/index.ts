@@ -3,6 +3,7 @@
  * adapter the file names), prompt templates checked up front.
  */
 import path from 'node:path';
+import { ConfigError } from '../../core/errors.ts';
 import type { LlmAgentFile, RoleSettings } from '../agent-file.ts';
 import { AnthropicModel } from '../../models/anthropic.ts';
 import type { Model } from '../../models/model.ts';
@@ -15,8 +16,11 @@ export interface LlmAgents {
   name: string;
   thinker: LlmThinker;
   coder: LlmCoder;
-  /** Checks each distinct model's key and name with its provider (no tokens spent). */
-  check(): Promise<void>;
+  /**
+   * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
+   * spending cap, that every model has a price.
+   */
+  check(options?: { maxCostUsd: number | null }): Promise<void>;
 }
 
 export interface LlmAgentOptions {
@@ -72,9 +76,17 @@ export function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = 
     name: config.name,
     thinker: new LlmThinker(thinkerModel, { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens }, config.name),
     coder: new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name),
-    async check() {
+    async check(options = { maxCostUsd: null }) {
       await thinkerModel.check();
       if (endpoint(coder) !== endpoint(thinker)) await coderModel.check();
+      if (options.maxCostUsd === null) return;
+      for (const model of [thinkerModel, coderModel]) {
+        if (!(await model.price())) {
+          throw new ConfigError(
+            `--max-cost needs the price of model "${await model.modelName()}": add it under prices: in ${shown} (0 for a free local server)`,
+          );
+        }
+      }
     },
   };
 }

@@ -1,0 +1,53 @@
+/**
+ * Scripted model replies for sweeps on test/fixtures/quadratic (reward = 10 − (X − 3)², X in
+ * config.py): what a thinker and a coder might answer, good and bad. The servers answer each
+ * role from its own queue, telling the roles apart by the system prompt's first line.
+ */
+import type { RecordedRequest, Reply } from './scripted-server.ts';
+
+export type Role = 'thinker' | 'coder';
+
+/** The system prompt of a request, for either protocol. */
+export function systemOf(request: RecordedRequest): string {
+  const body = request.body as { system?: string | { text: string }[]; messages: { role: string; content: string | { text: string }[] }[] };
+  if (body.system !== undefined) return typeof body.system === 'string' ? body.system : body.system.map((b) => b.text).join('');
+  const system = body.messages.find((m) => m.role === 'system');
+  return typeof system?.content === 'string' ? system.content : '';
+}
+
+/** The conversation after the system prompt, as plain text per message. */
+export function messagesOf(request: RecordedRequest): { role: string; text: string }[] {
+  const body = request.body as { messages: { role: string; content: string | { text: string }[] }[] };
+  return body.messages
+    .filter((m) => m.role !== 'system')
+    .map((m) => ({ role: m.role, text: typeof m.content === 'string' ? m.content : m.content.map((b) => b.text).join('\n\n') }));
+}
+
+export function roleOf(request: RecordedRequest): Role {
+  return systemOf(request).startsWith('You are a research scientist') ? 'thinker' : 'coder';
+}
+
+export function idea(x: number): Reply {
+  return {
+    text: `\`\`\`json\n${JSON.stringify({
+      title: `X to ${x}`,
+      hypothesis: `The score peaks near X = 3; X = ${x} should score ${10 - (x - 3) ** 2}.`,
+      plan: `In config.py set X = ${x}.`,
+      expectedEffect: 'a higher score',
+    })}\n\`\`\``,
+  };
+}
+
+export function setX(x: number): Reply {
+  return { text: `I will change the constant.\n\nconfig.py\n<<<<<<< SEARCH\nX = 0.5\n=======\nX = ${x}\n>>>>>>> REPLACE\n` };
+}
+
+/** Answers each role from its own queue of replies, in order. */
+export function byRole(queues: Record<Role, Reply[]>): (request: RecordedRequest) => Reply {
+  return (request) => queues[roleOf(request)].shift() ?? { status: 500, message: `no ${roleOf(request)} reply left in the script` };
+}
+
+/** The model calls of one role, in order. */
+export function callsOf(requests: RecordedRequest[], role: Role): RecordedRequest[] {
+  return requests.filter((r) => r.method === 'POST' && roleOf(r) === role);
+}
