@@ -27,7 +27,7 @@ export function roleOf(request: RecordedRequest): Role {
   return systemOf(request).startsWith('You are a research scientist') ? 'thinker' : 'coder';
 }
 
-export function idea(x: number): Reply {
+export function idea(x: number): { text: string } {
   return {
     text: `\`\`\`json\n${JSON.stringify({
       title: `X to ${x}`,
@@ -38,7 +38,7 @@ export function idea(x: number): Reply {
   };
 }
 
-export function setX(x: number): Reply {
+export function setX(x: number): { text: string } {
   return { text: `I will change the constant.\n\nconfig.py\n<<<<<<< SEARCH\nX = 0.5\n=======\nX = ${x}\n>>>>>>> REPLACE\n` };
 }
 

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { CommitFiles, codeSection, estimateTokens, historySection } from '../../../src/agents/llm/context.ts';
+import { renderTemplate } from '../../../src/agents/llm/template.ts';
+import type { ResearchContext } from '../../../src/core/interfaces.ts';
+import type { IdeaRecord } from '../../../src/core/types.ts';
+import { EnvironmentConfig } from '../../../src/environment/schema.ts';
+
+/** A research context over files held in memory (one commit, "c0"). */
+function contextWith(files: Record<string, string>, history: IdeaRecord[] = [], goal: 'maximize' | 'minimize' = 'maximize'): ResearchContext {
+  const config = EnvironmentConfig.parse({
+    name: 'mem',
+    description: 'Train a tiny model.',
+    code: { path: '.' },
+    context: ['*.py', 'docs/*.md', 'data/*'],
+    editable: ['*.py'],
+    protected: ['data/**'],
+    run: { command: 'python3 train.py', timeout: '1m' },
+    reward: { source: 'json', file: 'metrics.json', key: 'acc', goal },
+    knobs: [{ name: 'lr', file: 'config.py', pattern: '^LR = (\\S+)', type: 'float', min: 0.001, max: 1 }],
+  });
+  const read = async (p: string) => files[p] ?? null;
+  return {
+    ideaId: history.length,
+    environment: { config, dir: '/mem', file: '/mem/environment.yaml', code: { kind: 'path', path: '/mem' } },
+    history,
+    parent: null,
+    readFile: read,
+    readFileAt: async (_commit, p) => read(p),
+    listFiles: async () => Object.keys(files),
+    random: () => 0.5,
+    ledger: { cached: () => null, record: () => {}, spentUsd: () => 0, maxCostUsd: null },
+  };
+}
+
+function idea(id: number, fields: Partial<IdeaRecord>): IdeaRecord {
+  return {
+    id,
+    parentId: null,
+    title: `idea ${id}`,
+    hypothesis: `hypothesis ${id}`,
+    plan: '',
+    expectedEffect: '',
+    status: 'succeeded',
+    failureReason: null,
+    error: null,
+    diff: null,
+    commit: `c${id}`,
+    reward: null,
+    rewardStd: null,
+    rewardCount: 1,
+    createdAt: '',
+    finishedAt: null,
+    meta: {},
+    ...fields,
+  };
+}
+
+const line = (n: number) => `${'x = 1  # padding to make the file bigger\n'.repeat(n)}`;
+
+describe('code in the prompt, within a token budget', () => {
+  const files = {
+    'train.py': `import config\n${line(20)}`, // editable, run
+    'config.py': 'LR = 0.1\n', // editable, knob
+    'utils.py': line(40), // editable
+    'docs/notes.md': line(80), // read-only, the largest
+    'data/answers.txt': 'secret\n', // protected: never shown
+    'model.bin': 'x\0y', // not in the context globs
+  };
+
+  it('shows every context file when they fit, in path order, and never a protected one', async () => {
+    const section = await codeSection(contextWith(files), new CommitFiles(), 'c0', 100_000);
+    expect(section.included).toEqual(['config.py', 'docs/notes.md', 'train.py', 'utils.py']);
+    expect(section.omitted).toEqual([]);
+    expect(section.text).toContain('### config.py\n```python\nLR = 0.1\n```');
+    expect(section.text).not.toContain('secret');
+  });
+
+  it('leaves out the least relevant files first, the largest first among equals, and says so', async () => {
+    const all = await codeSection(contextWith(files), new CommitFiles(), 'c0', 100_000);
+    const budget = estimateTokens(all.text) - 10; // one file must go: the read-only notes
+    const section = await codeSection(contextWith(files), new CommitFiles(), 'c0', budget);
+    expect(section.included).toEqual(['config.py', 'train.py', 'utils.py']);
+    expect(section.omitted.map((o) => o.path)).toEqual(['docs/notes.md']);
+    expect(section.text).toMatch(new RegExp(`\\(Left out to fit the context budget of ${budget} tokens: docs/notes.md \\(~\\d+ tokens\\)\\.\\)$`));
+
+    const tight = await codeSection(contextWith(files), new CommitFiles(), 'c0', 300);
+    // utils.py (editable only) goes before train.py (editable and run) and config.py (editable, knob)
+    expect(tight.included).toEqual(['config.py', 'train.py']);
+    expect(tight.omitted.map((o) => o.path)).toEqual(['docs/notes.md', 'utils.py']);
+  });
+
+  it('cuts a file that does not fit even alone, rather than showing nothing', async () => {
+    const section = await codeSection(contextWith({ 'train.py': line(400) }), new CommitFiles(), 'c0', 200);
+    expect(section.included).toEqual(['train.py']);
+    expect(section.text).toMatch(/\(train\.py is cut here: lines \d+-401 do not fit the context budget\)/);
+    expect(estimateTokens(section.text)).toBeLessThan(260);
+  });
+});
+
+describe('the run so far, for the thinker', () => {
+  const diff = (n: number) => `--- a/config.py\n+++ b/config.py\n@@ -1 +1 @@\n-LR = 0.1\n+LR = 0.${n}\n`;
+  const history = [
+    idea(0, { title: 'baseline', reward: 0.5 }),
+    idea(1, { reward: 0.62, diff: diff(2) }),
+    idea(2, { reward: 0.41, diff: diff(3) }),
+    idea(3, { status: 'failed', failureReason: 'crashed', error: 'exit 1: CUDA out of memory', diff: diff(4) }),
+    idea(4, { status: 'running' }),
+  ];
+
+  it('lists the baseline, the best ideas with rewards and diffs, failures with reasons, and what is running', () => {
+    const text = historySection(contextWith({}, history), { budgetTokens: 10_000, diffLines: 20 });
+    expect(text).toContain('Baseline (the unmodified code): reward 0.5.');
+    expect(text).toMatch(/Best ideas so far \(best first, 2 succeeded in all\):\n- #1 "idea 1": reward 0\.62, \+0\.12 vs baseline \(better\)\n {2}hypothesis: hypothesis 1\n```diff\n[\s\S]*\+LR = 0\.2\n```\n- #2 "idea 2": reward 0\.41, -0\.09 vs baseline \(worse\)/);
+    expect(text).toContain('- #3 "idea 3": crashed — exit 1: CUDA out of memory');
+    expect(text).toContain('In progress now (do not propose these again):\n- #4 "idea 4"');
+  });
+
+  it('orders by the goal: for a reward to minimise, lower is better', () => {
+    const text = historySection(contextWith({}, history, 'minimize'), { budgetTokens: 10_000, diffLines: 0 });
+    expect(text).toMatch(/- #2 "idea 2": reward 0\.41, \+0\.09 vs baseline \(better\)\n[\s\S]*- #1 "idea 1"/);
+  });
+
+  it('shrinks to its budget: diffs go first', () => {
+    const many = [...history, ...Array.from({ length: 40 }, (_, i) => idea(10 + i, { reward: 0.3 + i / 100, diff: diff(i).repeat(5) }))];
+    const roomy = historySection(contextWith({}, many), { budgetTokens: 100_000, diffLines: 60 });
+    const tight = historySection(contextWith({}, many), { budgetTokens: 400, diffLines: 60 });
+    expect(roomy).toContain('```diff');
+    expect(tight).not.toContain('```diff');
+    expect(estimateTokens(tight)).toBeLessThan(estimateTokens(roomy));
+    expect(tight).toContain('Best ideas so far');
+  });
+});
+
+describe('prompt templates', () => {
+  it('drops lines whose only placeholder is empty, keeps code as it is, and splits at cache marks', () => {
+    const parts = renderTemplate('## Code\n{{code}}\n\n<!-- cache -->\n\nIdea: {{title}}\n\n{{instruction}}\n\nGo.', {
+      code: 'a = 1\n\n\n\nb = 2',
+      title: 'warmup',
+      instruction: '',
+    });
+    expect(parts).toEqual([
+      { text: '## Code\na = 1\n\n\n\nb = 2', cache: true },
+      { text: 'Idea: warmup\n\nGo.' },
+    ]);
+  });
+});
