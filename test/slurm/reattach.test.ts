@@ -85,9 +85,19 @@ function lines(file: string): string[] {
 }
 
 /** Runs a request, collecting the handles it reports. */
-async function runCollecting(sandbox: SlurmSandbox, req: SandboxRequest): Promise<{ result: SandboxResult; handles: SandboxHandle[] }> {
+async function runCollecting(
+  sandbox: SlurmSandbox,
+  req: SandboxRequest,
+  onStarted?: () => void,
+): Promise<{ result: SandboxResult; handles: SandboxHandle[] }> {
   const handles: SandboxHandle[] = [];
-  const result = await sandbox.run({ ...req, onStarted: (handle) => handles.push(handle) });
+  const result = await sandbox.run({
+    ...req,
+    onStarted: (handle) => {
+      handles.push(handle);
+      onStarted?.();
+    },
+  });
   return { result, handles };
 }
 
@@ -101,7 +111,9 @@ describe.skipIf(SKIP_SLURM)('re-attaching to the jobs of a killed researcher', (
   it('re-attaches to a running job and takes the result of one that finished meanwhile, submitting neither again', async () => {
     const h = harness();
     const marker = (seed: number) => path.join(h.sharedDir, `starts-${seed}`);
-    const slow = request(h, 0, `echo start >> ${marker(0)}; echo slow; sleep 6; echo done > "$OUTPUT_DIR/done.txt"`);
+    // The slow step runs until the test lets it go, so it is surely still running when re-attached to.
+    const go = path.join(h.sharedDir, 'go');
+    const slow = request(h, 0, `echo start >> ${marker(0)}; echo slow; until [ -e ${go} ]; do sleep 0.2; done; echo done > "$OUTPUT_DIR/done.txt"`);
     const quick = request(h, 1, `echo start >> ${marker(1)}; echo quick; echo done > "$OUTPUT_DIR/done.txt"`);
     const first = startElsewhere(h, slow);
     const second = startElsewhere(h, quick);
@@ -120,7 +132,7 @@ describe.skipIf(SKIP_SLURM)('re-attaching to the jobs of a killed researcher', (
       { sandbox: 'slurm', jobId: slowJob },
       { sandbox: 'slurm', jobId: quickJob },
     ]);
-    const [again, meanwhile] = await Promise.all([runCollecting(sandbox, slow), runCollecting(sandbox, quick)]);
+    const [again, meanwhile] = await Promise.all([runCollecting(sandbox, slow, () => writeFileSync(go, '')), runCollecting(sandbox, quick)]);
 
     expect(again.result).toMatchObject({ exitCode: 0, timedOut: false, interrupted: false });
     expect(again.handles).toEqual([{ sandbox: 'slurm', jobId: slowJob }]);
@@ -144,10 +156,11 @@ describe.skipIf(SKIP_SLURM)('re-attaching to the jobs of a killed researcher', (
     const runMarker = path.join(h.sharedDir, 'run-starts');
     const evalMarker = path.join(h.sharedDir, 'eval-starts');
     const run = request(h, 2, `echo start >> ${runMarker}; echo '{"x": 7}' > "$OUTPUT_DIR/prediction.json"`);
+    const go = path.join(h.sharedDir, 'go');
     const evaluate = request(
       h,
       2,
-      `echo start >> ${evalMarker}; cat code.txt; sleep 5; cp "$OUTPUT_DIR/prediction.json" "$EVAL_DIR/metrics.json"`,
+      `echo start >> ${evalMarker}; cat code.txt; until [ -e ${go} ]; do sleep 0.2; done; cp "$OUTPUT_DIR/prediction.json" "$EVAL_DIR/metrics.json"`,
       'evaluate',
       run,
     );
@@ -170,7 +183,8 @@ describe.skipIf(SKIP_SLURM)('re-attaching to the jobs of a killed researcher', (
     const rerun = await runCollecting(resumed, run);
     expect(rerun.handles).toEqual(ran.handles);
     expect(rerun.result).toMatchObject({ exitCode: 0, timedOut: false, interrupted: false });
-    const scored = await runCollecting(resumed, evaluate);
+    expect(queuedJobs(resumed.jobName(evaluate, 'evaluate')).map((job) => job.id)).toEqual([evaluatorJob]);
+    const scored = await runCollecting(resumed, evaluate, () => writeFileSync(go, ''));
     expect(scored.handles).toEqual([{ sandbox: 'slurm', jobId: evaluatorJob }]);
     expect(scored.result).toMatchObject({ exitCode: 0, timedOut: false, interrupted: false });
 

@@ -3,7 +3,7 @@
  * running are re-attached to by their job id — recorded in the run before and after — and not
  * submitted again; the sweep finishes and leaves no job in the queue.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STAGE_FOLDER } from '../../src/sandbox/slurm.ts';
@@ -24,13 +24,15 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
   it('re-attaches to the jobs still running instead of submitting them again', async () => {
     const sharedDir = tempDir('researcher-shared-');
     const marker = path.join(sharedDir, 'starts');
-    // Every start of a run step leaves a line; ideas (not the baseline) take a while. The reward
-    // is the run's own output (no evaluator job: the evaluator case is in reattach.test.ts).
+    const go = path.join(sharedDir, 'go');
+    // Every start of a run step leaves a line; ideas (not the baseline) wait for the test to let
+    // them go, so they are surely still running when the researcher is killed and resumed. The
+    // reward is the run's own output (the evaluator case is in reattach.test.ts).
     const environment = quadraticWith((yaml) =>
       yaml
         .replace(
           'command: python3 train.py\n  timeout: 20s',
-          `command: 'echo "$IDEA_ID-$SEED" >> "$MARKER"; if [ "$IDEA_ID" != 0 ]; then sleep 12; fi; python3 train.py'\n  timeout: 90s\n  env:\n    MARKER: ${marker}`,
+          `command: 'echo "$IDEA_ID-$SEED" >> "$MARKER"; if [ "$IDEA_ID" != 0 ]; then until [ -e "$GO" ]; do sleep 0.2; done; fi; python3 train.py'\n  timeout: 120s\n  env:\n    MARKER: ${marker}\n    GO: ${go}`,
         )
         .replace(/evaluate:\n(  .*\n)+/, '')
         .replace(/reward:\n(  .*\n)+/, 'reward:\n  source: json\n  file: prediction.json\n  key: x\n  goal: minimize\n'),
@@ -87,6 +89,9 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
         for (const e of store.runningEvaluations()) {
           if (e.handle?.jobId && !firstRecorded.has(e.id)) firstRecorded.set(e.id, e.handle.jobId);
         }
+        // Once every job the killed researcher left is re-attached to, let the ideas finish.
+        const reattached = new Set(firstRecorded.values());
+        if (inFlight.every((job) => reattached.has(job.jobId))) writeFileSync(go, '');
       } catch {
         // the store is busy being written; look again
       } finally {
