@@ -8,8 +8,9 @@ import { beforeAll } from 'vitest';
 function probe(): string | null {
   try {
     execFileSync('sbatch', ['--version'], { stdio: 'pipe', timeout: 10_000 });
-  } catch {
-    return 'sbatch is not installed';
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return 'sbatch is not installed (apt-get install slurm-wlm)';
+    return `sbatch does not work here (${String((error as { stderr?: Buffer }).stderr ?? error).trim()})`;
   }
   try {
     execFileSync('squeue', ['--me', '--noheader', '--format=%i'], { stdio: 'pipe', timeout: 10_000 });
