@@ -35,7 +35,7 @@ ${header(model, options)}
 ${headline(model)}
 ${tiles(model)}
 <section id="plot" class="panel">
-  <div class="panel-head"><h2>Reward over time</h2>${plotLegend(model)}</div>
+  <div class="panel-head"><h2>Reward over time</h2>${model.points.length || model.earlyFailures.length ? plotLegend(model) : ''}</div>
   ${rewardPlotSvg(model)}
   <p class="hint">Each point is one evaluation (one seed of one idea); click it to jump to the idea. The step line is the best idea mean so far.</p>
 </section>
@@ -46,7 +46,7 @@ ${tiles(model)}
 ${lineage(model)}
 <section id="ideas">
   <h2>Ideas</h2>
-  ${model.ranked.map((idea, i) => ideaCard(idea, model, i)).join('\n')}
+  ${model.ranked.length ? model.ranked.map((idea, i) => ideaCard(idea, model, i)).join('\n') : '<p class="empty">Nothing has been tried yet.</p>'}
 </section>
 ${totalsPanel(model)}
 </main>
@@ -329,7 +329,7 @@ const VERDICT_TEXT: Record<Verdict, [label: string, cls: string]> = {
 function verdictChip(verdict: Verdict, ratio: number | null): string {
   const [text, cls] = VERDICT_TEXT[verdict];
   if (!text) return '';
-  const title = ratio === null ? 'no spread was measured on either side' : `the difference is ${formatRatio(ratio)}× its standard error (from the seeds of the baseline and of the idea)`;
+  const title = ratio === null ? 'no spread was measured on either side' : `the difference is ${formatRatio(ratio)}× its standard error, from the spread over the baseline's seeds and the idea's (an idea run with one seed is assumed as noisy as the baseline)`;
   return `<span class="verdict ${cls}" title="${escapeHtml(title)}">${text}</span>`;
 }
 
@@ -600,7 +600,7 @@ const LIVE_SCRIPT = `
       if(saved.sort&&window.__sortLeaderboard)window.__sortLeaderboard(saved.sort.col,saved.sort.dir);
       document.querySelectorAll('details.card').forEach(function(d){if(saved.cards&&d.id in saved.cards)d.open=saved.cards[d.id]});
       (saved.logs||[]).forEach(function(id){var d=document.querySelector('#'+id+' details.log');if(d)d.open=true});
-      window.scrollTo(0,saved.y||0);
+      window.scrollTo({top:saved.y||0,behavior:'instant'});
     }
   }catch(e){}
   function reload(){
