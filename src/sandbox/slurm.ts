@@ -28,7 +28,9 @@
  * are cancelled at `close`.
  */
 import {
+  accessSync,
   closeSync,
+  constants,
   cpSync,
   existsSync,
   fstatSync,
@@ -132,6 +134,18 @@ async function slurm(command: string, args: string[], timeoutMs = 60_000): Promi
     stderr: missing ? `${command}: command not found` : String(result.stderr ?? '').trim() || String(result.message ?? ''),
     missing,
   };
+}
+
+/** Whether an executable of this name is on PATH (without running it: Slurm clients wait a minute for a missing slurm.conf). */
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      accessSync(path.join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function firstLine(text: string): string {
@@ -577,12 +591,11 @@ export class SlurmSandbox implements Sandbox {
     }
 
     for (const command of ['sbatch', 'squeue', 'scancel']) {
-      const result = await slurm(command, ['--version']);
-      if (result.missing) {
+      if (!onPath(command)) {
         throw new SandboxError(`Slurm's ${command} is not on PATH: run the researcher on a login node of the cluster (or install slurm-client)`);
       }
     }
-    const ping = await slurm('squeue', ['--me', '--noheader', '--format=%i']);
+    const ping = await slurm('squeue', ['--me', '--noheader', '--format=%i'], 20_000);
     if (!ping.ok) throw new SandboxError(`the Slurm controller does not answer (squeue: ${firstLine(ping.stderr)}); check the cluster, or SLURM_CONF`);
 
     if (this.placement.partition) {
