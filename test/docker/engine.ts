@@ -7,6 +7,7 @@
  * multi-host tests) is AI_RESEARCHER_DOCKER_HOST_2, or scripts/docker-up.sh's "second".
  * Tests skip (saying so) only when no daemon answers and CI is not 'true'; under CI they fail.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -121,4 +122,40 @@ export async function containerGone(id: string): Promise<boolean> {
   } catch (error) {
     return (error as { statusCode?: number }).statusCode === 404;
   }
+}
+
+// ─── environments for CLI sweeps ──────────────────────────────────────────────────────────────
+
+/**
+ * A private copy of the quadratic environment for the Docker sandbox, with `prelude` (Python)
+ * put at the top of train.py, e.g. to make one idea slow or memory-hungry by its IDEA_ID.
+ */
+export function dockerEnvironment(prelude: string, run: { timeout?: string; memory?: string } = {}): string {
+  const dir = tempDir('researcher-docker-env-');
+  const quadratic = path.join(REPO_ROOT, 'test/fixtures/quadratic');
+  const code = path.join(dir, 'code');
+  mkdirSync(path.join(code, 'data'), { recursive: true });
+  for (const file of ['config.py', 'data/public.json']) writeFileSync(path.join(code, file), readFileSync(path.join(quadratic, 'code', file)));
+  writeFileSync(path.join(code, 'train.py'), `${prelude}\n${readFileSync(path.join(quadratic, 'code/train.py'), 'utf8')}`);
+  const yaml = readFileSync(path.join(QUADRATIC_DOCKER, 'environment.yaml'), 'utf8')
+    .replace('name: quadratic-docker', 'name: quadratic-docker-test')
+    .replace('path: ../quadratic/code', 'path: ./code')
+    .replace('dir: ../quadratic/evaluator', `dir: ${path.join(quadratic, 'evaluator')}`)
+    .replace(/  timeout: 60s\n  resources:/, `  timeout: ${run.timeout ?? '60s'}\n  resources:`)
+    .replace('memory: 512m', `memory: ${run.memory ?? '512m'}`);
+  writeFileSync(path.join(dir, 'environment.yaml'), yaml);
+  return dir;
+}
+
+/** Runs the researcher CLI against the test engine (DOCKER_HOST set), without blocking the test's event loop. */
+export function researcher(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DOCKER_HOST, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
