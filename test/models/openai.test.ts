@@ -122,10 +122,9 @@ describe('OpenAI adapter (chat completions, real openai client)', () => {
     const server = await fake();
     server.reply({ status: 429, headers: { 'retry-after': '4' } });
     const controller = new AbortController();
-    const pending = model(server).generate({ ...ask, signal: controller.signal });
-    while (server.calls.length === 0) await new Promise((r) => setTimeout(r, 10));
-    controller.abort(new Error('stopped'));
-    await expect(pending).rejects.toThrow('stopped');
+    // Stop the sweep as the back-off wait begins (Ctrl-C during a 4 s retry-after).
+    const m = model(server, { onRetry: () => controller.abort(new Error('stopped')) });
+    await expect(m.generate({ ...ask, signal: controller.signal })).rejects.toThrow('stopped');
     expect(server.calls).toHaveLength(1);
   });
 
