@@ -52,10 +52,10 @@ describe.skipIf(skipWithoutChromium)('researcher watch, following a sweep that i
   it('serves the report and the open page refreshes itself as ideas finish', async () => {
     const runs = tempDir('researcher-watch-');
     const runDir = path.join(runs, 'live');
+    browser = await launchChromium(); // before the sweep starts, so the page surely opens mid-run
     const quiet = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const sweep = main(['run', QUADRATIC, '--ideas', '3', '--seed', '1', '--runs-dir', runs, '--run-id', 'live']);
     try {
-      browser = await launchChromium();
       await until('the run to be created', () => {
         if (!existsSync(path.join(runDir, 'run.db'))) return undefined;
         const store = RunStore.open(runDir);
