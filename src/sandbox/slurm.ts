@@ -486,6 +486,26 @@ exit "$status"
   return { job, step: `${lines.join('\n')}\n` };
 }
 
+/** The step's variables inside the job, with paths on the shared folder. */
+export function jobEnvironment(
+  request: SandboxRequest,
+  files: Pick<StepFiles, 'work' | 'outputs' | 'evalOut' | 'home'>,
+  host: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env = sandboxEnvironment(
+    request,
+    { workDir: files.work, outputDir: files.outputs, evalDir: request.kind === 'evaluate' ? files.evalOut : undefined, home: files.home },
+    host,
+  );
+  if (request.resources.gpus > 0) {
+    // Slurm chose the GPUs (--gres) and set CUDA_VISIBLE_DEVICES in the job; the loop's empty
+    // list would hide them. Without GPUs, the empty list stays: it hides any the node has.
+    delete env.CUDA_VISIBLE_DEVICES;
+    delete env.NVIDIA_VISIBLE_DEVICES;
+  }
+  return env;
+}
+
 // ─── sbatch options ────────────────────────────────────────────────────────────────────────
 
 export interface Placement {
@@ -780,17 +800,7 @@ export class SlurmSandbox implements Sandbox {
       if (!existsSync(stepFiles(files.seedDir, 'run').result)) copyContents(request.outputDir, files.outputs);
     }
 
-    const env = sandboxEnvironment(request, {
-      workDir: files.work,
-      outputDir: files.outputs,
-      evalDir: request.kind === 'evaluate' ? files.evalOut : undefined,
-      home: files.home,
-    });
-    if (request.resources.gpus > 0) {
-      // Slurm chose the GPUs (--gres) and set CUDA_VISIBLE_DEVICES; the pool's empty list would hide them.
-      delete env.CUDA_VISIBLE_DEVICES;
-      delete env.NVIDIA_VISIBLE_DEVICES;
-    }
+    const env = jobEnvironment(request, files);
     const scripts = batchScripts({
       title: `${request.kind} step of idea ${request.ideaId}, seed ${request.seed} (run ${request.runId})`,
       files,

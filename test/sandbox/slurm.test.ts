@@ -15,6 +15,7 @@ import {
   SlurmSandbox,
   batchScripts,
   containerRuntime,
+  jobEnvironment,
   resourceOptions,
   slurmOptionsFromFlags,
   timeLimitMinutes,
@@ -276,11 +277,21 @@ describe('Slurm batch scripts and options', () => {
     expect(containerRuntime('torch.sif', 'pyxis')).toBe('pyxis');
   });
 
-  it('lets Slurm place GPUs: the loop hands out no device ids and --parallel alone bounds the runs', async () => {
+  it('lets Slurm place GPUs: the loop hands out no device ids, and the job keeps the GPUs Slurm gave it', async () => {
     expect(new SlurmSandbox({}).allocatesGpus).toBe(true);
     const pool = new EnginePlacedGpus();
     expect(pool.capacity()).toBe(Infinity);
     expect(await pool.acquire()).toEqual([]);
+
+    const files = { work: '/shared/w', outputs: '/shared/o', evalOut: '/shared/e', home: '/shared/h' };
+    const withGpus = jobEnvironment(makeRequest('true', { resources: { gpus: 2, shareGpus: false } }), files, { PATH: '/usr/bin' });
+    expect(withGpus).not.toHaveProperty('CUDA_VISIBLE_DEVICES');
+    expect(withGpus).not.toHaveProperty('NVIDIA_VISIBLE_DEVICES');
+    expect(withGpus).toMatchObject({ OUTPUT_DIR: '/shared/o', HOME: '/shared/h', PATH: '/usr/bin' });
+    const without = jobEnvironment(makeRequest('true'), files, { PATH: '/usr/bin', OPENAI_API_KEY: 'sk-x' });
+    expect(without).toMatchObject({ CUDA_VISIBLE_DEVICES: '', NVIDIA_VISIBLE_DEVICES: 'void' });
+    expect(without).not.toHaveProperty('OPENAI_API_KEY');
+    expect(without).not.toHaveProperty('EVAL_DIR');
   });
 
   it('maps resources, time limit and placement to sbatch options', () => {
