@@ -177,6 +177,7 @@ function planFilePatch(file: FilePatch, index: number, count: number, tree: Pend
       ? `${where}: its hunks come without a file: put "--- a/<path>" and "+++ b/<path>" lines before them`
       : `${where} names no file`;
   }
+  if (file.binary) return `${where} is a binary patch (${file.newPath ?? file.oldPath}); only text edits can be applied`;
   const gitPrefixed = [file.oldPath, file.newPath].some((p) => p !== null && /^[ab]\//.test(p)) || file.renameFrom !== null;
   const creating = oldRaw === null || (file.newFile && !file.deletedFile);
   const deleting = newRaw === null || file.deletedFile;

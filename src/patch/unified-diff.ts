@@ -17,6 +17,8 @@ export interface FilePatch {
   /** Git's `rename from` / `rename to`. */
   renameFrom: string | null;
   renameTo: string | null;
+  /** A git binary patch (not applicable as text). */
+  binary: boolean;
   hunks: Hunk[];
 }
 
@@ -78,7 +80,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     open = null;
   };
-  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, hunks: [] });
+  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, hunks: [] });
   const counted = (h: OpenHunk) => {
     let oldSeen = 0;
     let newSeen = 0;
@@ -148,8 +150,13 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
       };
       continue;
     }
+    if (file && !open && line.startsWith('GIT binary patch')) {
+      file.binary = true;
+      continue;
+    }
     if (file && !open && METADATA.test(line)) {
-      if (line.startsWith('new file mode')) file.newFile = true;
+      if (line.startsWith('Binary files ')) file.binary = true;
+      else if (line.startsWith('new file mode')) file.newFile = true;
       else if (line.startsWith('deleted file mode')) file.deletedFile = true;
       else if (line.startsWith('rename from ')) file.renameFrom = cleanDiffPath(line.slice('rename from '.length));
       else if (line.startsWith('rename to ')) file.renameTo = cleanDiffPath(line.slice('rename to '.length));

@@ -237,6 +237,14 @@ describe('unified diffs', () => {
     expect(read(root, 'train.py')).toBe(`${TRAIN}print('done')\n`);
   });
 
+  it('refuses a binary patch rather than writing an empty file', async () => {
+    const root = tree({ 'train.py': TRAIN });
+    const result = await applyEdit(diff('diff --git a/w.bin b/w.bin\nnew file mode 100644\nindex 0000000..e69de29\nGIT binary patch\nliteral 4\nLcmZ?wbYK7g0@nbB\n\nliteral 0\nHcmV?d00001\n'), root);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toMatch(/is a binary patch \(w.bin\)/);
+    expect(existsSync(path.join(root, 'w.bin'))).toBe(false);
+  });
+
   it('refuses a diff that changes a file that does not exist and names the likely one', async () => {
     const root = tree({ 'src/train.py': TRAIN });
     const result = await applyEdit(diff('--- a/train.py\n+++ b/train.py\n@@ -5 +5 @@\n-    lr = 0.1\n+    lr = 0.2\n'), root);
