@@ -12,6 +12,7 @@
  * left for `resume` too.
  */
 import path from 'node:path';
+import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { applyEdit } from '../patch/apply.ts';
 import { refusalReason } from '../patch/guard.ts';
@@ -62,7 +63,7 @@ export const PROPOSAL_RETRIES = 2;
 
 /** A stop reason for the fatal errors that end the sweep instead of failing one idea. */
 function isFatal(error: unknown): boolean {
-  return error instanceof ModelError || (error instanceof ResearcherError && error.name === 'ConfigError');
+  return error instanceof ModelError || error instanceof BaselineFailed || (error instanceof ResearcherError && error.name === 'ConfigError');
 }
 
 /** Thrown inside an idea's task when the sweep stops dispatching: the idea stays for `resume`. */
@@ -114,6 +115,8 @@ export class Sweep {
     this.spentUsd = deps.store.usage().costUsd;
     const saved = deps.store.getMeta('searchState');
     if (saved !== undefined) deps.strategy.restoreState(saved);
+    // One listener per idea being prepared or run: with 64 slots that is over a hundred, by design.
+    setMaxListeners(Infinity, this.prepareStop.signal, this.runStop.signal);
     const stopAll = () => {
       this.prepareStop.abort();
       this.runStop.abort();
@@ -132,21 +135,19 @@ export class Sweep {
       store.setIdeaCode(0, { edit: null, diff: '', commit: workspace.baseCommit });
       this.refresh(0);
     }
+    if (this.idea(0)!.status === 'failed') throw this.baselineFailed();
     if (!isFinished(this.idea(0)!)) {
+      // The baseline runs like any idea: while it holds one slot, the next ideas are prepared and
+      // fill the others (strategies that want its result wait for it, as serial search does).
       progress.report({ type: 'baseline-started', seeds: this.config.baselineSeeds });
-      await this.evaluate(this.idea(0)!, this.config.baselineSeeds);
-      if (signal.aborted) return this.finish('interrupted');
-    }
-    const baseline = this.idea(0)!;
-    if (baseline.status === 'failed') {
-      const log = path.join(seedDir(this.runDir, 0, 0), 'run.log');
-      throw new BaselineFailed(
-        `the baseline (the unmodified code) failed: ${baseline.error} — fix the environment first (\`researcher env check\`); log: ${path.relative(process.cwd(), log)}`,
-      );
+      this.spawn(0, async () => {
+        await this.evaluate(this.idea(0)!, this.config.baselineSeeds);
+        if (this.idea(0)!.status === 'failed') throw this.baselineFailed();
+      });
     }
 
     // Ideas a previous process left unfinished go first, in order.
-    for (const idea of this.history()) {
+    for (const idea of this.history().slice(1)) {
       if (idea.id !== 0 && !isFinished(idea)) this.spawn(idea.id, () => this.process(idea));
     }
     this.reportStatus();
@@ -177,7 +178,9 @@ export class Sweep {
         stoppedBy ??= this.ideasStarted() >= this.config.ideas ? 'budget' : 'no-more-ideas';
         break;
       }
-      await Promise.race([...this.tasks, this.untilTimeLimit(), new Promise<void>((resolve) => (this.wake = resolve))]);
+      const wakeUps = [...this.tasks, new Promise<void>((resolve) => (this.wake = resolve))];
+      if (!this.draining) wakeUps.push(this.untilTimeLimit()); // once passed, it would resolve at once, forever
+      await Promise.race(wakeUps);
     }
     await Promise.allSettled(this.tasks);
     if (this.fatal) {
@@ -185,6 +188,14 @@ export class Sweep {
       throw this.fatal;
     }
     return this.finish(signal.aborted ? 'interrupted' : (stoppedBy ?? 'budget'));
+  }
+
+  private baselineFailed(): BaselineFailed {
+    const baseline = this.idea(0)!;
+    const log = path.join(seedDir(this.runDir, 0, 0), 'run.log');
+    return new BaselineFailed(
+      `the baseline (the unmodified code) failed: ${baseline.error} — fix the environment first (\`researcher env check\`); log: ${path.relative(process.cwd(), log)}`,
+    );
   }
 
   // ─── budget ─────────────────────────────────────────────────────────────────────────────
@@ -269,7 +280,12 @@ export class Sweep {
     const task = work()
       .catch((error) => {
         if (error instanceof BudgetExceeded) this.costStop = true; // the idea stays unfinished, for a resume with more budget
-        else if (isFatal(error)) this.fatal ??= error;
+        else if (isFatal(error)) {
+          this.fatal ??= error;
+          this.drain();
+          // Without a baseline no idea can be compared: stop what runs too.
+          if (error instanceof BaselineFailed) this.runStop.abort();
+        }
         else if (error instanceof Drained || this.stopping()) return; // stopped mid-way: the idea stays in flight for resume
         else this.finishFailed(ideaId, { reason: 'infrastructure', message: describeError(error) });
       })

@@ -58,14 +58,17 @@ function processesUnder(dir: string): number[] {
 describe('budgets', () => {
   it('at --max-cost lets the running evaluation finish, keeps the unstarted idea, and resume carries on', async () => {
     const run = await createTestRun(slowIdeas(2), { ideas: 3, search: 'evolve', parallel: 2, maxCostUsd: 1, searchOptions: { islands: 1, seedIdeas: 5 } });
-    const thinker = pricedThinker([0, 5, 0], () => run.store.runningEvaluations().length > 0);
+    const thinker = pricedThinker([0, 5, 0], () => run.store.runningEvaluations().some((e) => e.ideaId > 0));
     const coder = scriptedCoder([setX('3'), setX('2'), setX('4')]);
     const summary = await run.sweep({ thinker, coder });
 
     expect(summary.stoppedBy).toBe('max-cost');
-    const [, first, ...kept] = run.store.ideas();
-    expect(first.status).toBe('succeeded'); // it was running: it finished
-    // The other ideas were being prepared when the limit came: none ran, all are kept for resume.
+    const ideas = run.store.ideas().filter((i) => i.id > 0);
+    // The idea that was running when the limit came finished; the others were being prepared or
+    // waiting for a slot: none of them ran, all are kept for resume.
+    const ran = ideas.filter((i) => i.status === 'succeeded');
+    const kept = ideas.filter((i) => i.status !== 'succeeded');
+    expect(ran.length).toBeGreaterThan(0);
     expect(kept.length).toBeGreaterThan(0);
     for (const idea of kept) {
       expect(idea.status).toMatch(/^(proposed|ready)$/);
@@ -79,17 +82,17 @@ describe('budgets', () => {
     run.store.setMeta('config', { ...run.store.config, maxCostUsd: 100 });
     const resumed = await run.sweep({ thinker, coder });
     expect(resumed.stoppedBy).toBe('budget');
-    const ideas = run.store.ideas();
-    expect(ideas).toHaveLength(4);
-    expect(ideas.every((i) => i.status === 'succeeded')).toBe(true);
+    const after = run.store.ideas();
+    expect(after).toHaveLength(4);
+    expect(after.every((i) => i.status === 'succeeded')).toBe(true);
     expect(thinker.calls).toBe(proposedBefore + stillProposing); // only drafts never written are proposed again
-    expect(run.store.evaluations(first.id)).toHaveLength(1);
-    expect(ideas[2].title).toBe('idea number 2');
+    for (const idea of ran) expect(run.store.evaluations(idea.id)).toHaveLength(1); // not re-run
+    expect(after[2].title).toBe('idea number 2');
   });
 
   it('with --hard-stop stops running evaluations too, kills their processes and exits normally', async () => {
     const run = await createTestRun(slowIdeas(120), { ideas: 4, search: 'evolve', parallel: 2, maxCostUsd: 1, hardStop: true, searchOptions: { islands: 1, seedIdeas: 5 } });
-    const thinker = pricedThinker([0, 0, 5], () => run.store.runningEvaluations().length >= 2);
+    const thinker = pricedThinker([0, 0, 5], () => run.store.runningEvaluations().filter((e) => e.ideaId > 0).length >= 2);
     const coder = scriptedCoder([setX('3'), setX('2'), setX('4')]);
     // The third proposal passes the limit; by then ideas 1 and 2 are running 120 s runs.
     const summary = await run.sweep({ thinker, coder });
@@ -100,5 +103,27 @@ describe('budgets', () => {
     expect(run.store.runningEvaluations()).toEqual([]);
     expect(run.events.some((e) => e.type === 'stopping' && e.hardStop === true)).toBe(true);
     expect(processesUnder(path.join(run.runDir, 'worktrees'))).toEqual([]);
+  });
+
+  it('at --max-hours stops dispatching and returns, keeping unstarted ideas; an exhausted limit returns at once', async () => {
+    const run = await createTestRun(slowIdeas(4), { ideas: 3, search: 'evolve', parallel: 2, maxHours: 1 });
+    // As if earlier sessions had used all but 3 seconds of the hour.
+    run.store.setMeta('activeMs', 3_600_000 - 3_000);
+    const summary = await run.sweep();
+    expect(summary.stoppedBy).toBe('max-hours');
+    for (const idea of run.store.ideas().filter((i) => i.id > 0)) {
+      // Either it was running and finished, or it never started and is kept for resume.
+      if (idea.status !== 'succeeded') {
+        expect(idea.status).toMatch(/^(proposed|ready)$/);
+        expect(run.store.evaluations(idea.id)).toEqual([]);
+      }
+    }
+    expect(run.store.runningEvaluations()).toEqual([]);
+    expect(run.events.some((e) => e.type === 'stopping' && e.reason === 'max-hours')).toBe(true);
+
+    // Resumed with the hour used up, the sweep stops at once and runs nothing.
+    const evaluations = run.store.evaluations().length;
+    expect((await run.sweep()).stoppedBy).toBe('max-hours');
+    expect(run.store.evaluations()).toHaveLength(evaluations);
   });
 });
