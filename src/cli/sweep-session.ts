@@ -8,6 +8,7 @@ import { createAgents } from '../agents/index.ts';
 import { Sweep, type SweepSummary } from '../core/loop.ts';
 import type { Environment } from '../environment/load.ts';
 import { formatLeaderboard } from '../report/leaderboard.ts';
+import { writeReport } from '../report/write-report.ts';
 import { summarizeRun } from '../report/run-summary.ts';
 import { EnginePlacedGpus, GpuPool } from '../sandbox/gpu-pool.ts';
 import { createSandbox } from '../sandbox/index.ts';
@@ -24,7 +25,11 @@ export const SUMMARY_FILE = 'summary.txt';
 
 export async function runSession(store: RunStore, environment: Environment, workspace: GitWorkspace): Promise<SweepSummary> {
   const config = store.config;
-  const agents = createAgents(config.agent);
+  // A live status bar on a terminal; plain log lines in a pipe, a file or under nohup.
+  const progress = process.stdout.isTTY ? new TtyProgress(config.ideas) : new LogLineProgress(config.ideas);
+  const agents = createAgents(config.agent, { onRetry: (line) => progress.report({ type: 'log', message: line }) });
+  // A bad key or an unpriced model under --max-cost stops here, on resume too, before any work.
+  await agents.check?.({ maxCostUsd: config.maxCostUsd });
   const sandbox = await createSandbox(config.sandbox, config.sandboxOptions, environment);
   const { resources } = environment.config.run;
   await sandbox.preflight({ resources, gpus: config.gpus, image: environment.config.image });
@@ -43,8 +48,6 @@ export async function runSession(store: RunStore, environment: Environment, work
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  // A live status bar on a terminal; plain log lines in a pipe, a file or under nohup.
-  const progress = process.stdout.isTTY ? new TtyProgress(config.ideas) : new LogLineProgress(config.ideas);
   claimRun(store);
   let summary: SweepSummary;
   try {
@@ -70,10 +73,12 @@ export async function runSession(store: RunStore, environment: Environment, work
     await sandbox.close?.();
   }
   const leaderboard = formatLeaderboard(summarizeRun(store));
-  // The summary stays with the run, whatever stopped it.
+  // The leaderboard, report.html and summary.md stay with the run, whatever stopped it.
   writeFileSync(path.join(store.runDir, SUMMARY_FILE), `${leaderboard}\n`);
+  const report = writeReport(store);
   console.log('');
   console.log(leaderboard);
+  console.log(`\nreport: ${path.relative(process.cwd(), report.html)} · summary: ${path.relative(process.cwd(), report.markdown)}`);
   if (summary.stoppedBy === 'max-hours' || summary.stoppedBy === 'max-cost') {
     console.log(`\nstopped at --${summary.stoppedBy}; raise it and continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`);
   }
