@@ -63,6 +63,8 @@ export const LABELS = {
  * deletions relative to the base image). The command runs in the background with stdin closed;
  * a watchdog waits for EOF on the container's stdin, which the researcher holds open through an
  * attach: when the researcher dies, the watchdog kills every process of the container's user.
+ * SIGTERM (`docker stop`, an engine shutting down) is passed on to the command, which PID 1
+ * would otherwise ignore; the exit status is the command's.
  */
 const LEASHED_COMMAND = [
   'exec 3<&0',
@@ -73,7 +75,10 @@ const LEASHED_COMMAND = [
   'child=$!',
   '{ if cat <&3 >/dev/null; then kill -KILL -1; fi; } &',
   'exec 3<&-',
-  'wait "$child"',
+  'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT',
+  'wait "$child"; status=$?',
+  'while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done',
+  'exit "$status"',
 ].join('\n');
 
 /** Bumped when the layout of code images changes, so old ones are not reused. */
@@ -352,6 +357,8 @@ export class DockerSandbox implements Sandbox {
   private readonly placementWaiters = new Set<() => void>();
   /** Containers this process created and has not removed yet. */
   private readonly live = new Map<string, DockerEngine>();
+  /** Runs this process has run steps of (to clear their leftovers from a host that comes back). */
+  private readonly runIds = new Set<string>();
 
   constructor(options: DockerSandboxOptions = {}) {
     const hosts = options.hosts?.length ? options.hosts : [defaultDockerHost()];
@@ -423,6 +430,7 @@ export class DockerSandbox implements Sandbox {
       ...fields,
     });
 
+    this.runIds.add(request.runId);
     let snapshot: CodeSnapshot;
     try {
       snapshot = await snapshotCode(request.workDir);
@@ -788,10 +796,23 @@ export class DockerSandbox implements Sandbox {
         if (await engine.reachable()) {
           engine.alive = true;
           process.stderr.write(`Docker host ${engine.label} answers again\n`);
+          await this.clearLeftovers(engine);
         }
       }
     }
     return this.engines.filter((engine) => engine.alive);
+  }
+
+  /** Removes this sweep's containers that a host kept while it was away (stopped with its engine). */
+  private async clearLeftovers(engine: DockerEngine): Promise<void> {
+    for (const runId of this.runIds) {
+      try {
+        const found = await engine.docker.listContainers({ all: true, filters: { label: [`${LABELS.run}=${runId}`] } });
+        for (const info of found) if (!this.live.has(info.Id)) await removeQuietly(engine.docker.getContainer(info.Id));
+      } catch {
+        // gone again: cleared next time it comes back, or by `researcher sandbox prune`
+      }
+    }
   }
 
   private waitForChange(signal?: AbortSignal): Promise<void> {
