@@ -263,7 +263,7 @@ export class DockerEngine {
     const prepare = await this.docker.createContainer({
       Image: baseImageId,
       Cmd: ['true'],
-      Labels: { [LABELS.run]: runId, [LABELS.kind]: 'prepare' },
+      Labels: { [LABELS.run]: runId, [LABELS.kind]: 'prepare', [LABELS.owner]: `${os.hostname()}:${process.pid}` },
       HostConfig: { NetworkMode: 'none' },
     });
     try {
@@ -274,6 +274,10 @@ export class DockerEngine {
       await removeQuietly(prepare);
     }
     return tag;
+  }
+
+  forgetCodeImage(tag: string): void {
+    this.codeImages.delete(tag);
   }
 
   /** Once per run and process: removes containers of this run that an earlier process left. */
@@ -314,7 +318,10 @@ export class DockerEngine {
         inUse.add(info.ImageID);
       }
     }
-    const images = (await this.docker.listImages({ filters: { reference: ['ai-researcher-run/*'] } })).filter((image) => !inUse.has(image.Id));
+    const images = (await this.docker.listImages({ filters: { reference: ['ai-researcher-run/*'] } })).filter((image) => {
+      const [host, pid] = (image.Labels?.[LABELS.owner] ?? '').split(':');
+      return !inUse.has(image.Id) && !(host === os.hostname() && processExists(Number(pid))); // a live sweep still needs its images
+    });
     await this.removeImages(images.flatMap((image) => image.RepoTags ?? [image.Id]));
     return { containers, images: images.length };
   }
@@ -501,11 +508,19 @@ export class DockerSandbox implements Sandbox {
       throw error;
     };
 
-    let container: Docker.Container;
+    let container: Docker.Container | undefined;
     try {
       const baseImage = await engine.ensureImage(this.imageFor(request.image));
-      const codeImage = await engine.codeImage(request.runId, baseImage, snapshot, this.user, request.kind);
-      container = await engine.docker.createContainer(this.createOptions(placement, request, snapshot, codeImage));
+      for (let attempt = 0; !container; attempt++) {
+        const codeImage = await engine.codeImage(request.runId, baseImage, snapshot, this.user, request.kind);
+        try {
+          container = await engine.docker.createContainer(this.createOptions(placement, request, snapshot, codeImage));
+        } catch (error) {
+          // The run's code image was removed under us (`sandbox prune`, a reset engine): make it again, once.
+          if (statusOf(error) !== 404 || attempt > 0) throw error;
+          engine.forgetCodeImage(codeImage);
+        }
+      }
     } catch (error) {
       return lost(error, false);
     }
