@@ -449,10 +449,8 @@ export class DockerSandbox implements Sandbox {
     for (;;) {
       if (request.signal?.aborted) return result({ interrupted: true });
       const placement = await this.place(request);
-      if (!placement) {
-        if (request.signal?.aborted) return result({ interrupted: true });
-        return result({ infrastructureError: `no Docker host answers (${this.engines.map((e) => e.label).join(', ')})` });
-      }
+      if (placement === null) return result({ interrupted: true });
+      if (typeof placement === 'string') return result({ infrastructureError: placement });
       try {
         return await this.runOn(placement, request, snapshot);
       } catch (error) {
@@ -755,33 +753,20 @@ export class DockerSandbox implements Sandbox {
   /**
    * A host (and GPUs) for a step: the GPUs the sweep's pool gave it when their host is up and
    * they are free here; otherwise as many free GPUs on another live host; a step without GPUs
-   * goes to the live host running the fewest steps. Waits while nothing fits; null when no host
-   * answers or the sweep stops.
+   * goes to the live host running the fewest steps. Waits while nothing fits; returns why when no
+   * live host can ever take it, null when the sweep stops.
    */
-  private async place(request: SandboxRequest): Promise<Placement | null> {
+  private async place(request: SandboxRequest): Promise<Placement | string | null> {
     for (const id of request.gpus) this.registerGpu(id);
-    const count = request.gpus.length;
     const share = request.resources.shareGpus;
     for (;;) {
       if (request.signal?.aborted) return null;
       const live = await this.liveEngines();
-      if (live.length === 0) return null;
-      let placement: Placement | null = null;
-      if (count === 0) {
-        const engine = live.reduce((best, e) => (e.running < best.running ? e : best));
-        placement = { engine, gpus: [] };
-      } else {
-        const asked = this.engineForGpu(request.gpus[0])!;
-        if (asked.alive && (share || request.gpus.every((id) => !this.gpusInUse.has(id)))) {
-          placement = { engine: asked, gpus: [...request.gpus] };
-        } else {
-          const candidates = live
-            .map((engine) => ({ engine, free: share ? engine.gpus : engine.gpus.filter((id) => !this.gpusInUse.has(id)) }))
-            .filter((c) => c.free.length >= count)
-            .sort((a, b) => b.free.length - a.free.length);
-          if (candidates.length) placement = { engine: candidates[0].engine, gpus: candidates[0].free.slice(0, count) };
-        }
+      if (live.length === 0) return `no Docker host answers (${this.engines.map((e) => e.label).join(', ')})`;
+      if (!live.some((engine) => engine.gpus.length >= request.gpus.length)) {
+        return `no Docker host that answers has ${request.gpus.length} GPU(s) (${live.map((e) => `${e.label}: ${e.gpus.length}`).join(', ')})`;
       }
+      const placement = choosePlacement(live, this.engineForGpu(request.gpus[0] ?? ''), request.gpus, share, this.gpusInUse);
       if (placement) {
         placement.engine.running++;
         if (!share) for (const id of placement.gpus) this.gpusInUse.add(id);
@@ -851,6 +836,40 @@ export class DockerSandbox implements Sandbox {
 }
 
 // ─── helpers ─────────────────────────────────────────────────────────────────────────────────
+
+/** What placement needs to know of an engine. */
+export interface EngineLoad {
+  alive: boolean;
+  /** Steps running on it now. */
+  running: number;
+  /** Its GPUs (GPU-pool ids). */
+  gpus: readonly string[];
+}
+
+/**
+ * Where a step goes, among live engines: with no GPUs, the engine running the fewest steps; with
+ * GPUs, the ones the sweep's pool gave (`wanted`, on `asked`) when that engine is live and they are
+ * free, else as many free GPUs on the live engine with the most free. Null: nothing fits now.
+ */
+export function choosePlacement<E extends EngineLoad>(
+  live: readonly E[],
+  asked: E | undefined,
+  wanted: readonly string[],
+  share: boolean,
+  inUse: ReadonlySet<string>,
+): { engine: E; gpus: string[] } | null {
+  const alive = live.filter((engine) => engine.alive);
+  if (alive.length === 0) return null;
+  if (wanted.length === 0) return { engine: alive.reduce((best, e) => (e.running < best.running ? e : best)), gpus: [] };
+  if (asked?.alive && wanted.every((id) => asked.gpus.includes(id)) && (share || wanted.every((id) => !inUse.has(id)))) {
+    return { engine: asked, gpus: [...wanted] };
+  }
+  const candidates = alive
+    .map((engine) => ({ engine, free: share ? [...engine.gpus] : engine.gpus.filter((id) => !inUse.has(id)) }))
+    .filter((candidate) => candidate.free.length >= wanted.length)
+    .sort((a, b) => b.free.length - a.free.length);
+  return candidates.length ? { engine: candidates[0].engine, gpus: candidates[0].free.slice(0, wanted.length) } : null;
+}
 
 /** dockerode connection options for unix://, tcp://, http(s):// and ssh:// URLs. */
 export function dockerodeOptions(url: string): Docker.DockerOptions {
