@@ -611,7 +611,7 @@ export class DockerSandbox implements Sandbox {
           return this.result(request, startedAt, {
             exitCode: state.ExitCode,
             durationMs,
-            infrastructureError: `this machine's disk is full: could not copy the ${request.kind} step's files back to ${path.dirname(request.outputDir)}; free space and resume`,
+            infrastructureError: `this machine's disk is full: could not copy the ${request.kind} step's files back to ${request.kind === 'run' ? request.outputDir : request.evalDir}; free space and resume`,
           });
         }
         return await lost(error, true);
