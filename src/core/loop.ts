@@ -93,6 +93,8 @@ export class Sweep {
   private readonly startedAt = Date.now();
   private readonly activeMsBefore: number;
   private timeLimit: Promise<void> | null = null;
+  /** Worktrees being released in the background. */
+  private readonly releasing = new Set<Promise<void>>();
   /** Wakes the dispatch loop between task ends (spend passed --max-cost). */
   private wake: () => void = () => {};
   private finishedThisSession = 0;
@@ -166,8 +168,9 @@ export class Sweep {
         progress.report({ type: 'stopping', reason: limit, hardStop: this.config.hardStop });
         this.drain();
       }
-      // Keep one prepared idea per slot ahead of the running ones.
-      if (!this.draining && this.ideasStarted() < this.config.ideas && this.inFlight.size < 2 * this.slots) {
+      // Keep one prepared idea per slot ahead of the running ones (not more: at the start of a
+      // wide sweep, extra ideas would only compete with the first ones for the event loop).
+      if (!this.draining && this.ideasStarted() < this.config.ideas && this.inFlight.size - this.running < this.slots) {
         const proposal = this.deps.strategy.next(this.view());
         if (proposal) {
           this.startIdea(proposal);
@@ -183,6 +186,9 @@ export class Sweep {
       await Promise.race(wakeUps);
     }
     await Promise.allSettled(this.tasks);
+    await Promise.allSettled(this.releasing);
+    // No worktree outlives the sweep (a resumed one checks out what it needs again).
+    await workspace.cleanup().catch(() => {});
     if (this.fatal) {
       this.saveActiveTime();
       throw this.fatal;
@@ -448,6 +454,7 @@ export class Sweep {
     }
     this.running++;
     this.reportStatus();
+    this.wake(); // a prepared idea just started: the dispatcher may prepare the next one
     let gpus: string[] = [];
     let dir = worktree;
     try {
@@ -463,10 +470,19 @@ export class Sweep {
       }
       this.finishEvaluated(idea.id);
     } finally {
+      // The slot and its GPUs go to the next idea first; removing the worktree (seconds for a
+      // large repository) needs neither.
       gpuPool.release(gpus);
-      if (dir) await workspace.release(dir);
       this.running--;
       this.releaseSlot();
+      // Cleaning the worktree for reuse happens in the background; the sweep waits for it at the end.
+      if (dir) {
+        const releasing: Promise<void> = workspace
+          .release(dir)
+          .catch(() => {})
+          .finally(() => this.releasing.delete(releasing));
+        this.releasing.add(releasing);
+      }
     }
   }
 

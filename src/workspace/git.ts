@@ -5,8 +5,11 @@
  * runs/<run-id>/repo, so a sweep never writes to the user's repository, and every idea is a real
  * commit on its own branch (`idea/<id>`) that plain git can inspect.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, cpSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { CommitResult, Workspace } from '../core/interfaces.ts';
 import { WorkspaceError, describeError } from '../core/errors.ts';
@@ -26,11 +29,22 @@ export const ideaBranch = (ideaId: number) => `idea/${ideaId}`;
 const SNAPSHOT_SKIP = new Set(['.git', '__pycache__', 'node_modules', '.pytest_cache', '.mypy_cache']);
 
 export class GitWorkspace implements Workspace {
+  /** Clean worktrees ready for the next idea. */
+  private readonly pool: string[] = [];
+  /** Worktrees being cleaned after their idea. */
+  private readonly releasing = new Set<Promise<void>>();
+  private nextTree = 0;
+  private readonly filesByCommit = new Map<string, Promise<string[]>>();
+  private readonly objects: ObjectReader;
+
   private constructor(
     readonly repoDir: string,
     readonly baseCommit: string,
     private readonly worktreesDir: string,
-  ) {}
+  ) {
+    this.objects = new ObjectReader(repoDir);
+    this.nextTree = existsSync(worktreesDir) ? readdirSync(worktreesDir).length : 0;
+  }
 
   /** Creates the run's repository from the environment's code and returns the workspace. */
   static async create(environment: Environment, runDir: string): Promise<GitWorkspace> {
@@ -75,74 +89,103 @@ export class GitWorkspace implements Workspace {
     return new GitWorkspace(repoDir, baseCommit, path.join(runDir, 'worktrees'));
   }
 
+  /**
+   * A working tree at `commit` for idea `ideaId`. Worktrees are pooled: a released one is cleaned
+   * (off the critical path) and handed to the next idea, which then only rewrites the files that
+   * differ between the two commits. A fresh `git worktree add` writes every file of the
+   * repository — seconds for a large one — and is needed only when no clean worktree is free.
+   */
   async checkout(ideaId: number, commit: string): Promise<string> {
+    // Cleaning a used worktree is much cheaper than writing a new one: wait for one if any is due.
+    while (this.pool.length === 0 && this.releasing.size > 0) await Promise.race(this.releasing);
+    const pooled = this.pool.pop();
+    if (pooled) {
+      try {
+        await runGit(pooled, ['checkout', '--detach', '--force', '--quiet', commit]);
+        return pooled;
+      } catch {
+        await this.discard(pooled); // fall through to a fresh worktree
+      }
+    }
     mkdirSync(this.worktreesDir, { recursive: true });
-    const dir = path.join(this.worktreesDir, `idea-${ideaId}`);
-    if (existsSync(dir)) await this.release(dir);
-    await git(this.repoDir).raw(['worktree', 'add', '--detach', '--quiet', dir, commit]);
+    const dir = path.join(this.worktreesDir, `tree-${this.nextTree++}-idea-${ideaId}`);
+    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+    await runGit(this.repoDir, ['worktree', 'add', '--detach', '--quiet', dir, commit]);
     return dir;
   }
 
   async commit(dir: string, ideaId: number, message: string): Promise<CommitResult> {
-    const tree = git(dir);
-    await tree.add(['-A']);
-    const changedFiles = (await tree.raw(['diff', '--cached', '--name-only', '-z']))
-      .split('\0')
-      .filter(Boolean);
-    await tree.commit(message, undefined, { '--allow-empty': null, '--no-verify': null });
-    const commit = (await tree.revparse(['HEAD'])).trim();
-    await tree.raw(['branch', '-f', ideaBranch(ideaId), commit]);
-    const diff = await tree.raw(['diff', '--no-color', '--no-ext-diff', 'HEAD~1', 'HEAD']);
-    return { commit, diff, changedFiles };
+    await runGit(dir, ['add', '-A']);
+    await runGit(dir, ['commit', '--quiet', '--allow-empty', '--no-verify', '-m', message]);
+    // One process for the commit's id, its changed paths and its diff: "<sha>\0" then the raw
+    // lines (":<modes> <shas> <status>\0<path>\0" each, -z), then the patch.
+    const shown = await runGit(dir, ['show', '--format=%H%x00', '--raw', '--patch', '-z', '--no-color', '--no-ext-diff', '--no-renames', 'HEAD']);
+    const commit = shown.slice(0, shown.indexOf('\0'));
+    const { paths, patchStart } = parseRaw(shown, commit.length);
+    await runGit(dir, ['update-ref', `refs/heads/${ideaBranch(ideaId)}`, commit]);
+    return { commit, diff: shown.slice(patchStart), changedFiles: paths.map((p) => p.path) };
   }
 
   /** Paths changed in a working tree (staged, unstaged and untracked), with whether each is a symlink. */
   async pendingChanges(dir: string): Promise<{ path: string; symlink: boolean; deleted: boolean }[]> {
-    const tree = git(dir);
-    await tree.add(['-A']);
-    const raw = await tree.raw(['diff', '--cached', '--raw', '-z', '--no-renames']);
-    // --raw -z output: ":<oldmode> <newmode> <oldsha> <newsha> <status>\0<path>\0" per file.
-    const fields = raw.split('\0').filter(Boolean);
-    const changes: { path: string; symlink: boolean; deleted: boolean }[] = [];
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const [, newMode, , , status] = fields[i].slice(1).split(' ');
-      changes.push({ path: fields[i + 1], symlink: newMode === '120000', deleted: status === 'D' });
-    }
-    return changes;
+    await runGit(dir, ['add', '-A']);
+    const raw = await runGit(dir, ['diff', '--cached', '--raw', '-z', '--no-renames']);
+    return parseRaw(raw, 0).paths.map(({ path: p, newMode, status }) => ({ path: p, symlink: newMode === '120000', deleted: status === 'D' }));
   }
 
   async reset(dir: string): Promise<void> {
-    const tree = git(dir);
-    await tree.raw(['reset', '--hard', '--quiet']);
-    await tree.raw(['clean', '-fdq']);
+    await runGit(dir, ['reset', '--hard', '--quiet']);
+    await runGit(dir, ['clean', '-ffdxq']);
   }
 
+  /** Gives a working tree back: cleaned (its commit stays) and kept for the next idea. */
   async release(dir: string): Promise<void> {
-    // Deleting the folder and pruning is much faster than `git worktree remove` on big trees.
-    rmSync(dir, { recursive: true, force: true });
-    await git(this.repoDir).raw(['worktree', 'prune']);
+    const cleaning = (async () => {
+      try {
+        await this.reset(dir);
+        this.pool.push(dir);
+      } catch {
+        await this.discard(dir);
+      }
+    })();
+    this.releasing.add(cleaning);
+    await cleaning.finally(() => this.releasing.delete(cleaning));
+  }
+
+  private async discard(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+    await runGit(this.repoDir, ['worktree', 'prune']).catch(() => {});
   }
 
   async readFile(commit: string, relativePath: string): Promise<string | null> {
-    try {
-      return await git(this.repoDir).show([`${commit}:${relativePath}`]);
-    } catch {
-      return null;
-    }
+    const blob = await this.objects.read(`${commit}:${relativePath}`);
+    return blob === null ? null : blob.toString('utf8');
   }
 
   async listFiles(commit: string): Promise<string[]> {
-    const out = await git(this.repoDir).raw(['ls-tree', '-r', '--name-only', '-z', commit]);
-    return out.split('\0').filter(Boolean);
+    // Commits never change: list each one once.
+    let files = this.filesByCommit.get(commit);
+    if (!files) {
+      files = runGit(this.repoDir, ['ls-tree', '-r', '--name-only', '-z', commit]).then((out) => out.split('\0').filter(Boolean));
+      files.catch(() => this.filesByCommit.delete(commit));
+      this.filesByCommit.set(commit, files);
+    }
+    return [...(await files)];
   }
 
+  /** Removes every worktree (pooled ones and those a killed process left behind). */
   async cleanup(): Promise<void> {
+    await Promise.allSettled([...this.releasing]);
+    this.pool.length = 0;
     if (existsSync(this.worktreesDir)) {
-      for (const entry of readdirSync(this.worktreesDir)) {
-        rmSync(path.join(this.worktreesDir, entry), { recursive: true, force: true });
-      }
+      await Promise.all(readdirSync(this.worktreesDir).map((entry) => rm(path.join(this.worktreesDir, entry), { recursive: true, force: true })));
     }
-    await git(this.repoDir).raw(['worktree', 'prune']);
+    await runGit(this.repoDir, ['worktree', 'prune']);
+  }
+
+  /** Stops the helper process that reads objects (it is also stopped when this process exits). */
+  close(): void {
+    this.objects.close();
   }
 
   /** Worktrees git still knows about, other than the main checkout. */
@@ -171,3 +214,111 @@ function snapshotFolder(from: string, to: string): void {
 function firstLine(error: unknown): string {
   return describeError(error).trim().split('\n')[0];
 }
+
+/** Runs one git command (identity set per command, no hooks) and returns its stdout. */
+async function runGit(cwd: string, args: string[]): Promise<string> {
+  const identity = IDENTITY.flatMap((setting) => ['-c', setting]);
+  const result = await execa('git', [...identity, ...args], { cwd, stripFinalNewline: false, reject: false, encoding: 'utf8' });
+  if (result.exitCode !== 0) throw new Error(`git ${args[0]} failed: ${(result.stderr || result.stdout).trim()}`);
+  return result.stdout;
+}
+
+/** Parses `--raw -z` lines from `start`; returns the paths and where the text after them begins. */
+function parseRaw(text: string, start: number): { paths: { path: string; newMode: string; status: string }[]; patchStart: number } {
+  const paths: { path: string; newMode: string; status: string }[] = [];
+  let at = start;
+  const skipSeparators = () => {
+    while (text[at] === '\0' || text[at] === '\n') at++;
+  };
+  skipSeparators();
+  while (text[at] === ':') {
+    const headerEnd = text.indexOf('\0', at);
+    const pathEnd = text.indexOf('\0', headerEnd + 1);
+    if (headerEnd === -1 || pathEnd === -1) break;
+    const [, newMode, , , status] = text.slice(at + 1, headerEnd).split(' ');
+    paths.push({ path: text.slice(headerEnd + 1, pathEnd), newMode, status });
+    at = pathEnd + 1;
+  }
+  skipSeparators();
+  return { paths, patchStart: at };
+}
+
+/**
+ * Reads objects through one long-lived `git cat-file --batch`, so the agents' many file reads
+ * cost a line on a pipe each instead of a git process each. It holds the event loop open only
+ * while a read is pending.
+ */
+class ObjectReader {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly waiting: { resolve: (blob: Buffer | null) => void; reject: (error: Error) => void }[] = [];
+
+  constructor(private readonly repoDir: string) {}
+
+  async read(spec: string): Promise<Buffer | null> {
+    if (/[\r\n]/.test(spec)) return null; // cannot be asked on a line; no such path is worth reading
+    const child = this.start();
+    const result = new Promise<Buffer | null>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    if (this.waiting.length === 1) this.setRef(true);
+    child.stdin.write(`${spec}\n`);
+    return result;
+  }
+
+  close(): void {
+    this.child?.kill();
+    this.child = null;
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child;
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.repoDir, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.buffer = Buffer.alloc(0);
+    child.stdout.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.drain();
+    });
+    const fail = (error: Error) => {
+      if (this.child === child) this.child = null;
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    };
+    child.on('error', fail);
+    child.on('exit', () => fail(new Error('git cat-file exited')));
+    child.stdin.on('error', () => {}); // reported by 'exit'
+    child.stderr.resume();
+    child.unref();
+    this.setRef(false);
+    return child;
+  }
+
+  private setRef(ref: boolean): void {
+    const child = this.child;
+    if (!child) return;
+    for (const stream of [child.stdout, child.stdin, child.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) {
+      if (ref) stream.ref?.();
+      else stream.unref?.();
+    }
+  }
+
+  /** Answers: "<name> missing\n", or "<sha> <type> <size>\n<content>\n". */
+  private drain(): void {
+    while (this.waiting.length) {
+      const lineEnd = this.buffer.indexOf(10);
+      if (lineEnd === -1) return;
+      const header = this.buffer.subarray(0, lineEnd).toString('utf8');
+      const [, type, sizeText] = header.split(' ');
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous') || sizeText === undefined) {
+        this.buffer = this.buffer.subarray(lineEnd + 1);
+        this.waiting.shift()!.resolve(null);
+      } else {
+        const size = Number(sizeText);
+        if (this.buffer.length < lineEnd + 1 + size + 1) return;
+        const content = Buffer.from(this.buffer.subarray(lineEnd + 1, lineEnd + 1 + size));
+        this.buffer = this.buffer.subarray(lineEnd + 1 + size + 1);
+        this.waiting.shift()!.resolve(type === 'blob' ? content : null);
+      }
+      if (this.waiting.length === 0) this.setRef(false);
+    }
+  }
+}
+

@@ -124,9 +124,10 @@ describe('search strategies in real sweeps', () => {
   it('keeps every slot busy: a prepared idea waits while K evaluations run, never more than K', async () => {
     const environmentDir = copyEnvironment();
     const train = path.join(environmentDir, 'code/train.py');
-    writeFileSync(train, `import time\ntime.sleep(1)\n${readFileSync(train, 'utf8')}`);
+    // Runs much longer than preparing an idea (instant agents), so a prepared idea must be waiting.
+    writeFileSync(train, `import time\ntime.sleep(3)\n${readFileSync(train, 'utf8')}`);
     const run = await createTestRun(environmentDir, { ideas: 4, search: 'evolve', parallel: 2 });
-    await run.sweep();
+    await run.sweep({ thinker: recordingThinker(['x 3', 'x 2', 'x 4', 'x 1']), coder: scriptedCoder([setX('3'), setX('2'), setX('4'), setX('1')]) });
     const statuses = run.events.flatMap((e) => (e.type === 'status' ? [e.status] : []));
     expect(Math.max(...statuses.map((s) => s.running))).toBe(2);
     // While both slots ran, the next idea was already prepared, so it could start at once.
