@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS model_calls (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS model_calls_by_key ON model_calls(cache_key);
+CREATE INDEX IF NOT EXISTS model_calls_by_idea ON model_calls(idea_id);
 `;
 
 export interface EvaluationRecord {
