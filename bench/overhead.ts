@@ -231,8 +231,8 @@ export async function overheadBench(options: { quick: boolean; log: (line: strin
   const image = process.env.AI_RESEARCHER_CPU_IMAGE ?? 'ai-researcher/cpu:latest';
   const dockerMissing = await dockerAvailable(image);
   const repos = [
-    { name: 'small', ...smallRepo(), ideas: quick ? 4 : 8 },
-    { name: quick ? 'large (quick: 2,000 files)' : 'large', ...largeRepo(quick ? 2_000 : 20_000, log), ideas: quick ? 3 : 4 },
+    { name: 'small', ...smallRepo(), ideas: quick ? 3 : 8 },
+    { name: quick ? 'large (quick: 2,000 files)' : 'large', ...largeRepo(quick ? 2_000 : 20_000, log), ideas: quick ? 2 : 4 },
   ];
   const rows: OverheadRow[] = [];
   for (const repo of repos) {

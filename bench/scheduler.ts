@@ -240,7 +240,7 @@ async function naive(slots: number, timeBoxMs: number, seed: number) {
 export async function schedulerBench(options: { quick: boolean; log: (line: string) => void }): Promise<SchedulerResult> {
   const repeats = options.quick ? 1 : 3;
   // Long enough that the first idea's thinking time is a small share of the box.
-  const timeBoxSeconds: Record<string, number> = options.quick ? { 1: 4, 8: 4, 64: 8 } : { 1: 10, 8: 10, 64: 25 };
+  const timeBoxSeconds: Record<string, number> = options.quick ? { 1: 3, 8: 3, 64: 6 } : { 1: 8, 8: 8, 64: 20 };
   const rows: SchedulerRow[] = [];
   for (const slots of [1, 8, 64]) {
     const results: Record<'pipelined' | 'naive', { utilisation: number[]; finished: number[]; cpu: number[] }> = {

@@ -130,7 +130,7 @@ function timeToDispatch(runDir: string): Promise<number> {
 
 export async function storeBench(options: { quick: boolean; log: (line: string) => void }): Promise<StoreResult> {
   const count = 10_000;
-  const repeats = options.quick ? 2 : 3;
+  const repeats = options.quick ? 1 : 3;
   options.log(`store: writing a run of ${count} ideas…`);
   const runDir = await bigRun(count);
   const { size } = await import('node:fs').then((fs) => fs.statSync(path.join(runDir, 'run.db')));
