@@ -136,7 +136,7 @@ export async function storeBench(options: { quick: boolean; log: (line: string) 
   const { size } = await import('node:fs').then((fs) => fs.statSync(path.join(runDir, 'run.db')));
   const commands: StoreResult['commands'] = [];
   commands.push({ command: 'show --json', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'show', runDir, '--json'], { stdout: 'ignore' })) });
-  commands.push({ command: 'show', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'show', runDir], { stdout: 'ignore' })) });
+  if (!options.quick) commands.push({ command: 'show', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'show', runDir], { stdout: 'ignore' })) });
   const report = await execa(process.execPath, [CLI, 'report', '--help'], { reject: false });
   if (report.exitCode === 0) {
     commands.push({ command: 'report', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'report', runDir], { stdout: 'ignore' })) });

@@ -6,7 +6,7 @@
  * commit on its own branch (`idea/<id>`) that plain git can inspect.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -128,9 +128,29 @@ export class GitWorkspace implements Workspace {
 
   /** Paths changed in a working tree (staged, unstaged and untracked), with whether each is a symlink. */
   async pendingChanges(dir: string): Promise<{ path: string; symlink: boolean; deleted: boolean }[]> {
-    await runGit(dir, ['add', '-A']);
-    const raw = await runGit(dir, ['diff', '--cached', '--raw', '-z', '--no-renames']);
-    return parseRaw(raw, 0).paths.map(({ path: p, newMode, status }) => ({ path: p, symlink: newMode === '120000', deleted: status === 'D' }));
+    // One process, nothing staged: "1 XY sub mH mI mW hH hI path" per changed tracked file
+    // (mW: its mode in the worktree, 120000 for a symlink), "? path" per untracked file.
+    const out = await runGit(dir, ['status', '--porcelain=v2', '-z', '--untracked-files=all', '--no-renames']);
+    const changes: { path: string; symlink: boolean; deleted: boolean }[] = [];
+    for (const entry of out.split('\0')) {
+      if (entry.startsWith('1 ') || entry.startsWith('u ')) {
+        const fields = entry.split(' ');
+        const xy = fields[1];
+        const worktreeMode = entry.startsWith('1 ') ? fields[5] : fields[6];
+        const file = fields.slice(entry.startsWith('1 ') ? 8 : 10).join(' ');
+        changes.push({ path: file, symlink: worktreeMode === '120000', deleted: xy.includes('D') });
+      } else if (entry.startsWith('? ')) {
+        const file = entry.slice(2);
+        let symlink = false;
+        try {
+          symlink = lstatSync(path.join(dir, file)).isSymbolicLink();
+        } catch {
+          // gone since: reported as a plain change
+        }
+        changes.push({ path: file, symlink, deleted: false });
+      }
+    }
+    return changes;
   }
 
   async reset(dir: string): Promise<void> {
