@@ -27,7 +27,9 @@ export async function runSession(store: RunStore, environment: Environment, work
   const config = store.config;
   // A live status bar on a terminal; plain log lines in a pipe, a file or under nohup.
   const progress = process.stdout.isTTY ? new TtyProgress(config.ideas) : new LogLineProgress(config.ideas);
-  const agents = createAgents(config.agent, { onRetry: (line) => progress.report({ type: 'log', message: line }) });
+  // Retry notices are diagnostics (stderr); on a terminal they go through the status bar so it stays intact.
+  const onRetry = (line: string) => (progress instanceof TtyProgress ? progress.report({ type: 'log', message: line }) : console.error(line));
+  const agents = createAgents(config.agent, { onRetry });
   // A bad key or an unpriced model under --max-cost stops here, on resume too, before any work.
   await agents.check?.({ maxCostUsd: config.maxCostUsd });
   const sandbox = await createSandbox(config.sandbox, config.sandboxOptions, environment);

@@ -407,6 +407,12 @@ export class Sweep {
       }
       if (round > 0) await workspace.reset(dir);
       const applied = await applyEdit(edit, dir);
+      if (!applied.ok && applied.refused) {
+        // Reward integrity: an edit that reaches outside the code is refused, not repaired.
+        await workspace.release(dir);
+        this.finishFailed(idea.id, { reason: 'refused', message: `refused: ${applied.message}` }, edit);
+        return null;
+      }
       if (!applied.ok) {
         feedback.push({ edit, message: applied.message });
         continue;

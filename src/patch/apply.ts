@@ -17,7 +17,8 @@ import { type FileText, joinText, splitModelLines, splitText } from './text.ts';
 import { type FilePatch, parseUnifiedDiff } from './unified-diff.ts';
 import { parseSearchReplaceBlocks } from './edit-text.ts';
 
-export type ApplyResult = { ok: true; changedFiles: string[]; notes?: string[] } | { ok: false; message: string };
+/** `refused`: the edit reaches somewhere no edit may go (outside the code, through or into a symlink). */
+export type ApplyResult = { ok: true; changedFiles: string[]; notes?: string[] } | { ok: false; message: string; refused?: boolean };
 
 /** One file as the edit leaves it. `before`/`after` null: the file does not exist (before) or is deleted (after). */
 export interface PlannedFile {
@@ -26,7 +27,7 @@ export interface PlannedFile {
   after: string | null;
 }
 
-export type EditPlan = { ok: true; files: PlannedFile[]; notes: string[] } | { ok: false; message: string };
+export type EditPlan = { ok: true; files: PlannedFile[]; notes: string[] } | { ok: false; message: string; refused?: boolean };
 
 export async function applyEdit(edit: Edit, root: string): Promise<ApplyResult> {
   const plan = planEdit(edit, root);
@@ -39,7 +40,7 @@ export function planEdit(edit: Edit, root: string): EditPlan {
   const tree = new PendingTree(root);
   const notes: string[] = [];
   const failure = edit.kind === 'search-replace' ? planSearchReplace(edit.blocks, tree, notes) : planUnifiedDiff(edit.diff, tree, notes);
-  if (failure) return { ok: false, message: failure };
+  if (failure) return { ok: false, message: failure, refused: tree.refused };
   return { ok: true, files: tree.changes(), notes };
 }
 
@@ -76,16 +77,23 @@ export function applyUnifiedDiff(diff: string, root: string): Promise<ApplyResul
 class PendingTree {
   private readonly original = new Map<string, string | null>();
   private readonly current = new Map<string, string | null>();
+  /** Set once the edit tried to reach a path no edit may touch: a refusal, not a slip to repair. */
+  refused = false;
 
   constructor(readonly root: string) {}
 
   /** Why `relative` may not be touched, or null. */
   problem(relative: string): string | null {
     const unsafe = unsafePathReason(relative);
-    if (unsafe) return `${relative}: ${unsafe}`;
+    if (unsafe) return this.refuse(`${relative}: ${unsafe}`);
     const link = symlinkOnPath(this.root, relative);
-    if (link) return `${relative}: ${link} is a symlink; edits may not write through symlinks`;
+    if (link) return this.refuse(`${relative}: ${link} is a symlink; edits may not write through symlinks`);
     return null;
+  }
+
+  refuse(message: string): string {
+    this.refused = true;
+    return message;
   }
 
   /** The file's text as the edit has left it so far; null when it does not exist. */
@@ -177,6 +185,7 @@ function planFilePatch(file: FilePatch, index: number, count: number, tree: Pend
       ? `${where}: its hunks come without a file: put "--- a/<path>" and "+++ b/<path>" lines before them`
       : `${where} names no file`;
   }
+  if (file.symlink) return tree.refuse(`${where}: ${file.newPath ?? file.oldPath}: diffs may not create symlinks`);
   if (file.binary) return `${where} is a binary patch (${file.newPath ?? file.oldPath}); only text edits can be applied`;
   const gitPrefixed = [file.oldPath, file.newPath].some((p) => p !== null && /^[ab]\//.test(p)) || file.renameFrom !== null;
   const creating = oldRaw === null || (file.newFile && !file.deletedFile);

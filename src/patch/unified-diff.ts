@@ -19,6 +19,8 @@ export interface FilePatch {
   renameTo: string | null;
   /** A git binary patch (not applicable as text). */
   binary: boolean;
+  /** Git gave the file mode 120000: the "file" is a symlink, which an edit may never create. */
+  symlink: boolean;
   hunks: Hunk[];
 }
 
@@ -80,7 +82,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     open = null;
   };
-  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, hunks: [] });
+  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, symlink: false, hunks: [] });
   const counted = (h: OpenHunk) => {
     let oldSeen = 0;
     let newSeen = 0;
@@ -155,6 +157,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
       continue;
     }
     if (file && !open && METADATA.test(line)) {
+      if (/^(new file mode|new mode) 120000/.test(line)) file.symlink = true;
       if (line.startsWith('Binary files ')) file.binary = true;
       else if (line.startsWith('new file mode')) file.newFile = true;
       else if (line.startsWith('deleted file mode')) file.deletedFile = true;

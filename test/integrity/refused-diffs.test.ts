@@ -38,7 +38,7 @@ describe('refused diffs', () => {
       kind: 'unified-diff',
       diff: '--- /dev/null\n+++ b/../evaluator/score.py\n@@ -0,0 +1 @@\n+print("score=100")\n',
     });
-    expect(idea.status).toBe('failed');
+    expect(idea.failureReason).toBe('refused');
     expect(idea.error).toMatch(/climbs out of the code/);
     expect(readFileSync(path.join(run.runDir, 'evaluator', 'score.py'), 'utf8')).not.toContain('score=100');
   });
