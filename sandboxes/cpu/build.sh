@@ -107,6 +107,21 @@ mkdir -p "$CACHE_DIR"
 exec 9> "$CACHE_DIR/cpu-build.lock"
 flock 9
 
+# import_image: `docker import` the rootfs tarball on stdin as $IMAGE.
+import_image() {
+  docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV PYTHONUNBUFFERED=1' \
+    --change 'ENV HOME=/home/researcher' \
+    --change 'WORKDIR /home/researcher' \
+    --change 'CMD ["/bin/bash"]' \
+    --change "LABEL org.opencontainers.image.title=ai-researcher-cpu ai-researcher.recipe=$KEY ai-researcher.packages=$PACKAGES" \
+    --message "debootstrap $SUITE minbase + $PACKAGES" \
+    - "$IMAGE" >/dev/null
+}
+imported=0
+
 # --- The rootfs tarball (cached) ------------------------------------------------------
 if [[ -s "$TARBALL" && $NO_CACHE -eq 0 ]]; then
   log "using cached rootfs $TARBALL"
@@ -144,9 +159,13 @@ else
   chroot "$ROOTFS" /usr/bin/python3 -c 'import numpy, torch; print("numpy", numpy.__version__, "torch", torch.__version__)' >&2 \
     || die "python3 in the rootfs cannot import numpy/torch"
 
-  log "writing $TARBALL"
-  tar --numeric-owner --xattrs -C "$ROOTFS" -cf "$TARBALL.tmp" .
+  # Write the cache and import in one pass over the rootfs.
+  log "writing $TARBALL and importing it into $IMAGE on ${DOCKER_HOST:-default daemon}"
+  t0=$SECONDS
+  tar --numeric-owner --xattrs -C "$ROOTFS" -cf - . | tee "$TARBALL.tmp" | import_image
   mv "$TARBALL.tmp" "$TARBALL"
+  imported=1
+  log "tar + import took $(( SECONDS - t0 ))s"
   cleanup; trap - EXIT
   # Drop tarballs of older recipes.
   find "$CACHE_DIR" -maxdepth 1 -name 'cpu-rootfs-*.tar' ! -path "$TARBALL" -delete
@@ -156,19 +175,12 @@ fi
 exec 9>&-
 
 # --- Import -----------------------------------------------------------------------------
-log "importing into $IMAGE on ${DOCKER_HOST:-default daemon}"
-t0=$SECONDS
-docker import \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'ENV LANG=C.UTF-8' \
-  --change 'ENV PYTHONUNBUFFERED=1' \
-  --change 'ENV HOME=/home/researcher' \
-  --change 'WORKDIR /home/researcher' \
-  --change 'CMD ["/bin/bash"]' \
-  --change "LABEL org.opencontainers.image.title=ai-researcher-cpu ai-researcher.recipe=$KEY ai-researcher.packages=$PACKAGES" \
-  --message "debootstrap $SUITE minbase + $PACKAGES" \
-  - "$IMAGE" < "$TARBALL" >/dev/null
-log "import took $(( SECONDS - t0 ))s"
+if [[ $imported -eq 0 ]]; then
+  log "importing into $IMAGE on ${DOCKER_HOST:-default daemon}"
+  t0=$SECONDS
+  import_image < "$TARBALL"
+  log "import took $(( SECONDS - t0 ))s"
+fi
 docker run --rm --network none "$IMAGE" python3 -c 'import numpy, torch' \
   || die "smoke test failed: python3 -c 'import numpy, torch' in $IMAGE"
 log "ready: $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
