@@ -56,7 +56,7 @@ export class TtyProgress implements ProgressReporter {
       elapsedMs: this.status.elapsedMs + since,
       etaMs: this.status.etaMs === null ? null : Math.max(0, this.status.etaMs - since),
     };
-    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    const width = Math.max(40, (this.stream.columns || 120) - 1); // 0 when the terminal does not say
     let text = `▶ ${formatStatus(live)}`;
     if (text.length > width) text = `${text.slice(0, width - 1)}…`;
     this.stream.write(`${CLEAR_LINE}\x1b[7m${text}\x1b[0m`);

@@ -459,6 +459,7 @@ export class Sweep {
       throw error;
     }
     this.running++;
+    let holding = true;
     this.reportStatus();
     this.wake(); // a prepared idea just started: the dispatcher may prepare the next one
     let gpus: string[] = [];
@@ -474,12 +475,15 @@ export class Sweep {
       if (extra > 0 && this.needsConfirmation(idea.id, seeds, done)) {
         if (!(await this.runSeeds(idea, seeds, seeds + extra, done, gpus, dir))) return;
       }
+      // The runs are over: the idea no longer counts as running when its result is announced.
+      this.running--;
+      holding = false;
       this.finishEvaluated(idea.id);
     } finally {
       // The slot and its GPUs go to the next idea first; removing the worktree (seconds for a
       // large repository) needs neither.
       gpuPool.release(gpus);
-      this.running--;
+      if (holding) this.running--;
       this.releaseSlot();
       // Cleaning the worktree for reuse happens in the background; the sweep waits for it at the end.
       if (dir) {

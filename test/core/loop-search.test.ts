@@ -45,8 +45,8 @@ describe('search strategies in real sweeps', () => {
       createTestRun(QUADRATIC, { ideas: 4, search: 'evolve', parallel: 2, searchOptions: { islands: 1, seedIdeas: 2 } }),
     ]);
     const [serial, parallel, evolve] = runs;
-    // One after the other: each sweep is itself concurrent, and the machine has two cores.
-    for (const run of runs) expect((await run.sweep()).stoppedBy).toBe('budget');
+    const summaries = await Promise.all(runs.map((run) => run.sweep()));
+    expect(summaries.map((s) => s.stoppedBy)).toEqual(['budget', 'budget', 'budget']);
 
     for (const [run, count] of [[serial, 2], [parallel, 4], [evolve, 4]] as const) {
       const ideas = run.store.ideas();
