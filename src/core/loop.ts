@@ -168,9 +168,8 @@ export class Sweep {
         progress.report({ type: 'stopping', reason: limit, hardStop: this.config.hardStop });
         this.drain();
       }
-      // Keep one prepared idea per slot ahead of the running ones (not more: at the start of a
-      // wide sweep, extra ideas would only compete with the first ones for the event loop).
-      if (!this.draining && this.ideasStarted() < this.config.ideas && this.inFlight.size - this.running < this.slots) {
+      // Keep enough ideas prepared that a freed slot never waits (see lookahead()).
+      if (!this.draining && this.ideasStarted() < this.config.ideas && this.inFlight.size - this.running < this.lookahead()) {
         const proposal = this.deps.strategy.next(this.view());
         if (proposal) {
           this.startIdea(proposal);
@@ -251,6 +250,28 @@ export class Sweep {
     this.deps.store.setMeta('activeMs', this.activeMs());
   }
 
+  /**
+   * How many ideas to keep prepared (proposed, coded, waiting for a slot) beyond the running ones.
+   * Enough to cover the slots that free up while one idea is being prepared — slots × preparing
+   * time / run time, plus one — and no more: an idea prepared early is proposed without the
+   * results that arrive meanwhile, which costs the search (and, with LLM agents, money). Until a
+   * run has finished there is nothing to go by: fill every free slot, plus one.
+   */
+  private lookahead(): number {
+    const free = this.slots - this.running;
+    if (this.runMs === null || this.prepareMs === null) return Math.max(1, free + 1);
+    const needed = Math.ceil((this.slots * this.prepareMs) / Math.max(1, this.runMs)) + 1;
+    return Math.min(this.slots, Math.max(1, needed, free));
+  }
+
+  /** Exponentially weighted means of preparing an idea and of running one, in ms. */
+  private prepareMs: number | null = null;
+  private runMs: number | null = null;
+
+  private static ewma(previous: number | null, sample: number): number {
+    return previous === null ? sample : 0.8 * previous + 0.2 * sample;
+  }
+
   // ─── the run's ideas ────────────────────────────────────────────────────────────────────
 
   private idea(id: number): IdeaRecord | undefined {
@@ -316,10 +337,11 @@ export class Sweep {
       store.setMeta('searchState', strategy.saveState());
       return inserted;
     })();
+    const started = Date.now();
     this.spawn(id, async () => {
       const draft = await this.propose(id, proposal);
       if (!draft) return;
-      await this.process(this.idea(id)!);
+      await this.process(this.idea(id)!, () => (this.prepareMs = Sweep.ewma(this.prepareMs, Date.now() - started)));
     });
   }
 
@@ -367,7 +389,7 @@ export class Sweep {
   }
 
   /** Codes (when needed) and evaluates an idea that is recorded in the store. */
-  private async process(idea: IdeaRecord): Promise<void> {
+  private async process(idea: IdeaRecord, prepared?: () => void): Promise<void> {
     if (idea.meta.proposing) {
       // Killed while the thinker was still working: propose it again.
       const draft = await this.propose(idea.id, { parentId: idea.parentId, instruction: idea.meta.instruction as string | undefined });
@@ -379,6 +401,7 @@ export class Sweep {
       worktree = await this.code(idea);
       if (!worktree) return;
       idea = this.idea(idea.id)!;
+      prepared?.();
     }
     await this.evaluate(idea, this.config.seeds, worktree ?? undefined);
   }
@@ -460,6 +483,7 @@ export class Sweep {
     }
     this.running++;
     let holding = true;
+    const runStarted = Date.now();
     this.reportStatus();
     this.wake(); // a prepared idea just started: the dispatcher may prepare the next one
     let gpus: string[] = [];
@@ -476,6 +500,7 @@ export class Sweep {
         if (!(await this.runSeeds(idea, seeds, seeds + extra, done, gpus, dir))) return;
       }
       // The runs are over: the idea no longer counts as running when its result is announced.
+      this.runMs = Sweep.ewma(this.runMs, Date.now() - runStarted);
       this.running--;
       holding = false;
       this.finishEvaluated(idea.id);
