@@ -186,6 +186,9 @@ function planFilePatch(file: FilePatch, index: number, count: number, tree: Pend
       : `${where} names no file`;
   }
   if (file.symlink) return tree.refuse(`${where}: ${file.newPath ?? file.oldPath}: diffs may not create symlinks`);
+  if (file.truncated) {
+    return `${where} stops inside its last hunk (${file.newPath ?? file.oldPath}), before the lines its @@ header announces: the reply looks cut off; send the complete hunk`;
+  }
   if (file.binary) return `${where} is a binary patch (${file.newPath ?? file.oldPath}); only text edits can be applied`;
   const gitPrefixed = [file.oldPath, file.newPath].some((p) => p !== null && /^[ab]\//.test(p)) || file.renameFrom !== null;
   const creating = oldRaw === null || (file.newFile && !file.deletedFile);

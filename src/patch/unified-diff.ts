@@ -21,6 +21,11 @@ export interface FilePatch {
   binary: boolean;
   /** Git gave the file mode 120000: the "file" is a symlink, which an edit may never create. */
   symlink: boolean;
+  /**
+   * The diff ends inside this file's last hunk, before the lines its @@ header announces: the
+   * reply was cut off. Applying the part that arrived would write a change nobody asked for.
+   */
+  truncated: boolean;
   hunks: Hunk[];
 }
 
@@ -82,7 +87,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     open = null;
   };
-  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, symlink: false, hunks: [] });
+  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, symlink: false, truncated: false, hunks: [] });
   const counted = (h: OpenHunk) => {
     let oldSeen = 0;
     let newSeen = 0;
@@ -186,6 +191,13 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     hunk.lines.push(entry);
     loose.push(isLoose);
+  }
+  // Only the diff's very last hunk can have been cut off. Short counts alone are a common slip, so
+  // it takes a second sign: the text stops mid-line, or the hunk stops on a change, not context.
+  const last = open as OpenHunk | null;
+  if (last && file && last.oldCount !== null && !counted(last)) {
+    const lastLine = last.hunk.lines[last.hunk.lines.length - 1];
+    if (!text.replace(/\r$/, '').endsWith('\n') || (lastLine && lastLine.kind !== ' ')) (file as FilePatch).truncated = true;
   }
   closeHunk();
   // A context line with content and no prefix (say "def f():" at column 0) shows the writer
