@@ -43,7 +43,7 @@ function expectConsistentState(store: RunStore): EvolveState {
 }
 
 describe('evolve resume after kill -9', () => {
-  it('ends with the same number of ideas as an unkilled sweep, re-running nothing', async () => {
+  it('ends with the same number of ideas as an unkilled sweep, re-running nothing', { timeout: 300_000 }, async () => {
     const environmentDir = copyEnvironment();
     const train = path.join(environmentDir, 'code/train.py');
     // Slow enough that ideas are always in flight when the researcher is killed.
