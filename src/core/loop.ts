@@ -252,15 +252,16 @@ export class Sweep {
 
   /**
    * How many ideas to keep prepared (proposed, coded, waiting for a slot) beyond the running ones.
-   * Enough to cover the slots that free up while one idea is being prepared — slots × preparing
-   * time / run time, plus one — and no more: an idea prepared early is proposed without the
+   * Enough to cover the slots that free up while one idea is being prepared — about slots ×
+   * preparing time / run time, plus one — and no more: an idea prepared early is proposed without the
    * results that arrive meanwhile, which costs the search (and, with LLM agents, money). Until a
    * run has finished there is nothing to go by: fill every free slot, plus one.
    */
   private lookahead(): number {
     const free = this.slots - this.running;
     if (this.runMs === null || this.prepareMs === null) return Math.max(1, free + 1);
-    const needed = Math.ceil((this.slots * this.prepareMs) / Math.max(1, this.runMs)) + 1;
+    // Half again as many, for slots that free up together (run lengths are far from regular).
+    const needed = Math.ceil((1.5 * this.slots * this.prepareMs) / Math.max(1, this.runMs)) + 1;
     return Math.min(this.slots, Math.max(1, needed, free));
   }
 
