@@ -112,6 +112,6 @@ describe('a serial sweep driven by an OpenAI-compatible server', () => {
     expect(lastTry[2].text).toMatch(/^Your reply could not be used: the reply holds no JSON object/);
     expect(lastTry[4].text).toMatch(/the JSON does not fit the schema:\n✖ Too small: expected string to have >=1 characters\n {2}→ at title/);
     const failed = summary.ideas.find((i) => i.id === 3)!;
-    expect(failed.error).toMatch(/^the thinker failed: its reply could not be read after 3 attempt\(s\): the JSON does not parse/);
+    expect(failed.error).toMatch(/^the thinker failed: its reply held no usable JSON object after 3 attempt\(s\): the JSON does not parse/);
   });
 });

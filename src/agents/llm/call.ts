@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { BudgetExceeded, ConfigError } from '../../core/errors.ts';
 import type { ResearchContext } from '../../core/interfaces.ts';
-import { ZERO_USAGE, type Usage } from '../../core/types.ts';
-import type { GenerateRequest, Model } from '../../models/model.ts';
+import { addUsage, ZERO_USAGE, type Usage } from '../../core/types.ts';
+import type { GenerateRequest, Model, ModelMessage } from '../../models/model.ts';
 import { joinParts } from '../../models/model.ts';
 import { costOf } from '../../models/prices.ts';
 
@@ -76,4 +76,39 @@ export async function callModel(model: Model, role: string, context: ResearchCon
     response: result.text,
   });
   return { text: result.text, usage: result.usage, fromCache: false };
+}
+
+export function retryMessage(problem: string, what: string): string {
+  return `Your reply could not be used: ${problem}\n\nReply again with ${what} only — complete, and short enough not to be cut off.`;
+}
+
+/** Thrown by a reply parser when the reply is unusable but worth asking again. */
+export type ReplyProblem = new (...args: never[]) => Error;
+
+/**
+ * Calls the model until `parse` accepts its reply: an unreadable reply goes back to the model
+ * with the reason, up to `retries` more times; then the call fails with the last reason.
+ */
+export async function askUntilParsed<T>(
+  model: Model,
+  role: string,
+  context: ResearchContext,
+  request: { system: GenerateRequest['system']; messages: ModelMessage[] },
+  reply: { parse: (text: string) => T; problem: ReplyProblem; what: string; retries: number },
+): Promise<{ value: T; usage: Usage }> {
+  const messages = [...request.messages];
+  let usage = ZERO_USAGE;
+  let problem = '';
+  for (let attempt = 0; attempt <= reply.retries; attempt++) {
+    const answer = await callModel(model, role, context, { system: request.system, messages, signal: context.signal });
+    usage = addUsage(usage, answer.usage);
+    try {
+      return { value: reply.parse(answer.text), usage };
+    } catch (error) {
+      if (!(error instanceof reply.problem)) throw error;
+      problem = error.message;
+      messages.push({ role: 'assistant', content: answer.text }, { role: 'user', content: retryMessage(problem, reply.what) });
+    }
+  }
+  throw new Error(`its reply held no usable ${reply.what.replace(/^the /, '')} after ${reply.retries + 1} attempt(s): ${problem.split('\n').join(' ')}`);
 }

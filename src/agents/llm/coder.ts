@@ -5,13 +5,12 @@
  * A reply with no readable edit is sent back with the reason and tried again.
  */
 import type { AgentResult, ApplyFeedback, Coder, ResearchContext } from '../../core/interfaces.ts';
-import { addUsage, type Edit, type IdeaDraft, ZERO_USAGE } from '../../core/types.ts';
+import type { Edit, IdeaDraft } from '../../core/types.ts';
 import type { Model, ModelMessage } from '../../models/model.ts';
 import { EditParseError, parseEditText, renderEdit } from '../../patch/edit-text.ts';
-import { callModel } from './call.ts';
-import { CommitFiles, codeSection, fileTree, goalText, parentCommit, parentSection } from './context.ts';
+import { askUntilParsed } from './call.ts';
+import { CommitFiles, codeSection, environmentValues, parentCommit, parentSection } from './context.ts';
 import { renderTemplate } from './template.ts';
-import { retryMessage } from './thinker.ts';
 
 export const CODER_PLACEHOLDERS = [
   'task',
@@ -59,15 +58,9 @@ export class LlmCoder implements Coder {
   }
 
   async implement(idea: IdeaDraft, context: ResearchContext, feedback: readonly ApplyFeedback[]): Promise<AgentResult<Edit>> {
-    const { config } = context.environment;
     const code = await codeSection(context, this.files, parentCommit(context), this.options.contextTokens);
     const values: Record<(typeof CODER_PLACEHOLDERS)[number], string> = {
-      task: config.description.trim(),
-      goal: goalText(context.environment),
-      runCommand: `\`${config.run.command}\` (time limit ${Math.round(config.run.timeout / 1000)} s)`,
-      editable: config.editable.join(', '),
-      protected: config.protected.length ? config.protected.join(', ') : '(none)',
-      fileTree: await fileTree(context),
+      ...(await environmentValues(context)),
       editFormat: this.options.editFormat.trim(),
       code: code.text,
       parent: parentSection(context, this.options.diffLines),
@@ -83,19 +76,11 @@ export class LlmCoder implements Coder {
       messages.push({ role: 'assistant', content: renderEdit(attempt.edit) }, { role: 'user', content: repairMessage(attempt) });
     }
 
-    let usage = ZERO_USAGE;
-    let problem = '';
-    for (let attempt = 0; attempt <= this.options.parseRetries; attempt++) {
-      const reply = await callModel(this.model, 'coder', context, { system, messages, signal: context.signal });
-      usage = addUsage(usage, reply.usage);
-      try {
-        return { value: parseEditText(reply.text), usage };
-      } catch (error) {
-        if (!(error instanceof EditParseError)) throw error;
-        problem = error.message;
-        messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: retryMessage(problem, 'the edit') });
-      }
-    }
-    throw new Error(`its reply held no usable edit after ${this.options.parseRetries + 1} attempt(s): ${problem}`);
+    return askUntilParsed(this.model, 'coder', context, { system, messages }, {
+      parse: parseEditText,
+      problem: EditParseError,
+      what: 'the edit',
+      retries: this.options.parseRetries,
+    });
   }
 }

@@ -258,3 +258,16 @@ export function parentSection(context: ResearchContext, diffLines: number): stri
     `whose change is already in the code:${diffExcerpt(parent.diff, Math.max(diffLines, 200))}`
   );
 }
+
+/** The placeholders every prompt shares: the task, the goal, how a run works, what may change. */
+export async function environmentValues(context: ResearchContext) {
+  const { config } = context.environment;
+  return {
+    task: config.description.trim(),
+    goal: goalText(context.environment),
+    runCommand: `\`${config.run.command}\` (time limit ${Math.round(config.run.timeout / 1000)} s)`,
+    editable: config.editable.join(', '),
+    protected: config.protected.length ? config.protected.join(', ') : '(none)',
+    fileTree: await fileTree(context),
+  };
+}

@@ -6,10 +6,10 @@
  */
 import { z } from 'zod';
 import type { AgentResult, ResearchContext, Thinker } from '../../core/interfaces.ts';
-import { addUsage, type IdeaDraft, ZERO_USAGE } from '../../core/types.ts';
+import type { IdeaDraft } from '../../core/types.ts';
 import { type Model, type ModelMessage, parseStructured, ReplyParseError } from '../../models/model.ts';
-import { callModel } from './call.ts';
-import { baseCommit, CommitFiles, codeSection, fileTree, goalText, historySection, parentSection } from './context.ts';
+import { askUntilParsed } from './call.ts';
+import { baseCommit, CommitFiles, codeSection, environmentValues, historySection, parentSection } from './context.ts';
 import { renderTemplate } from './template.ts';
 
 const text = z.union([z.string(), z.array(z.string()).transform((items) => items.map((item, i) => `${i + 1}. ${item}`).join('\n'))]);
@@ -32,10 +32,6 @@ export interface LlmThinkerOptions {
   parseRetries: number;
 }
 
-export function retryMessage(problem: string, what: string): string {
-  return `Your reply could not be used: ${problem}\n\nReply again with ${what} only — complete, and short enough not to be cut off.`;
-}
-
 export class LlmThinker implements Thinker {
   readonly name: string;
   private readonly files = new CommitFiles();
@@ -49,16 +45,10 @@ export class LlmThinker implements Thinker {
   }
 
   async propose(context: ResearchContext): Promise<AgentResult<IdeaDraft>> {
-    const { config } = context.environment;
     // The stable part (task, files at the base commit) first, so the provider's cache covers it.
     const code = await codeSection(context, this.files, baseCommit(context), this.options.contextTokens);
     const values: Record<(typeof THINKER_PLACEHOLDERS)[number], string> = {
-      task: config.description.trim(),
-      goal: goalText(context.environment),
-      runCommand: `\`${config.run.command}\` (time limit ${Math.round(config.run.timeout / 1000)} s)`,
-      editable: config.editable.join(', '),
-      protected: config.protected.length ? config.protected.join(', ') : '(none)',
-      fileTree: await fileTree(context),
+      ...(await environmentValues(context)),
       code: code.text,
       history: historySection(context, { budgetTokens: this.options.historyTokens, diffLines: this.options.diffLines }),
       parent: parentSection(context, this.options.diffLines),
@@ -68,20 +58,11 @@ export class LlmThinker implements Thinker {
     const system = renderTemplate(this.options.prompts.system, values).map((part) => ({ ...part, cache: true }));
     const messages: ModelMessage[] = [{ role: 'user', content: renderTemplate(this.options.prompts.user, values) }];
 
-    let usage = ZERO_USAGE;
-    let problem = '';
-    for (let attempt = 0; attempt <= this.options.parseRetries; attempt++) {
-      const reply = await callModel(this.model, 'thinker', context, { system, messages, signal: context.signal });
-      usage = addUsage(usage, reply.usage);
-      try {
-        const idea = parseStructured(reply.text, ThinkerReply);
-        return { value: idea, usage };
-      } catch (error) {
-        if (!(error instanceof ReplyParseError)) throw error;
-        problem = error.message;
-        messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: retryMessage(problem, 'the JSON object') });
-      }
-    }
-    throw new Error(`its reply could not be read after ${this.options.parseRetries + 1} attempt(s): ${problem.split('\n').join(' ')}`);
+    return askUntilParsed(this.model, 'thinker', context, { system, messages }, {
+      parse: (reply) => parseStructured(reply, ThinkerReply),
+      problem: ReplyParseError,
+      what: 'the JSON object',
+      retries: this.options.parseRetries,
+    });
   }
 }
