@@ -35,18 +35,7 @@ export async function repeatMs(repeats: number, fn: (index: number) => unknown |
   return summarize(samples);
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep } from '../src/core/sleep.ts';
 
 const made: string[] = [];
 

@@ -44,6 +44,7 @@ import {
   type CodeSnapshot,
   type Owner,
 } from './code-transfer.ts';
+import { sandboxResult } from './result.ts';
 import { DockerHostSpec, defaultDockerHost, displayUrl } from './docker-hosts.ts';
 import { sandboxEnvironment } from './environment-variables.ts';
 import { gpuDevice, gpuHost } from './gpu-pool.ts';
@@ -427,15 +428,7 @@ export class DockerSandbox implements Sandbox {
     if (request.kind === 'run') emptyFolder(request.outputDir); // outputs are this run's alone
     else mkdirSync(request.outputDir, { recursive: true });
     if (request.evalDir) emptyFolder(request.evalDir);
-    const result = (fields: Partial<SandboxResult>): SandboxResult => ({
-      exitCode: null,
-      timedOut: false,
-      oomKilled: false,
-      interrupted: false,
-      durationMs: Date.now() - began,
-      logPath: request.logPath,
-      ...fields,
-    });
+    const result = (fields: Partial<SandboxResult>): SandboxResult => sandboxResult(request.logPath, began, fields);
 
     this.runIds.add(request.runId);
     let snapshot: CodeSnapshot;
@@ -628,15 +621,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   private result(request: SandboxRequest, startedAt: number, fields: Partial<SandboxResult>): SandboxResult {
-    return {
-      exitCode: null,
-      timedOut: false,
-      oomKilled: false,
-      interrupted: false,
-      durationMs: Date.now() - startedAt,
-      logPath: request.logPath,
-      ...fields,
-    };
+    return sandboxResult(request.logPath, startedAt, fields);
   }
 
   private createOptions(placement: Placement, request: SandboxRequest, snapshot: CodeSnapshot, image: string): Docker.ContainerCreateOptions {

@@ -14,6 +14,7 @@ import { SandboxError } from '../core/errors.ts';
 import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
 import type { Resources } from '../environment/schema.ts';
 import { sandboxEnvironment } from './environment-variables.ts';
+import { sandboxResult } from './result.ts';
 import { isSameProcess, killProcessGroup, processStartTime } from './processes.ts';
 
 /** How long a timed-out process group gets between SIGTERM and SIGKILL. */
@@ -55,7 +56,7 @@ export class LocalSandbox implements Sandbox {
       const pid = child.pid;
       if (pid === undefined) {
         const result = await child;
-        return this.result(request, started, { exitCode: null, infrastructureError: `could not start bash: ${result.message}` });
+        return sandboxResult(request.logPath, started, { exitCode: null, infrastructureError: `could not start bash: ${result.message}` });
       }
       request.onStarted?.({ sandbox: this.name, pid, pidStart: processStartTime(pid) ?? undefined });
 
@@ -79,7 +80,7 @@ export class LocalSandbox implements Sandbox {
 
       // An unrequested SIGKILL is, in practice, the kernel's OOM killer.
       const oomKilled = !timedOut && !interrupted && result.signal === 'SIGKILL';
-      return this.result(request, started, {
+      return sandboxResult(request.logPath, started, {
         exitCode: result.exitCode ?? null,
         timedOut,
         interrupted,
@@ -100,18 +101,4 @@ export class LocalSandbox implements Sandbox {
     }
   }
 
-  private result(
-    request: SandboxRequest,
-    started: number,
-    fields: Partial<SandboxResult> & { exitCode: number | null },
-  ): SandboxResult {
-    return {
-      timedOut: false,
-      oomKilled: false,
-      interrupted: false,
-      durationMs: Date.now() - started,
-      logPath: request.logPath,
-      ...fields,
-    };
-  }
 }

@@ -50,6 +50,8 @@ import { ConfigError, SandboxError, UsageError, describeError } from '../core/er
 import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
 import type { Environment } from '../environment/load.ts';
 import type { Resources, SlurmSettings } from '../environment/schema.ts';
+import { sandboxResult } from './result.ts';
+import { sleep } from '../core/sleep.ts';
 import { sandboxEnvironment } from './environment-variables.ts';
 
 /** `--sandbox slurm` options from the command line (stored in the run's sandboxOptions). */
@@ -152,18 +154,6 @@ function firstLine(text: string): string {
   return text.split('\n').find((line) => line.trim())?.trim() ?? '';
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 export interface JobInfo {
   id: string;
@@ -653,14 +643,8 @@ export class SlurmSandbox implements Sandbox {
 
   async run(request: SandboxRequest): Promise<SandboxResult> {
     const started = Date.now();
-    const result = (fields: Partial<SandboxResult> & { exitCode: number | null }): SandboxResult => ({
-      timedOut: false,
-      oomKilled: false,
-      interrupted: false,
-      durationMs: Date.now() - started,
-      logPath: request.logPath,
-      ...fields,
-    });
+    const result = (fields: Partial<SandboxResult> & { exitCode: number | null }): SandboxResult =>
+      sandboxResult(request.logPath, started, fields);
     mkdirSync(path.dirname(request.logPath), { recursive: true });
     mkdirSync(request.outputDir, { recursive: true });
     if (request.evalDir) mkdirSync(request.evalDir, { recursive: true });

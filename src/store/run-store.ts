@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
-import type { SandboxHandle } from '../core/interfaces.ts';
+import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
 import type { Failure, FailureReason, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 
@@ -102,16 +102,8 @@ export interface EvaluationRecord {
   finishedAt: string | null;
 }
 
-export interface ModelCallRecord {
-  ideaId: number | null;
-  role: string;
-  provider: string;
-  model: string;
-  cacheKey: string | null;
-  usage: Usage;
-  latencyMs: number;
-  response: string | null;
-}
+/** A model call as recorded: the agents' ModelCall, tied to the idea it was made for. */
+export type ModelCallRecord = ModelCall & { ideaId: number | null };
 
 const now = () => new Date().toISOString();
 
