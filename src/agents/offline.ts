@@ -68,9 +68,14 @@ export class OfflineThinker implements Thinker {
     const changes = knobs.filter((knob) => target[knob.name] !== parentValues[knob.name]);
     const settings = Object.fromEntries(changes.map((knob) => [knob.name, target[knob.name]]));
     const title = changes.map((knob) => `${knob.name} ${parentValues[knob.name]} → ${target[knob.name]}`).join(', ') || 'rerun unchanged';
+    // The title lists the diff (against the parent); the hypothesis says what moved from the
+    // settings the search started from (the best so far), which is the actual step taken.
+    const moved = knobs.filter((knob) => target[knob.name] !== bestValues[knob.name]);
+    const step = describe(moved.length ? moved : changes, moved.length ? bestValues : parentValues, target);
+    const from = best && best.id !== 0 ? `the best idea so far (#${best.id}, reward ${best.reward?.toPrecision(4)})` : 'the baseline';
     const hypothesis = explore
-      ? `Random exploration of the knob space: ${describe(changes, parentValues, target)} may find a better region than the one searched so far.`
-      : `Local search around the best idea so far (#${best!.id}, reward ${best!.reward?.toPrecision(4)}): ${describe(changes, parentValues, target)} may improve on it.`;
+      ? `Random exploration starting from ${from}: ${step} may find a better region than the one searched so far.`
+      : `Local search around ${from}: ${step} may improve on it.`;
     return {
       value: {
         title,

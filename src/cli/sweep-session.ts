@@ -2,7 +2,6 @@
  * What `run` and `resume` share: build the sweep's parts from the stored run config, run it
  * with Ctrl-C handling, and print the leaderboard.
  */
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAgents } from '../agents/index.ts';
 import { Sweep, type SweepSummary } from '../core/loop.ts';
@@ -20,8 +19,6 @@ import { LogLineProgress } from './progress-log.ts';
 import { TtyProgress } from './progress-tty.ts';
 
 export const EVALUATOR_DIR = 'evaluator';
-/** The leaderboard as last printed, kept in the run folder. */
-export const SUMMARY_FILE = 'summary.txt';
 
 export async function runSession(store: RunStore, environment: Environment, workspace: GitWorkspace): Promise<SweepSummary> {
   const config = store.config;
@@ -75,8 +72,7 @@ export async function runSession(store: RunStore, environment: Environment, work
     await sandbox.close?.();
   }
   const leaderboard = formatLeaderboard(summarizeRun(store));
-  // The leaderboard, report.html and summary.md stay with the run, whatever stopped it.
-  writeFileSync(path.join(store.runDir, SUMMARY_FILE), `${leaderboard}\n`);
+  // report.html and summary.md stay with the run, whatever stopped it.
   const report = writeReport(store);
   console.log('');
   console.log(leaderboard);
