@@ -10,18 +10,15 @@
  *   replayed with `git am -3` in a temporary worktree, so the user's checkout is never touched.
  * - `--patch` writes the whole change as one patch to stdout, for a plain folder or review.
  */
-import { existsSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { ResearcherError, UsageError, WorkspaceError, describeError } from '../core/errors.ts';
 import type { IdeaRecord } from '../core/types.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { formatNumber } from '../report/leaderboard.ts';
 import { summarizeRun } from '../report/run-summary.ts';
 import { RunStore } from '../store/run-store.ts';
-import { BASE_BRANCH } from '../workspace/git.ts';
+import { changeSinceBase, putOnBranch, repositoryHolding, runBaseCommit } from '../workspace/take-home.ts';
 import { parseCommand } from './args.ts';
 
 const HELP = `usage: researcher apply <run-dir> <idea-id|best> [--branch NAME] [--to REPO] [--onto REF] [--patch]
@@ -37,9 +34,6 @@ const HELP = `usage: researcher apply <run-dir> <idea-id|best> [--branch NAME] [
                   the commits are replayed there with \`git am -3\`
   --patch         print the whole change as one patch instead (apply it with \`git apply\`, which
                   also works in a folder that is not a git repository)`;
-
-/** Identity for commits replayed into a repository that has none configured. */
-const FALLBACK_IDENTITY = ['user.name=ai-researcher', 'user.email=ai-researcher@localhost'];
 
 export async function applyCommand(args: string[]): Promise<number> {
   const parsed = parseCommand(
@@ -69,38 +63,19 @@ export async function applyCommand(args: string[]): Promise<number> {
 
   const runRepo = path.join(runDir, 'repo');
   if (!existsSync(path.join(runRepo, '.git'))) throw new WorkspaceError(`${runRepo} is missing: the run's repository was deleted, so its ideas cannot be applied`);
-  const run = simpleGit({ baseDir: runRepo });
-  const base = (await run.revparse([BASE_BRANCH])).trim();
+  const base = await runBaseCommit(runRepo);
   const commit = idea.commit!;
 
   if (values.patch) {
-    const diff = await run.raw(['diff', '--binary', '--no-color', '--no-ext-diff', base, commit]);
-    process.stdout.write(patchHeader(runId, idea, ancestors) + diff);
+    process.stdout.write(patchHeader(runId, idea, ancestors) + (await changeSinceBase(runRepo, base, commit)));
     return 0;
   }
 
   const target = values.to ? path.resolve(values.to) : environmentCode(environmentDir, runDir, idea.id);
   const { top, prefix } = await repositoryOf(target, Boolean(values.to), runDir, idea.id);
-  const repo = simpleGit({ baseDir: top });
   const branch = values.branch ?? `researcher/${runId}/idea-${idea.id}`;
-  await checkBranchName(repo, branch, top);
+  const { start, log } = await putOnBranch({ runRepo, base, commit, top, prefix, branch, onto: values.onto });
 
-  const knowsBase = await hasCommit(top, base);
-  // Bring the run's commits (and so the blobs `am -3` may need) into the target's object store.
-  await repo.raw(['-c', 'uploadpack.allowAnySHA1InWant=true', 'fetch', '--quiet', '--no-tags', runRepo, commit]);
-
-  let start: string;
-  if (knowsBase && prefix === '' && values.onto === undefined) {
-    await repo.raw(['branch', branch, commit]);
-    start = base;
-  } else {
-    const onto = values.onto ?? 'HEAD';
-    start = await resolveCommit(repo, onto, top);
-    const patches = await run.raw(['format-patch', '--stdout', '--binary', '--no-signature', `${base}..${commit}`]);
-    await replay(top, branch, start, patches, prefix, onto);
-  }
-
-  const log = (await repo.raw(['log', '--format=%h %s', `${start}..${branch}`])).trim();
   const count = log ? log.split('\n').length : 0;
   const where = start === base ? `on top of ${base.slice(0, 8)}, the commit the run started from` : `on top of ${values.onto ?? 'HEAD'} (${start.slice(0, 8)})`;
   console.log(`created branch ${branch} in ${top}: ${count} commit${count === 1 ? '' : 's'} ${where}`);
@@ -177,13 +152,8 @@ function environmentCode(environmentDir: string, runDir: string, ideaId: number)
 /** The repository holding `target` and the target's path inside it. */
 async function repositoryOf(target: string, explicit: boolean, runDir: string, ideaId: number): Promise<{ top: string; prefix: string }> {
   if (!existsSync(target) || !statSync(target).isDirectory()) throw new UsageError(`${target} is not a folder`);
-  let top: string;
-  try {
-    top = (await simpleGit({ baseDir: target }).raw(['rev-parse', '--show-toplevel'])).trim();
-  } catch {
-    top = '';
-  }
-  if (!top) {
+  const found = await repositoryHolding(target);
+  if (!found) {
     const patchHint = `researcher apply ${quote(runDir)} ${ideaId} --patch > idea-${ideaId}.patch && (cd ${quote(target)} && git apply ${quote(path.resolve(`idea-${ideaId}.patch`))})`;
     if (explicit) {
       throw new UsageError(`${target} is not inside a git repository: pass --to a git repository (a clone, or \`git init\` it first), or apply the patch as files: ${patchHint}`);
@@ -193,84 +163,7 @@ async function repositoryOf(target: string, explicit: boolean, runDir: string, i
         `Either change the files there: ${patchHint} — or put it on a branch of a git repository holding the same code: researcher apply ${quote(runDir)} ${ideaId} --to <repository>`,
     );
   }
-  const prefix = path.relative(realpathSync(top), realpathSync(target)).split(path.sep).join('/');
-  return { top, prefix };
-}
-
-async function checkBranchName(repo: SimpleGit, branch: string, top: string): Promise<void> {
-  try {
-    await repo.raw(['check-ref-format', '--branch', branch]);
-  } catch {
-    throw new UsageError(`"${branch}" is not a valid branch name; pick another with --branch`);
-  }
-  if (await hasRef(top, `refs/heads/${branch}`)) {
-    throw new UsageError(`branch ${branch} already exists in ${top}; pick another with --branch, or delete it first (git branch -D ${branch})`);
-  }
-}
-
-/** Runs a git query whose answer is its exit status (simple-git reports a silent failure as success). */
-async function gitSucceeds(dir: string, args: string[]): Promise<boolean> {
-  const result = await execa('git', args, { cwd: dir, reject: false, stdin: 'ignore' });
-  return result.exitCode === 0;
-}
-
-function hasCommit(top: string, commit: string): Promise<boolean> {
-  return gitSucceeds(top, ['cat-file', '-e', `${commit}^{commit}`]);
-}
-
-function hasRef(top: string, ref: string): Promise<boolean> {
-  return gitSucceeds(top, ['show-ref', '--verify', '--quiet', ref]);
-}
-
-async function resolveCommit(repo: SimpleGit, ref: string, top: string): Promise<string> {
-  try {
-    return (await repo.raw(['rev-parse', '--verify', `${ref}^{commit}`])).trim();
-  } catch {
-    throw new UsageError(ref === 'HEAD' ? `${top} has no commits yet: commit something first, or pass --onto <ref>` : `--onto ${ref}: no such commit or branch in ${top}`);
-  }
-}
-
-/**
- * Replays the run's commits onto `start` as a new branch, in a temporary worktree so the user's
- * checkout is never touched. On a conflict everything is undone and the branch is not created.
- */
-async function replay(top: string, branch: string, start: string, patches: string, prefix: string, onto: string): Promise<void> {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'researcher-apply-'));
-  const worktree = path.join(scratch, 'tree');
-  const patchFile = path.join(scratch, 'ideas.mbox');
-  writeFileSync(patchFile, patches);
-  const repo = simpleGit({ baseDir: top });
-  const identity = (await hasIdentity(top)) ? [] : FALLBACK_IDENTITY;
-  try {
-    await repo.raw(['worktree', 'add', '--quiet', '-b', branch, worktree, start]);
-    const tree = simpleGit({ baseDir: worktree, config: identity });
-    try {
-      await tree.raw(['am', '--3way', '--quiet', ...(prefix ? [`--directory=${prefix}`] : []), patchFile]);
-    } catch (error) {
-      await tree.raw(['am', '--abort']).catch(() => undefined);
-      await repo.raw(['worktree', 'remove', '--force', worktree]).catch(() => undefined);
-      await repo.raw(['branch', '-D', branch]).catch(() => undefined);
-      throw new WorkspaceError(
-        `the change does not apply on top of ${onto} (${start.slice(0, 8)}): ${amFailure(error)}; the code has moved on since the run — apply it at the commit the run started from (leave out --onto), or take the patch (--patch) and merge by hand`,
-      );
-    }
-  } finally {
-    await repo.raw(['worktree', 'remove', '--force', worktree]).catch(() => undefined);
-    await repo.raw(['worktree', 'prune']).catch(() => undefined);
-    rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-async function hasIdentity(top: string): Promise<boolean> {
-  return (await gitSucceeds(top, ['config', '--get', 'user.name'])) && (await gitSucceeds(top, ['config', '--get', 'user.email']));
-}
-
-function amFailure(error: unknown): string {
-  const lines = describeError(error)
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => /^(error|fatal|CONFLICT|Patch failed)/i.test(line));
-  return lines.slice(0, 2).join('; ') || firstLine(error);
+  return found;
 }
 
 function firstLine(error: unknown): string {

@@ -7,7 +7,7 @@
  * { ok: false, message } where the message is written for the coder: which block or hunk failed
  * and what the file really says there. Pure TypeScript, no git process: deterministic and cheap.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diffArrays } from 'diff';
 import type { Edit, SearchReplace } from '../core/types.ts';
