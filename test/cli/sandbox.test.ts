@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { CPU_IMAGE, DOCKER_HOST, client, containersOfRun, dockerTestsRun, researcher, uniqueRunId } from '../docker/engine.ts';
+import { CPU_IMAGE, client, containersOfRun, dockerTestsRun, researcher, uniqueRunId } from '../docker/engine.ts';
 
 const runs = await dockerTestsRun('the sandbox prune test');
 

@@ -3,11 +3,10 @@
  * unprivileged user, no network, limits, labels, no secrets (not even in the Docker API), the
  * time limit, OOM, Ctrl-C, and the evaluator's data kept out of the run's container.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SandboxError } from '../../src/core/errors.ts';
-import type { SandboxHandle, SandboxRequest } from '../../src/core/interfaces.ts';
 import { DockerSandbox, containerUser } from '../../src/sandbox/docker.ts';
 import { CPU_IMAGE, MOUNT_HOST, client, containerGone, containersOfRun, dockerTestsRun, request, runInspected } from '../docker/engine.ts';
 import { tempDir } from '../helpers/sweep.ts';
