@@ -12,7 +12,7 @@ import type { Sandbox, SandboxRequest } from '../core/interfaces.ts';
 import { readKnob } from '../agents/knobs.ts';
 import { compileRules } from '../patch/guard.ts';
 import { scoreRun } from '../reward/evaluate.ts';
-import { mean, std } from '../store/run-store.ts';
+import { mean, std } from '../core/statistics.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import type { Environment } from './load.ts';
 

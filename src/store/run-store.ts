@@ -15,6 +15,7 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
+import { mean, std } from '../core/statistics.ts';
 import type { Failure, FailureReason, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 
 export const DATABASE_FILE = 'run.db';
@@ -426,15 +427,4 @@ function toEvaluation(row: EvaluationRow): EvaluationRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
   };
-}
-
-export function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-/** Sample standard deviation; 0 for a single value. */
-export function std(values: number[]): number {
-  if (values.length < 2) return 0;
-  const m = mean(values);
-  return Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1));
 }
