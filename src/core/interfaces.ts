@@ -97,8 +97,11 @@ export interface Workspace {
   checkout(ideaId: number, commit: string): Promise<string>;
   /** Commits everything changed in the working tree, on the idea's branch. */
   commit(dir: string, ideaId: number, message: string): Promise<CommitResult>;
-  /** Changed paths in a working tree (untracked included), and whether each is a symlink. */
-  pendingChanges(dir: string): Promise<{ path: string; symlink: boolean; deleted: boolean }[]>;
+  /**
+   * Changed paths in a working tree (untracked and git-ignored included), and whether each is a
+   * symlink or ignored (an ignored file would run without being committed).
+   */
+  pendingChanges(dir: string): Promise<{ path: string; symlink: boolean; deleted: boolean; ignored?: boolean }[]>;
   /** Throws away uncommitted changes in a working tree (before a repair attempt). */
   reset(dir: string): Promise<void>;
   /** Removes a working tree (its commit stays). */

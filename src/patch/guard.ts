@@ -15,6 +15,8 @@ export interface PathRules {
 export interface ChangedPath {
   path: string;
   symlink?: boolean;
+  /** Ignored by the code's .gitignore: it would run without being recorded in the commit. */
+  ignored?: boolean;
 }
 
 const MATCH_OPTIONS = { dot: true } as const;
@@ -60,6 +62,9 @@ export function refusalReason(changes: ChangedPath[], rules: PathRules): string 
     const unsafe = unsafePathReason(change.path);
     if (unsafe) return `${change.path}: ${unsafe}`;
     if (change.symlink) return `${change.path}: diffs may not create symlinks`;
+    if (change.ignored) {
+      return `${change.path} is ignored by the code's .gitignore, so it would run without being recorded in the idea's commit; diffs may not write ignored files`;
+    }
     if (isProtected(change.path)) {
       return `${change.path} is protected (the evaluator, its data or held-out answers); diffs may not change it`;
     }

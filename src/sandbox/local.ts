@@ -1,27 +1,63 @@
 /**
- * The local sandbox: runs a step as a process on this machine (execa). It gives no file-system
- * isolation (use the Docker sandbox for that) but it does give:
+ * The local sandbox: runs a step as a process on this machine.
+ *
+ * Isolated (the default on Linux): the step runs under bubblewrap (see bubblewrap.ts) in a
+ * private copy of the idea's code, with its outputs folder, a private /tmp and HOME, its own PID
+ * and network namespaces, as an unprivileged user, inside a cgroup that enforces `memory:` and
+ * a process cap. It never sees the run folder, the run's database or repository, the evaluator
+ * (unless it is the evaluate step, which gets it read-only) or any other idea.
+ *
+ * Unisolated (`--unisolated`, or the offline agent on a machine without bubblewrap): a plain
+ * process in its own process group. Generated code then runs with the researcher's powers over
+ * the file system; see the README's threat model.
+ *
+ * Either way:
  * - a clean environment (no API keys, no host variables unless named);
- * - a wall-clock limit that kills the whole process tree, grandchildren included: the command
- *   runs in its own process group and the group is killed (SIGTERM, then SIGKILL);
- * - the log written straight to a file by the child, so nothing is lost if the researcher dies.
+ * - a wall-clock limit that kills the whole process tree;
+ * - output goes to a size-capped log (capped-log.ts), and the step ends when its process exits,
+ *   never when its output pipe closes, so a stray background process cannot hold it open.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { SandboxError } from '../core/errors.ts';
 import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
 import type { Resources } from '../environment/schema.ts';
+import { INSTALL_BUBBLEWRAP, SANDBOX_PATHS, bubblewrapArgs, bubblewrapStatus, type Mount } from './bubblewrap.ts';
+import { CappedLog, DEFAULT_LOG_LIMIT_BYTES } from './capped-log.ts';
 import { sandboxEnvironment } from './environment-variables.ts';
-import { sandboxResult } from './result.ts';
 import { isSameProcess, killProcessGroup, processStartTime } from './processes.ts';
+import { limitStep } from './resource-limits.ts';
+import { sandboxResult } from './result.ts';
 
 /** How long a timed-out process group gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 2_000;
+/** Node's timers overflow past this many ms (they fire at once); longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export type LocalIsolation = 'bubblewrap' | 'none';
+
+export interface LocalSandboxOptions {
+  /** 'bubblewrap' (default where it works) or 'none' (`--unisolated`). */
+  isolation?: LocalIsolation;
+  /** Log size cap in bytes. */
+  logLimitBytes?: number;
+}
+
+/** System folders that exist inside the sandbox; PATH entries elsewhere are dropped there. */
+const SANDBOX_PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export class LocalSandbox implements Sandbox {
   readonly name = 'local';
+  readonly isolation: LocalIsolation;
+  private readonly logLimitBytes: number;
+
+  constructor(options: LocalSandboxOptions = {}) {
+    this.isolation = options.isolation ?? (bubblewrapStatus().ok ? 'bubblewrap' : 'none');
+    this.logLimitBytes = options.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES;
+  }
 
   async preflight(request: { resources: Resources; gpus: string[] }): Promise<void> {
     if (request.gpus.length === 0 && request.resources.gpus > 0) {
@@ -29,66 +65,133 @@ export class LocalSandbox implements Sandbox {
         `the environment needs ${request.resources.gpus} GPU(s) per run but none were found; pass --gpus 0,1,… or run on a GPU machine`,
       );
     }
+    if (this.isolation === 'bubblewrap') {
+      const status = bubblewrapStatus();
+      if (!status.ok) {
+        throw new SandboxError(`this run isolates its steps with bubblewrap, but ${status.reason}: ${INSTALL_BUBBLEWRAP}`);
+      }
+    }
   }
 
   async run(request: SandboxRequest): Promise<SandboxResult> {
     mkdirSync(path.dirname(request.logPath), { recursive: true });
     mkdirSync(request.outputDir, { recursive: true });
     if (request.evalDir) mkdirSync(request.evalDir, { recursive: true });
-    const home = mkdtempSync(path.join(os.tmpdir(), 'researcher-home-'));
-    closeSync(openSync(request.logPath, 'a')); // the log exists even if the command never starts
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'researcher-step-'));
+    const log = new CappedLog(request.logPath, this.logLimitBytes); // the log exists even if the command never starts
+    const limits = limitStep({ memoryBytes: request.resources.memory, pids: request.resources.pids });
+    try {
+      const { argv, env } = this.isolation === 'bubblewrap' ? this.isolated(request, scratch) : this.unisolated(request, scratch);
+      return await this.execute(request, [...limits.prefix, ...argv], env, log, limits);
+    } finally {
+      log.close();
+      limits.release();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** The bwrap command line: the step sees only what its layout binds. */
+  private isolated(request: SandboxRequest, scratch: string): { argv: string[]; env: Record<string, string> } {
+    const status = bubblewrapStatus();
+    if (!status.ok) throw new SandboxError(`${status.reason}: ${INSTALL_BUBBLEWRAP}`);
+    const mounts: Mount[] = [];
+    if (request.kind === 'run') {
+      // A private copy: the run may write next to its code, but never into the run's repository.
+      const code = path.join(scratch, 'code');
+      cpSync(request.workDir, code, { recursive: true, verbatimSymlinks: true, filter: (source) => source !== path.join(request.workDir, '.git') });
+      mounts.push({ host: code, inside: SANDBOX_PATHS.code, writable: true });
+      mounts.push({ host: request.outputDir, inside: SANDBOX_PATHS.outputs, writable: true });
+    } else {
+      // The evaluator reads the frozen evaluator and the run's outputs, and writes only its own folder.
+      mounts.push({ host: request.workDir, inside: SANDBOX_PATHS.code, writable: false });
+      mounts.push({ host: request.outputDir, inside: SANDBOX_PATHS.outputs, writable: false });
+      if (request.evalDir) mounts.push({ host: request.evalDir, inside: SANDBOX_PATHS.eval, writable: true });
+    }
+    const env = sandboxEnvironment(request, {
+      workDir: SANDBOX_PATHS.code,
+      outputDir: SANDBOX_PATHS.outputs,
+      evalDir: request.evalDir ? SANDBOX_PATHS.eval : undefined,
+      home: SANDBOX_PATHS.home,
+    });
+    const interpreterDirs = interpreterPaths(env.PATH);
+    env.PATH = [...interpreterDirs.bin, ...SANDBOX_PATH_DIRS].join(':');
+    env.TMPDIR = '/tmp';
+    const args = bubblewrapArgs({
+      mounts,
+      chdir: SANDBOX_PATHS.code,
+      network: request.network,
+      gpus: request.gpus.length > 0,
+      readOnlyPaths: interpreterDirs.prefixes,
+    });
+    return { argv: [status.path, ...args, '/bin/bash', '-c', request.step.command], env };
+  }
+
+  private unisolated(request: SandboxRequest, scratch: string): { argv: string[]; env: Record<string, string> } {
+    const home = path.join(scratch, 'home');
+    mkdirSync(home);
+    const env = sandboxEnvironment(request, { workDir: request.workDir, outputDir: request.outputDir, evalDir: request.evalDir, home });
+    return { argv: ['bash', '-c', request.step.command], env };
+  }
+
+  private async execute(
+    request: SandboxRequest,
+    argv: string[],
+    env: Record<string, string>,
+    log: CappedLog,
+    limits: { oomKilled(): boolean; mechanism: string },
+  ): Promise<SandboxResult> {
     const started = Date.now();
     let timedOut = false;
     let interrupted = false;
-    try {
-      const child = execa('bash', ['-c', request.step.command], {
-        cwd: request.workDir,
-        env: sandboxEnvironment(request, { workDir: request.workDir, outputDir: request.outputDir, evalDir: request.evalDir, home }),
-        extendEnv: false,
-        stdin: 'ignore',
-        // Both streams append to the log file straight from the child (O_APPEND keeps them in order).
-        stdout: { file: request.logPath, append: true },
-        stderr: { file: request.logPath, append: true },
-        detached: true, // its own process group, so the whole tree can be killed at once
-        reject: false,
-        cleanup: false, // we kill the group ourselves; execa's cleanup only reaches the direct child
-      });
-      const pid = child.pid;
-      if (pid === undefined) {
-        const result = await child;
-        return sandboxResult(request.logPath, started, { exitCode: null, infrastructureError: `could not start bash: ${result.message}` });
-      }
-      request.onStarted?.({ sandbox: this.name, pid, pidStart: processStartTime(pid) ?? undefined });
-
-      const killGroup = (signal: NodeJS.Signals) => killProcessGroup(pid, signal);
-      const stop = (why: 'timeout' | 'interrupt') => {
-        if (why === 'timeout') timedOut = true;
-        else interrupted = true;
-        killGroup('SIGTERM');
-        setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
-      };
-      const timer = setTimeout(() => stop('timeout'), request.step.timeout);
-      const onAbort = () => stop('interrupt');
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-      if (request.signal?.aborted) onAbort();
-
-      const result = await child;
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onAbort);
-      // The direct child is gone; anything it left behind in its group goes too.
-      killGroup('SIGKILL');
-
-      // An unrequested SIGKILL is, in practice, the kernel's OOM killer.
-      const oomKilled = !timedOut && !interrupted && result.signal === 'SIGKILL';
-      return sandboxResult(request.logPath, started, {
-        exitCode: result.exitCode ?? null,
-        timedOut,
-        interrupted,
-        oomKilled,
-      });
-    } finally {
-      rmSync(home, { recursive: true, force: true });
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: this.isolation === 'bubblewrap' ? os.tmpdir() : request.workDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so the whole tree can be killed at once
+    });
+    child.stdout.on('data', (chunk: Buffer) => log.write(chunk));
+    child.stderr.on('data', (chunk: Buffer) => log.write(chunk));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    const pid = child.pid;
+    if (pid === undefined) {
+      const { error } = await exited;
+      return sandboxResult(request.logPath, started, { exitCode: null, infrastructureError: `could not start ${argv[0]}: ${error?.message ?? 'unknown error'}` });
     }
+    request.onStarted?.({ sandbox: this.name, pid, pidStart: processStartTime(pid) ?? undefined });
+
+    const killGroup = (signal: NodeJS.Signals) => killProcessGroup(pid, signal);
+    const stop = (why: 'timeout' | 'interrupt') => {
+      if (why === 'timeout') timedOut = true;
+      else interrupted = true;
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+    };
+    const deadline = longTimeout(() => stop('timeout'), request.step.timeout);
+    const onAbort = () => stop('interrupt');
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted) onAbort();
+
+    const result = await exited;
+    deadline.clear();
+    request.signal?.removeEventListener('abort', onAbort);
+    // The step is its process: anything it left behind in its group goes now (under bubblewrap
+    // the PID namespace is gone already), and output still in flight is not waited for.
+    killGroup('SIGKILL');
+    await drain(child.stdout, child.stderr);
+
+    const oomKilled =
+      !timedOut &&
+      !interrupted &&
+      (limits.oomKilled() || (limits.mechanism === 'none' && result.signal === 'SIGKILL') || (limits.mechanism === 'rlimit' && result.code !== 0 && outOfMemoryInLog(request.logPath)));
+    return sandboxResult(request.logPath, started, {
+      exitCode: result.code ?? (result.signal ? 128 + (os.constants.signals[result.signal] ?? 0) : null),
+      timedOut,
+      interrupted,
+      oomKilled,
+    });
   }
 
   async reap(handles: SandboxHandle[]): Promise<void> {
@@ -100,5 +203,67 @@ export class LocalSandbox implements Sandbox {
       }
     }
   }
+}
 
+/** Reads what is already in the pipes for a moment, then lets go of them. */
+async function drain(...streams: Readable[]): Promise<void> {
+  const ended = streams.map((stream) => (stream.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.once('end', resolve))));
+  await Promise.race([Promise.all(ended), new Promise<void>((resolve) => setTimeout(resolve, 200).unref())]);
+  for (const stream of streams) stream.destroy();
+}
+
+/** A setTimeout that also works for delays past Node's 2^31-1 ms limit (days-long runs). */
+function longTimeout(callback: () => void, ms: number): { clear(): void } {
+  let timer: NodeJS.Timeout;
+  const due = Date.now() + ms;
+  const arm = () => {
+    const left = due - Date.now();
+    timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(callback, Math.max(0, left));
+  };
+  arm();
+  return { clear: () => clearTimeout(timer) };
+}
+
+/**
+ * The interpreter folders a step may use besides the system ones: PATH entries that hold an
+ * interpreter installed outside /usr (a venv, conda, pyenv), found by asking the interpreter
+ * for its prefix, so they can be bound read-only into the sandbox.
+ */
+function interpreterPaths(hostPath: string | undefined): { bin: string[]; prefixes: string[] } {
+  const bin: string[] = [];
+  const prefixes: string[] = [];
+  for (const dir of (hostPath ?? '').split(':')) {
+    if (!dir || SANDBOX_PATH_DIRS.includes(dir)) continue;
+    const prefix = path.dirname(dir);
+    // Only a real interpreter prefix (bin/python plus lib/), never a whole HOME or a shim folder.
+    if (isInterpreterPrefix(prefix)) {
+      bin.push(dir);
+      prefixes.push(prefix, ...basePrefixes(prefix));
+    }
+  }
+  return { bin, prefixes };
+}
+
+function isInterpreterPrefix(prefix: string): boolean {
+  return existsSync(path.join(prefix, 'pyvenv.cfg')) || existsSync(path.join(prefix, 'conda-meta')) || /\/versions\/[^/]+$/.test(prefix);
+}
+
+/** A venv's python is a link into its base installation: that must be visible too. */
+function basePrefixes(prefix: string): string[] {
+  try {
+    const home = /^home\s*=\s*(.+)$/m.exec(readFileSync(path.join(prefix, 'pyvenv.cfg'), 'utf8'))?.[1]?.trim();
+    if (home) return [path.dirname(realpathSync(home))];
+  } catch {
+    // not a venv
+  }
+  return [];
+}
+
+function outOfMemoryInLog(logPath: string): boolean {
+  try {
+    const text = readFileSync(logPath, 'utf8').slice(-20_000);
+    return /MemoryError|std::bad_alloc|Cannot allocate memory|out of memory/i.test(text);
+  } catch {
+    return false;
+  }
 }

@@ -6,21 +6,14 @@
  * commit on its own branch (`idea/<id>`) that plain git can inspect.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, cpSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { simpleGit } from 'simple-git';
 import type { CommitResult, Workspace } from '../core/interfaces.ts';
 import { WorkspaceError, describeError } from '../core/errors.ts';
 import type { Environment } from '../environment/load.ts';
-
-/** Identity for commits the researcher makes; set per command so no global git config is needed. */
-const IDENTITY = ['user.name=ai-researcher', 'user.email=ai-researcher@localhost', 'commit.gpgsign=false'];
-
-function git(dir: string): SimpleGit {
-  return simpleGit({ baseDir: dir, config: IDENTITY });
-}
+import { GIT_IDENTITY, runGit, safeGitEnvironment, safeGitOptions, type GitLocation } from './git-command.ts';
 
 export const BASE_BRANCH = 'base';
 export const ideaBranch = (ideaId: number) => `idea/${ideaId}`;
@@ -36,6 +29,8 @@ export class GitWorkspace implements Workspace {
   private nextTree = 0;
   private readonly filesByCommit = new Map<string, Promise<string[]>>();
   private readonly objects: ObjectReader;
+  /** Each worktree's own git dir, read when the worktree was made (before anything ran in it). */
+  private readonly worktreeGitDirs = new Map<string, string>();
 
   private constructor(
     readonly repoDir: string,
@@ -52,12 +47,14 @@ export class GitWorkspace implements Workspace {
     const code = environment.code;
     try {
       if (code.kind === 'git') {
-        await simpleGit({ config: IDENTITY }).clone(code.url, repoDir, ['--no-checkout']);
-        await git(repoDir).checkout(['-B', BASE_BRANCH, code.ref]);
+        // The one git command that uses the user's own configuration and environment (SSH keys,
+        // credential helpers for a private repository); it runs before any generated code has.
+        await simpleGit({ config: [...GIT_IDENTITY, 'core.hooksPath=/dev/null'] }).clone(code.url, repoDir, ['--no-checkout']);
+        await runGit(repoDir, ['checkout', '--quiet', '-B', BASE_BRANCH, code.ref]);
       } else if (isRepositoryRoot(code.path)) {
         // A repository of its own: clone it (hard links, so cheap) at the requested ref.
-        await simpleGit({ config: IDENTITY }).clone(code.path, repoDir, ['--no-checkout']);
-        await git(repoDir).checkout(['-B', BASE_BRANCH, code.ref ?? 'HEAD']);
+        await runGit(path.dirname(repoDir), ['clone', '--quiet', '--no-checkout', code.path, repoDir]);
+        await runGit(repoDir, ['checkout', '--quiet', '-B', BASE_BRANCH, code.ref ?? 'HEAD']);
       } else {
         if (code.ref) {
           throw new WorkspaceError(
@@ -65,17 +62,16 @@ export class GitWorkspace implements Workspace {
           );
         }
         snapshotFolder(code.path, repoDir);
-        const repo = git(repoDir);
-        await repo.init(['--initial-branch', BASE_BRANCH]);
-        await repo.add(['-A']);
-        await repo.commit(`Snapshot of environment ${environment.config.name}`, undefined, { '--allow-empty': null });
+        await runGit(repoDir, ['init', '--quiet', '--initial-branch', BASE_BRANCH]);
+        await runGit(repoDir, ['add', '-A']);
+        await runGit(repoDir, ['commit', '--quiet', '--no-verify', '--allow-empty', '-m', `Snapshot of environment ${environment.config.name}`]);
       }
     } catch (error) {
       if (error instanceof WorkspaceError) throw error;
       const source = code.kind === 'git' ? code.url : code.path;
       throw new WorkspaceError(`could not prepare the code from ${source}: ${firstLine(error)}`, { cause: error });
     }
-    const baseCommit = (await git(repoDir).revparse(['HEAD'])).trim();
+    const baseCommit = (await runGit(repoDir, ['rev-parse', 'HEAD'])).trim();
     return new GitWorkspace(repoDir, baseCommit, path.join(runDir, 'worktrees'));
   }
 
@@ -85,7 +81,7 @@ export class GitWorkspace implements Workspace {
     if (!existsSync(path.join(repoDir, '.git'))) {
       throw new WorkspaceError(`${repoDir} is missing: the run's repository was deleted, so the run cannot continue`);
     }
-    const baseCommit = (await git(repoDir).revparse([BASE_BRANCH])).trim();
+    const baseCommit = (await runGit(repoDir, ['rev-parse', BASE_BRANCH])).trim();
     return new GitWorkspace(repoDir, baseCommit, path.join(runDir, 'worktrees'));
   }
 
@@ -101,7 +97,7 @@ export class GitWorkspace implements Workspace {
     const pooled = this.pool.pop();
     if (pooled) {
       try {
-        await runGit(pooled, ['checkout', '--detach', '--force', '--quiet', commit]);
+        await runGit(this.tree(pooled), ['checkout', '--detach', '--force', '--quiet', commit]);
         return pooled;
       } catch {
         await this.discard(pooled); // fall through to a fresh worktree
@@ -110,28 +106,51 @@ export class GitWorkspace implements Workspace {
     mkdirSync(this.worktreesDir, { recursive: true });
     const dir = path.join(this.worktreesDir, `tree-${this.nextTree++}-idea-${ideaId}`);
     if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
-    await runGit(this.repoDir, ['worktree', 'add', '--detach', '--quiet', dir, commit]);
+    await runGit(this.repo(), ['worktree', 'add', '--detach', '--quiet', dir, commit]);
+    this.worktreeGitDirs.set(dir, worktreeGitDir(this.repoDir, dir));
     return dir;
   }
 
+  /** Where git finds the run's repository: its git dir, named explicitly. */
+  private repo(): GitLocation {
+    return { cwd: this.repoDir, gitDir: path.join(this.repoDir, '.git') };
+  }
+
+  /**
+   * Where git finds a worktree: its git dir and working tree, named explicitly, so a `.git` file
+   * a run step rewrote in the worktree (unisolated, or a Docker bind mount) is never followed.
+   */
+  private tree(dir: string): GitLocation {
+    const gitDir = this.worktreeGitDirs.get(dir) ?? path.join(this.repoDir, '.git', 'worktrees', path.basename(dir));
+    return { cwd: dir, gitDir, workTree: dir };
+  }
+
   async commit(dir: string, ideaId: number, message: string): Promise<CommitResult> {
-    await runGit(dir, ['add', '-A']);
-    await runGit(dir, ['commit', '--quiet', '--allow-empty', '--no-verify', '-m', message]);
+    const tree = this.tree(dir);
+    await runGit(tree, ['add', '-A']);
+    await runGit(tree, ['commit', '--quiet', '--allow-empty', '--no-verify', '-m', message]);
     // One process for the commit's id, its changed paths and its diff: "<sha>\0" then the raw
     // lines (":<modes> <shas> <status>\0<path>\0" each, -z), then the patch.
-    const shown = await runGit(dir, ['show', '--format=%H%x00', '--raw', '--patch', '-z', '--no-color', '--no-ext-diff', '--no-renames', 'HEAD']);
+    const shown = await runGit(tree, ['show', '--format=%H%x00', '--raw', '--patch', '-z', '--no-color', '--no-ext-diff', '--no-renames', 'HEAD']);
     const commit = shown.slice(0, shown.indexOf('\0'));
     const { paths, patchStart } = parseRaw(shown, commit.length);
-    await runGit(dir, ['update-ref', `refs/heads/${ideaBranch(ideaId)}`, commit]);
+    await runGit(tree, ['update-ref', `refs/heads/${ideaBranch(ideaId)}`, commit]);
+    // What runs is what was recorded: nothing that is not in the commit (an ignored file, say)
+    // stays in the tree the run step gets.
+    await runGit(tree, ['clean', '-ffdxq']);
     return { commit, diff: shown.slice(patchStart), changedFiles: paths.map((p) => p.path) };
   }
 
-  /** Paths changed in a working tree (staged, unstaged and untracked), with whether each is a symlink. */
-  async pendingChanges(dir: string): Promise<{ path: string; symlink: boolean; deleted: boolean }[]> {
+  /**
+   * Paths changed in a working tree (staged, unstaged, untracked and git-ignored), with whether
+   * each is a symlink. Ignored files are listed because they would run without being committed.
+   */
+  async pendingChanges(dir: string): Promise<PendingChange[]> {
     // One process, nothing staged: "1 XY sub mH mI mW hH hI path" per changed tracked file
-    // (mW: its mode in the worktree, 120000 for a symlink), "? path" per untracked file.
-    const out = await runGit(dir, ['status', '--porcelain=v2', '-z', '--untracked-files=all', '--no-renames']);
-    const changes: { path: string; symlink: boolean; deleted: boolean }[] = [];
+    // (mW: its mode in the worktree, 120000 for a symlink), "? path" per untracked file,
+    // "! path" per ignored one.
+    const out = await runGit(this.tree(dir), ['status', '--porcelain=v2', '-z', '--untracked-files=all', '--ignored=traditional', '--no-renames']);
+    const changes: PendingChange[] = [];
     for (const entry of out.split('\0')) {
       if (entry.startsWith('1 ') || entry.startsWith('u ')) {
         const fields = entry.split(' ');
@@ -139,7 +158,7 @@ export class GitWorkspace implements Workspace {
         const worktreeMode = entry.startsWith('1 ') ? fields[5] : fields[6];
         const file = fields.slice(entry.startsWith('1 ') ? 8 : 10).join(' ');
         changes.push({ path: file, symlink: worktreeMode === '120000', deleted: xy.includes('D') });
-      } else if (entry.startsWith('? ')) {
+      } else if (entry.startsWith('? ') || entry.startsWith('! ')) {
         const file = entry.slice(2);
         let symlink = false;
         try {
@@ -147,15 +166,16 @@ export class GitWorkspace implements Workspace {
         } catch {
           // gone since: reported as a plain change
         }
-        changes.push({ path: file, symlink, deleted: false });
+        changes.push({ path: file, symlink, deleted: false, ...(entry.startsWith('! ') ? { ignored: true } : {}) });
       }
     }
     return changes;
   }
 
   async reset(dir: string): Promise<void> {
-    await runGit(dir, ['reset', '--hard', '--quiet']);
-    await runGit(dir, ['clean', '-ffdxq']);
+    const tree = this.tree(dir);
+    await runGit(tree, ['reset', '--hard', '--quiet']);
+    await runGit(tree, ['clean', '-ffdxq']);
   }
 
   /** Gives a working tree back: cleaned (its commit stays) and kept for the next idea. */
@@ -174,7 +194,8 @@ export class GitWorkspace implements Workspace {
 
   private async discard(dir: string): Promise<void> {
     await rm(dir, { recursive: true, force: true });
-    await runGit(this.repoDir, ['worktree', 'prune']).catch(() => {});
+    this.worktreeGitDirs.delete(dir);
+    await runGit(this.repo(), ['worktree', 'prune']).catch(() => {});
   }
 
   async readFile(commit: string, relativePath: string): Promise<string | null> {
@@ -186,7 +207,7 @@ export class GitWorkspace implements Workspace {
     // Commits never change: list each one once.
     let files = this.filesByCommit.get(commit);
     if (!files) {
-      files = runGit(this.repoDir, ['ls-tree', '-r', '--name-only', '-z', commit]).then((out) => out.split('\0').filter(Boolean));
+      files = runGit(this.repo(), ['ls-tree', '-r', '--name-only', '-z', commit]).then((out) => out.split('\0').filter(Boolean));
       files.catch(() => this.filesByCommit.delete(commit));
       this.filesByCommit.set(commit, files);
     }
@@ -200,7 +221,8 @@ export class GitWorkspace implements Workspace {
     if (existsSync(this.worktreesDir)) {
       await Promise.all(readdirSync(this.worktreesDir).map((entry) => rm(path.join(this.worktreesDir, entry), { recursive: true, force: true })));
     }
-    await runGit(this.repoDir, ['worktree', 'prune']);
+    this.worktreeGitDirs.clear();
+    await runGit(this.repo(), ['worktree', 'prune']);
   }
 
   /** Stops the helper process that reads objects (it is also stopped when this process exits). */
@@ -210,13 +232,32 @@ export class GitWorkspace implements Workspace {
 
   /** Worktrees git still knows about, other than the main checkout. */
   async listWorktrees(): Promise<string[]> {
-    const out = await git(this.repoDir).raw(['worktree', 'list', '--porcelain']);
+    const out = await runGit(this.repo(), ['worktree', 'list', '--porcelain']);
     return out
       .split('\n')
       .filter((line) => line.startsWith('worktree '))
       .map((line) => line.slice('worktree '.length))
       .filter((dir) => path.resolve(dir) !== path.resolve(this.repoDir));
   }
+}
+
+export interface PendingChange {
+  path: string;
+  symlink: boolean;
+  deleted: boolean;
+  /** Ignored by the code's .gitignore: it would run but never be committed. */
+  ignored?: boolean;
+}
+
+/** A new worktree's git dir, from the `.git` file git just wrote (nothing has run in it yet). */
+function worktreeGitDir(repoDir: string, dir: string): string {
+  try {
+    const pointer = /^gitdir: (.+)$/m.exec(readFileSync(path.join(dir, '.git'), 'utf8'))?.[1]?.trim();
+    if (pointer) return path.resolve(dir, pointer);
+  } catch {
+    // fall through to git's naming rule
+  }
+  return path.join(repoDir, '.git', 'worktrees', path.basename(dir));
 }
 
 function isRepositoryRoot(dir: string): boolean {
@@ -233,14 +274,6 @@ function snapshotFolder(from: string, to: string): void {
 
 function firstLine(error: unknown): string {
   return describeError(error).trim().split('\n')[0];
-}
-
-/** Runs one git command (identity set per command, no hooks) and returns its stdout. */
-async function runGit(cwd: string, args: string[]): Promise<string> {
-  const identity = IDENTITY.flatMap((setting) => ['-c', setting]);
-  const result = await execa('git', [...identity, ...args], { cwd, stripFinalNewline: false, reject: false, encoding: 'utf8' });
-  if (result.exitCode !== 0) throw new Error(`git ${args[0]} failed: ${(result.stderr || result.stdout).trim()}`);
-  return result.stdout;
 }
 
 /** Parses `--raw -z` lines from `start`; returns the paths and where the text after them begins. */
@@ -291,7 +324,11 @@ class ObjectReader {
 
   private start(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.repoDir, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', [...safeGitOptions(), `--git-dir=${path.join(this.repoDir, '.git')}`, 'cat-file', '--batch'], {
+      cwd: this.repoDir,
+      env: safeGitEnvironment(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.buffer = Buffer.alloc(0);
     child.stdout.on('data', (chunk: Buffer) => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxHandle, SandboxRequest } from '../../src/core/interfaces.ts';
 import { LocalSandbox } from '../../src/sandbox/local.ts';
 import { processGroupAlive } from '../../src/sandbox/processes.ts';
+import { hostProcessesWith, localIsolations } from '../helpers/bubblewrap.ts';
 import { tempDir } from '../helpers/sweep.ts';
 
 function request(command: string, overrides: Partial<SandboxRequest> = {}): SandboxRequest {
@@ -24,9 +25,9 @@ function request(command: string, overrides: Partial<SandboxRequest> = {}): Sand
   };
 }
 
-const sandbox = new LocalSandbox();
+describe.each(localIsolations())('LocalSandbox (isolation: %s)', (isolation) => {
+  const sandbox = new LocalSandbox({ isolation });
 
-describe('LocalSandbox', () => {
   it('runs the command in the work dir with OUTPUT_DIR, SEED and the idea, logging stdout and stderr', async () => {
     const req = request('echo "out $SEED $IDEA_ID"; echo err >&2; pwd > "$OUTPUT_DIR/where"');
     const result = await sandbox.run(req);
@@ -34,7 +35,8 @@ describe('LocalSandbox', () => {
     const log = readFileSync(req.logPath, 'utf8');
     expect(log).toContain('out 3 7');
     expect(log).toContain('err');
-    expect(readFileSync(path.join(req.outputDir, 'where'), 'utf8').trim()).toBe(req.workDir);
+    // Isolated, the step works in a private copy of the code at a fixed path.
+    expect(readFileSync(path.join(req.outputDir, 'where'), 'utf8').trim()).toBe(isolation === 'bubblewrap' ? '/sandbox/code' : req.workDir);
   });
 
   it('passes no API keys or other host variables to the command', async () => {
@@ -65,15 +67,15 @@ describe('LocalSandbox', () => {
 
   it('kills the whole process tree at the time limit, grandchildren included', async () => {
     // The command starts a background grandchild that would outlive a plain kill of the shell.
-    const req = request('sleep 300 & echo "grandchild $!" ; sleep 300', {
-      step: { command: 'sleep 300 & echo "grandchild $!"; sleep 300', timeout: 1_000, env: {}, passEnv: [] },
-    });
+    const marker = `${300 + Math.floor(Math.random() * 1000)}.${process.pid}`;
+    const command = `sleep ${marker} & echo "grandchild $!"; sleep ${marker}`;
+    const req = request(command, { step: { command, timeout: 1_000, env: {}, passEnv: [] } });
     let handle: SandboxHandle | undefined;
     const result = await sandbox.run({ ...req, onStarted: (h) => (handle = h) });
     expect(result.timedOut).toBe(true);
     expect(handle?.pid).toBeGreaterThan(0);
-    const grandchild = Number(/grandchild (\d+)/.exec(readFileSync(req.logPath, 'utf8'))![1]);
-    await expect.poll(() => alive(grandchild), { timeout: 5_000 }).toBe(false);
+    expect(readFileSync(req.logPath, 'utf8')).toMatch(/grandchild \d+/);
+    await expect.poll(() => hostProcessesWith(`sleep ${marker}`), { timeout: 5_000 }).toEqual([]);
     expect(processGroupAlive(handle!.pid!)).toBe(false);
   });
 
@@ -107,13 +109,3 @@ describe('LocalSandbox', () => {
     expect(existsSync(req.outputDir)).toBe(true);
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill(0); /proc tells whether it is really running.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}

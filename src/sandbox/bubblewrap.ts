@@ -1,0 +1,169 @@
+/**
+ * bubblewrap (`bwrap`, Debian's `bubblewrap`): the isolation of the local sandbox, and of Slurm
+ * steps on nodes that have it. The same mechanism Flatpak and coding-agent sandboxes use; this
+ * module only builds its command line and checks that it works here.
+ *
+ * What a step sees: the system folders read-only (/usr, /etc and the /bin-style links), the
+ * folders the step is given (its code, its outputs, the evaluator's output folder) at fixed
+ * paths under /sandbox, a private /tmp and HOME, its own /proc (only its own processes) and a
+ * minimal /dev. Nothing else of the host: not the run folder, its database or repository, not
+ * the evaluator (unless it is the evaluator step), not other ideas, not the researcher's HOME.
+ * Its own PID namespace (every process it starts dies with it), its own network namespace
+ * unless the environment asks for the network, and an unprivileged user.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+
+/** Where things live inside the sandbox: the same layout as the Docker sandbox's containers. */
+export const SANDBOX_PATHS = {
+  code: '/sandbox/code',
+  outputs: '/sandbox/outputs',
+  eval: '/sandbox/eval',
+  home: '/sandbox/home',
+} as const;
+
+/** The unprivileged user a step runs as (inside its user namespace). */
+export const SANDBOX_UID = 1000;
+
+export interface Mount {
+  /** Path on this machine. */
+  host: string;
+  /** Path inside the sandbox. */
+  inside: string;
+  writable: boolean;
+}
+
+export interface BubblewrapLayout {
+  mounts: Mount[];
+  /** Folder the command starts in, inside the sandbox. */
+  chdir: string;
+  network: boolean;
+  /** GPUs the step was given: their device files are bound in. */
+  gpus: boolean;
+  /** Host folders outside the system folders to show read-only at the same path (an interpreter's prefix). */
+  readOnlyPaths?: string[];
+}
+
+/** Top-level system folders: bound read-only, or re-created as the links they are on this machine. */
+const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+function systemArgs(): string[] {
+  const args: string[] = [];
+  for (const dir of SYSTEM_DIRS) {
+    let stat;
+    try {
+      stat = lstatSync(dir);
+    } catch {
+      continue;
+    }
+    if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+    else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
+  }
+  return args;
+}
+
+function gpuDeviceArgs(): string[] {
+  const args: string[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/dev');
+  } catch {
+    return args;
+  }
+  for (const entry of entries) {
+    if (/^nvidia/.test(entry)) args.push('--dev-bind', `/dev/${entry}`, `/dev/${entry}`);
+  }
+  if (existsSync('/dev/dri')) args.push('--dev-bind', '/dev/dri', '/dev/dri');
+  // CUDA reads the PCI topology from /sys; it holds no secrets of the researcher.
+  if (args.length) args.push('--ro-bind', '/sys', '/sys');
+  return args;
+}
+
+/** The bwrap arguments (without the `bwrap` itself) for a layout, ending with `--`. */
+export function bubblewrapArgs(layout: BubblewrapLayout): string[] {
+  const args = [
+    ...systemArgs(),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--tmpfs',
+    '/sandbox',
+    '--dir',
+    SANDBOX_PATHS.home,
+  ];
+  for (const dir of layout.readOnlyPaths ?? []) {
+    if (SYSTEM_DIRS.some((system) => dir === system || dir.startsWith(`${system}/`))) continue;
+    if (existsSync(dir)) args.push('--ro-bind', dir, dir);
+  }
+  for (const mount of layout.mounts) args.push(mount.writable ? '--bind' : '--ro-bind', mount.host, mount.inside);
+  if (layout.gpus) args.push(...gpuDeviceArgs());
+  args.push(
+    '--unshare-all',
+    '--unshare-user',
+    ...(layout.network ? ['--share-net'] : []),
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_UID),
+    '--hostname',
+    'sandbox',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--chdir',
+    layout.chdir,
+    '--',
+  );
+  return args;
+}
+
+export type BubblewrapStatus = { ok: true; path: string } | { ok: false; reason: string };
+
+let status: BubblewrapStatus | null = null;
+
+/** The bwrap binary on PATH (or in the usual places), or null. */
+function findBwrap(): string | null {
+  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin', '/bin']) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'bwrap');
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/**
+ * Whether bubblewrap is installed and actually works here (it needs user namespaces: some
+ * kernels and containers disable them). Checked once per process by running `true` inside it.
+ */
+export function bubblewrapStatus(): BubblewrapStatus {
+  if (status) return status;
+  if (process.platform !== 'linux') {
+    status = { ok: false, reason: `bubblewrap isolation needs Linux (this is ${process.platform})` };
+    return status;
+  }
+  const bwrap = findBwrap();
+  if (!bwrap) {
+    status = { ok: false, reason: 'bubblewrap (bwrap) is not installed' };
+    return status;
+  }
+  try {
+    execFileSync(bwrap, [...bubblewrapArgs({ mounts: [], chdir: '/', network: false, gpus: false }), 'true'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 20_000,
+    });
+    status = { ok: true, path: bwrap };
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
+    status = { ok: false, reason: `bubblewrap is installed but cannot create a sandbox here: ${stderr || (error as Error).message}` };
+  }
+  return status;
+}
+
+/** The one line that tells a user how to get bubblewrap. */
+export const INSTALL_BUBBLEWRAP =
+  'install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap; Arch: sudo pacman -S bubblewrap)';
