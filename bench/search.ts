@@ -7,7 +7,7 @@
  *
  * Slow (a few seconds of CPU per GRPO run): run it with `npm run bench -- search`.
  */
-import { cpSync } from 'node:fs';
+import { freezeEvaluator } from '../src/reward/frozen-evaluator.ts';
 import path from 'node:path';
 import { createAgents } from '../src/agents/index.ts';
 import { Sweep } from '../src/core/loop.ts';
@@ -52,7 +52,7 @@ async function sweep(setup: Partial<RunConfigInput>, ideas: number, seed: number
   const environment = loadEnvironment(ENVIRONMENT);
   const runDir = path.join(benchDir('search'), 'run');
   const workspace = await GitWorkspace.create(environment, runDir);
-  if (environment.evaluatorDir) cpSync(environment.evaluatorDir, path.join(runDir, 'evaluator'), { recursive: true });
+  if (environment.evaluatorDir) freezeEvaluator(environment.evaluatorDir, path.join(runDir, 'evaluator'));
   const config = RunConfig.parse({
     runId: `search-${setup.search}-${seed}`,
     createdAt: new Date().toISOString(),

@@ -2,14 +2,16 @@
  * `researcher run <environment>`: create a run (its own git repository, frozen evaluator and
  * SQLite store under runs/<run-id>/) and sweep.
  */
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { prepareAgent } from '../agents/index.ts';
 import { UsageError } from '../core/errors.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
+import { freezeEvaluator } from '../reward/frozen-evaluator.ts';
 import { enginesFromFlags } from '../sandbox/docker-hosts.ts';
+import { chooseLocalIsolation } from '../sandbox/isolation.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
 import { slurmOptionsFromFlags } from '../sandbox/slurm.ts';
 import { createStrategy } from '../search/index.ts';
@@ -34,6 +36,8 @@ const HELP = `usage: researcher run <environment> [options]
   --agent FILE         agent file or bundled agent: anthropic, openai, openai-compatible, offline
                        (default: offline, the knob-searching agent; it calls no model)
   --sandbox NAME       where runs execute: local (default), docker, slurm
+  --unisolated         local: run steps without bubblewrap isolation (recorded in the run; needed
+                       for model-written code on a machine without bubblewrap)
   --docker-host URL    docker: an engine to run on (repeatable): unix:///path, tcp://host:port or
                        ssh://user@host, with its GPUs as URL#gpus=0,1 (default: DOCKER_HOST)
   --shared-dir DIR     slurm: a folder every node sees; ideas' code, outputs and logs are staged there
@@ -62,6 +66,7 @@ export async function runCommand(args: string[]): Promise<number> {
       gpus: { type: 'string' },
       agent: { type: 'string' },
       sandbox: { type: 'string' },
+      unisolated: { type: 'boolean' },
       'docker-host': { type: 'string', multiple: true },
       'shared-dir': { type: 'string' },
       'slurm-partition': { type: 'string' },
@@ -95,15 +100,22 @@ export async function runCommand(args: string[]): Promise<number> {
   const runDir = path.resolve(values['runs-dir'] ?? 'runs', runId);
   if (existsSync(runDir)) throw new UsageError(`${runDir} already exists; pick another --run-id or \`researcher resume\` it`);
 
+  const sandbox = values.sandbox ?? 'local';
+  const agent = await prepareAgent(values.agent, positiveNumber(values['max-cost'], '--max-cost') ?? null);
+  if (values.unisolated && sandbox !== 'local') throw new UsageError(`--unisolated is for the local sandbox; the ${sandbox} sandbox isolates its steps itself`);
+  const isolation = sandbox === 'local' ? chooseLocalIsolation({ agent, unisolated: values.unisolated ?? false }) : null;
+
   const config = RunConfig.parse({
     runId,
     createdAt: new Date().toISOString(),
     environmentDir: environment.dir,
     environmentName: environment.config.name,
     goal: environment.config.reward.goal,
-    agent: await prepareAgent(values.agent, positiveNumber(values['max-cost'], '--max-cost') ?? null),
-    sandbox: values.sandbox ?? 'local',
+    agent,
+    sandbox,
+    unisolated: isolation?.isolation === 'none',
     sandboxOptions: {
+      ...(isolation ? { isolation: isolation.isolation } : {}),
       ...slurmOptionsFromFlags(values.sandbox ?? 'local', {
         sharedDir: values['shared-dir'],
         partition: values['slurm-partition'],
@@ -134,14 +146,16 @@ export async function runCommand(args: string[]): Promise<number> {
   let workspace: GitWorkspace;
   try {
     workspace = await GitWorkspace.create(environment, runDir);
-    // The evaluator is frozen now: every idea of this run is scored by this exact copy.
-    if (environment.evaluatorDir) cpSync(environment.evaluatorDir, path.join(runDir, EVALUATOR_DIR), { recursive: true });
-    store = RunStore.create(runDir, config);
+    // The evaluator is frozen now: every idea of this run is scored by this exact copy, and its
+    // hash is checked before each evaluation.
+    const evaluatorHash = environment.evaluatorDir ? freezeEvaluator(environment.evaluatorDir, path.join(runDir, EVALUATOR_DIR)) : null;
+    store = RunStore.create(runDir, { ...config, evaluatorHash });
   } catch (error) {
     rmSync(runDir, { recursive: true, force: true });
     throw error;
   }
   console.log(`run ${runId}: ${environment.config.name}, ${config.ideas} ideas, agent ${config.agent}, ${config.search} search, ${config.sandbox} sandbox → ${path.relative(process.cwd(), runDir)}`);
+  if (isolation?.notice) console.log(isolation.notice);
   try {
     await runSession(store, environment, workspace);
   } finally {

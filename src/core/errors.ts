@@ -35,6 +35,12 @@ export class ModelError extends ResearcherError {}
 /** The unmodified code does not produce a reward: no idea can be compared with it. */
 export class BaselineFailed extends ResearcherError {}
 
+/**
+ * The run's frozen evaluator no longer matches the hash recorded when the run was created:
+ * something changed how ideas are scored. The sweep stops; no later reward could be trusted.
+ */
+export class EvaluatorChanged extends ResearcherError {}
+
 /** A budget (ideas, hours, dollars) was reached; the sweep stops cleanly. */
 export class BudgetExceeded extends ResearcherError {}
 

@@ -23,7 +23,7 @@ import { seedDir, writeIdeaFiles } from '../store/idea-files.ts';
 import type { RunStore } from '../store/run-store.ts';
 import { mean } from './statistics.ts';
 import type { Environment } from '../environment/load.ts';
-import { BaselineFailed, BudgetExceeded, ModelError, ResearcherError, describeError } from './errors.ts';
+import { BaselineFailed, BudgetExceeded, EvaluatorChanged, ModelError, ResearcherError, describeError } from './errors.ts';
 import type { ApplyFeedback, Coder, ResearchContext, Sandbox, SandboxHandle, SandboxRequest, Thinker, Workspace } from './interfaces.ts';
 import type { ProgressReporter, SweepStatus } from './progress.ts';
 import { mixSeed, seededRandom } from './random.ts';
@@ -64,7 +64,12 @@ export const PROPOSAL_RETRIES = 2;
 
 /** A stop reason for the fatal errors that end the sweep instead of failing one idea. */
 function isFatal(error: unknown): boolean {
-  return error instanceof ModelError || error instanceof BaselineFailed || (error instanceof ResearcherError && error.name === 'ConfigError');
+  return (
+    error instanceof ModelError ||
+    error instanceof BaselineFailed ||
+    error instanceof EvaluatorChanged ||
+    (error instanceof ResearcherError && error.name === 'ConfigError')
+  );
 }
 
 /** Thrown inside an idea's task when the sweep stops dispatching: the idea stays for `resume`. */
@@ -587,6 +592,7 @@ export class Sweep {
         run: request,
         runResult: result,
         evaluatorDir: this.deps.evaluatorDir,
+        evaluatorHash: this.config.evaluatorHash,
         evalDir: path.join(folder, 'eval'),
         signal,
       });

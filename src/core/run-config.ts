@@ -32,6 +32,16 @@ export const RunConfig = z.object({
   randomSeed: z.number().int().default(0),
   /** Repair rounds the coder gets when an edit does not apply. */
   repairRounds: z.number().int().min(0).default(2),
+  /**
+   * Content hash of the frozen evaluator, recorded when the run was created and checked before
+   * every evaluation (null: the environment has no evaluate step).
+   */
+  evaluatorHash: z.string().nullable().default(null),
+  /**
+   * Steps run without isolation (local sandbox without bubblewrap): `--unisolated`, or the
+   * offline agent on a machine without bubblewrap. Shown by `show` and the report.
+   */
+  unisolated: z.boolean().default(false),
   /** Extra engine-specific options (docker hosts, slurm partition, …). */
   sandboxOptions: z.record(z.string(), z.unknown()).default({}),
   searchOptions: z.record(z.string(), z.unknown()).default({}),

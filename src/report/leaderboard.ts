@@ -38,6 +38,7 @@ export function formatLeaderboard(summary: RunSummary): string {
   const { run, best, baseline, usage } = summary;
   lines.push('');
   lines.push(`${run.ideasFinished} of ${run.ideas} ideas finished, ${run.ideasFailed} failed · goal: ${summary.goal} · run ${run.runId} (${run.status})`);
+  if (run.unisolated) lines.push('unisolated: run steps ran as plain processes with your file system and network (see the README\'s threat model)');
   if (best && best.id !== 0 && baseline?.reward !== null && baseline?.reward !== undefined) {
     lines.push(`best: idea ${best.id} "${truncate(best.title, 60)}" ${formatNumber(best.reward)} vs baseline ${formatNumber(baseline.reward)} (${best.improvement! >= 0 ? '+' : ''}${formatNumber(best.improvement!)})`);
   } else if (best?.id === 0) {

@@ -69,7 +69,7 @@ function header(model: ReportModel, options: RenderOptions): string {
     escapeHtml(search),
     escapeHtml(seeds),
     `${run.parallel} at a time`,
-    `${escapeHtml(run.sandbox)} sandbox`,
+    run.unisolated ? `${escapeHtml(run.sandbox)} sandbox, <b>unisolated</b> (run steps had the researcher's file system)` : `${escapeHtml(run.sandbox)} sandbox`,
     `started ${escapeHtml(formatDate(run.createdAt))}`,
   ];
   const live = options.live

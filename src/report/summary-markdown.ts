@@ -14,7 +14,7 @@ export function renderSummaryMarkdown(model: ReportModel): string {
   const lines: string[] = [];
   lines.push(`# ${run.environmentName}: run ${run.runId}`, '');
   lines.push(
-    `${run.status === 'running' ? 'Running' : run.status === 'finished' ? 'Finished' : 'Stopped'} · agent ${run.agent} · ${run.search} search${run.search === 'serial' ? ` (building on the ${run.buildOn})` : ''} · ${run.seeds} seed(s) per idea, ${run.baselineSeeds} for the baseline · goal: ${summary.goal} · started ${formatDate(run.createdAt)}`,
+    `${run.status === 'running' ? 'Running' : run.status === 'finished' ? 'Finished' : 'Stopped'} · agent ${run.agent} · ${run.search} search${run.search === 'serial' ? ` (building on the ${run.buildOn})` : ''} · ${run.seeds} seed(s) per idea, ${run.baselineSeeds} for the baseline · goal: ${summary.goal} · started ${formatDate(run.createdAt)}${run.unisolated ? ' · **unisolated**: run steps had the researcher\'s file system' : ''}`,
     '',
   );
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Sandbox, SandboxRequest, SandboxResult, Scored } from '../core/interfaces.ts';
 import type { Failure } from '../core/types.ts';
 import type { EnvironmentConfig } from '../environment/schema.ts';
+import { checkEvaluator } from './frozen-evaluator.ts';
 import { extractMetric, logTail } from './metric.ts';
 
 /** Classifies a finished step; null when it succeeded. */
@@ -36,6 +37,8 @@ export interface EvaluateRequest {
   runResult: SandboxResult;
   /** Frozen copy of the evaluator (required when the environment has an evaluate step). */
   evaluatorDir?: string;
+  /** Its content hash when the run was created: checked before the idea is scored. */
+  evaluatorHash?: string | null;
   /** Folder for this evaluation's evaluator files (metrics, log). */
   evalDir: string;
   signal?: AbortSignal;
@@ -43,6 +46,8 @@ export interface EvaluateRequest {
 
 export async function scoreRun(request: EvaluateRequest): Promise<Scored & { evaluateResult?: SandboxResult }> {
   const { config, run, runResult } = request;
+  // A changed judge stops the sweep (EvaluatorChanged) before it scores anything.
+  if (request.evaluatorDir && request.evaluatorHash) checkEvaluator(request.evaluatorDir, request.evaluatorHash);
   const runFailure = stepFailure(runResult, 'run', run.step.timeout);
   if (runFailure) return { ok: false, failure: runFailure };
 

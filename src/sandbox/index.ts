@@ -5,16 +5,21 @@ import { UsageError } from '../core/errors.ts';
 import type { Sandbox } from '../core/interfaces.ts';
 import type { Environment } from '../environment/load.ts';
 import { createDockerSandbox } from './docker.ts';
-import { LocalSandbox } from './local.ts';
+import { LocalSandbox, type LocalIsolation } from './local.ts';
 import { SlurmSandbox } from './slurm.ts';
 
 export type SandboxFactory = (options: Record<string, unknown>, environment?: Environment) => Sandbox | Promise<Sandbox>;
 
 export const SANDBOXES: Record<string, SandboxFactory> = {
-  local: () => new LocalSandbox(),
+  local: (options) => new LocalSandbox({ isolation: localIsolation(options.isolation) }),
   docker: (options) => createDockerSandbox(options),
   slurm: (options, environment) => new SlurmSandbox(options, environment),
 };
+
+/** A run's recorded isolation; without one (`env check`, runs made before isolation), bubblewrap where it works. */
+function localIsolation(value: unknown): LocalIsolation | undefined {
+  return value === 'bubblewrap' || value === 'none' ? value : undefined;
+}
 
 export async function createSandbox(name: string, options: Record<string, unknown> = {}, environment?: Environment): Promise<Sandbox> {
   const factory = SANDBOXES[name];

@@ -16,6 +16,7 @@ import { GpuPool } from '../../src/sandbox/gpu-pool.ts';
 import { LocalSandbox } from '../../src/sandbox/local.ts';
 import { createStrategy } from '../../src/search/index.ts';
 import { RunStore } from '../../src/store/run-store.ts';
+import { freezeEvaluator } from '../../src/reward/frozen-evaluator.ts';
 import { GitWorkspace } from '../../src/workspace/git.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -49,7 +50,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
   const environment = loadEnvironment(environmentDir);
   const runDir = path.join(tempDir('researcher-run-'), 'run');
   const workspace = await GitWorkspace.create(environment, runDir);
-  if (environment.evaluatorDir) cpSync(environment.evaluatorDir, path.join(runDir, 'evaluator'), { recursive: true });
+  const evaluatorHash = environment.evaluatorDir ? freezeEvaluator(environment.evaluatorDir, path.join(runDir, 'evaluator')) : null;
   const store = RunStore.create(
     runDir,
     RunConfig.parse({
@@ -60,6 +61,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
       goal: environment.config.reward.goal,
       agent: 'offline',
       ideas: 3,
+      evaluatorHash,
       ...config,
     }),
   );
