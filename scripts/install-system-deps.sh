@@ -13,6 +13,7 @@
 #                                  the offline CPU image (sandboxes/cpu/build.sh)
 #   slurm-wlm, munge               the one-node Slurm cluster (scripts/slurm-up.sh)
 #   chromium, fonts-liberation     headless-browser tests (fonts so text actually renders)
+#   bubblewrap                     the local sandbox's isolation (bwrap; see src/sandbox/bubblewrap.ts)
 #   iproute2, procps, xz-utils, ca-certificates
 #                                  `ip`, `ps`/`pgrep`, compressed tarballs, TLS to the npm registry
 set -euo pipefail
@@ -23,6 +24,7 @@ PACKAGES=(
   debootstrap debian-archive-keyring
   slurm-wlm munge
   chromium fonts-liberation
+  bubblewrap
   iproute2 procps xz-utils ca-certificates
 )
 

@@ -124,10 +124,12 @@ export function bubblewrapArgs(layout: BubblewrapLayout): string[] {
 
 export type BubblewrapStatus = { ok: true; path: string } | { ok: false; reason: string };
 
-let status: BubblewrapStatus | null = null;
+const statusByBinary = new Map<string, BubblewrapStatus>();
 
-/** The bwrap binary on PATH (or in the usual places), or null. */
+/** The bwrap binary: AI_RESEARCHER_BWRAP when set, else the first on PATH (or in the usual places). */
 function findBwrap(): string | null {
+  const chosen = process.env.AI_RESEARCHER_BWRAP;
+  if (chosen) return existsSync(chosen) ? chosen : null;
   for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin', '/bin']) {
     if (!dir) continue;
     const candidate = path.join(dir, 'bwrap');
@@ -141,27 +143,28 @@ function findBwrap(): string | null {
  * kernels and containers disable them). Checked once per process by running `true` inside it.
  */
 export function bubblewrapStatus(): BubblewrapStatus {
-  if (status) return status;
-  if (process.platform !== 'linux') {
-    status = { ok: false, reason: `bubblewrap isolation needs Linux (this is ${process.platform})` };
-    return status;
-  }
+  const key = process.env.AI_RESEARCHER_BWRAP ?? '';
+  const known = statusByBinary.get(key);
+  if (known) return known;
+  const status = probe();
+  statusByBinary.set(key, status);
+  return status;
+}
+
+function probe(): BubblewrapStatus {
+  if (process.platform !== 'linux') return { ok: false, reason: `bubblewrap isolation needs Linux (this is ${process.platform})` };
   const bwrap = findBwrap();
-  if (!bwrap) {
-    status = { ok: false, reason: 'bubblewrap (bwrap) is not installed' };
-    return status;
-  }
+  if (!bwrap) return { ok: false, reason: 'bubblewrap (bwrap) is not installed' };
   try {
     execFileSync(bwrap, [...bubblewrapArgs({ mounts: [], chdir: '/', network: false, gpus: false }), 'true'], {
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 20_000,
     });
-    status = { ok: true, path: bwrap };
+    return { ok: true, path: bwrap };
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
-    status = { ok: false, reason: `bubblewrap is installed but cannot create a sandbox here: ${stderr || (error as Error).message}` };
+    return { ok: false, reason: `bubblewrap is installed but cannot create a sandbox here: ${stderr || (error as Error).message}` };
   }
-  return status;
 }
 
 /** The one line that tells a user how to get bubblewrap. */
