@@ -88,4 +88,43 @@ describe('refused diffs', () => {
     expect(run.store.idea(1)!.reward).toBeCloseTo(10);
     expect(existsSync(path.join(run.workspace.repoDir, 'score.py'))).toBe(false);
   });
+
+  it('refuses an edit that writes a git-ignored file, which would run without being in the commit', async () => {
+    const environmentDir = copyEnvironment();
+    writeFileSync(path.join(environmentDir, 'code', '.gitignore'), 'cache/\n');
+    const run = await createTestRun(environmentDir, { ideas: 1, repairRounds: 0 });
+    await run.sweep({
+      thinker: scriptedThinker([{ title: 'hidden payload' }]),
+      coder: scriptedCoder([
+        {
+          kind: 'search-replace',
+          blocks: [
+            { path: 'cache/payload.py', search: '', replace: 'X = 3\n' },
+            { path: 'config.py', search: 'X = 0.5', replace: 'from cache.payload import X' },
+          ],
+        },
+      ]),
+    });
+    const idea = run.store.idea(1)!;
+    expect(idea.failureReason).toBe('refused');
+    expect(idea.error).toMatch(/cache\/payload\.py is ignored by the code's \.gitignore/);
+    expect(run.store.evaluations(1)).toHaveLength(0);
+  });
+
+  it('stops the sweep when the frozen evaluator changes under it', async () => {
+    const run = await createTestRun(copyEnvironment(), { ideas: 2 });
+    const { chmodSync } = await import('node:fs');
+    const score = path.join(run.runDir, 'evaluator', 'score.py');
+    const replies = [{ kind: 'search-replace' as const, blocks: [{ path: 'config.py', search: 'X = 0.5', replace: 'X = 2' }] }];
+    // After the baseline, something outside the sweep rewrites the judge.
+    const thinker = scriptedThinker([{ title: 'x=2' }, { title: 'x=3' }]);
+    const propose = thinker.propose.bind(thinker);
+    thinker.propose = async (context) => {
+      chmodSync(score, 0o644);
+      writeFileSync(score, 'import json, os\njson.dump({"score": 100}, open(os.path.join(os.environ["EVAL_DIR"], "metrics.json"), "w"))\n');
+      return propose(context);
+    };
+    await expect(run.sweep({ thinker, coder: scriptedCoder(replies) })).rejects.toThrow(/frozen evaluator .* changed since the run was created/);
+    expect(run.store.ideas().every((idea) => idea.reward === null || idea.reward < 100)).toBe(true);
+  });
 });
