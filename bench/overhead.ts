@@ -35,7 +35,8 @@ export interface OverheadRow {
   repo: string;
   files: number;
   megabytes: number;
-  sandbox: 'local' | 'docker';
+  /** 'local' is bubblewrap-isolated (where it works); 'local-unisolated' the plain process, for comparison. */
+  sandbox: SandboxVariant;
   /** Framework time per idea from the edit's arrival to the recorded reward, run time excluded. */
   diffToReward: Summary;
   /** Framework time per idea from the thinker's draft to the recorded reward (checkout included). */
@@ -47,6 +48,8 @@ export interface OverheadRow {
   ratio: number;
   ratioAll: number;
 }
+
+type SandboxVariant = 'local' | 'local-unisolated' | 'docker';
 
 export interface OverheadResult {
   rows: OverheadRow[];
@@ -147,7 +150,8 @@ function timedAgents(diffReady: Map<number, number>): { thinker: Thinker; coder:
 }
 
 /** Runs `ideas` ideas serially and returns the per-idea overheads (ms). */
-async function measureSweep(environmentDir: string, sandboxName: 'local' | 'docker', ideas: number) {
+async function measureSweep(environmentDir: string, variant: SandboxVariant, ideas: number) {
+  const sandboxName = variant === 'docker' ? 'docker' : 'local';
   const environment = loadEnvironment(environmentDir);
   const runDir = path.join(benchDir('overhead-run'), 'run');
   const workspace = await GitWorkspace.create(environment, runDir);
@@ -161,7 +165,7 @@ async function measureSweep(environmentDir: string, sandboxName: 'local' | 'dock
     ideas,
   });
   const store = RunStore.create(runDir, config);
-  const sandbox: Sandbox = await createSandbox(sandboxName, {}, environment);
+  const sandbox: Sandbox = await createSandbox(sandboxName, variant === 'local-unisolated' ? { isolation: 'none' } : {}, environment);
   await sandbox.preflight({ resources: environment.config.run.resources, gpus: [], image: environment.config.image });
   const diffReady = new Map<number, number>();
   const draftReady = new Map<number, number>();
@@ -236,12 +240,13 @@ export async function overheadBench(options: { quick: boolean; log: (line: strin
   ];
   const rows: OverheadRow[] = [];
   for (const repo of repos) {
-    const sandboxes: ('local' | 'docker')[] = dockerMissing ? ['local'] : ['local', 'docker'];
+    // Isolated and unisolated local steps side by side: what bubblewrap (and the code copy) costs.
+    const sandboxes: SandboxVariant[] = dockerMissing ? ['local', 'local-unisolated'] : ['local', 'local-unisolated', 'docker'];
     for (const sandbox of sandboxes) {
       log(`overhead: ${repo.name} repository, ${sandbox} sandbox, ${repo.ideas} ideas…`);
       const measured = await measureSweep(noopEnvironment(repo.dir, sandbox === 'docker' ? image : undefined), sandbox, repo.ideas);
-      const floorName = sandbox === 'local' ? 'git worktree add' : 'docker run --rm (no-op)';
-      const floor = sandbox === 'local' ? await worktreeFloor(measured.repoDir, measured.baseCommit, repeats) : await dockerFloor(image, repeats);
+      const floorName = sandbox !== 'docker' ? 'git worktree add' : 'docker run --rm (no-op)';
+      const floor = sandbox !== 'docker' ? await worktreeFloor(measured.repoDir, measured.baseCommit, repeats) : await dockerFloor(image, repeats);
       const diffToReward = summarize(measured.diffToReward);
       const perIdea = summarize(measured.perIdea);
       rows.push({

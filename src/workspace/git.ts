@@ -53,7 +53,8 @@ export class GitWorkspace implements Workspace {
         await runGit(repoDir, ['checkout', '--quiet', '-B', BASE_BRANCH, code.ref]);
       } else if (isRepositoryRoot(code.path)) {
         // A repository of its own: clone it (hard links, so cheap) at the requested ref.
-        await runGit(path.dirname(repoDir), ['clone', '--quiet', '--no-checkout', code.path, repoDir]);
+        mkdirSync(runDir, { recursive: true });
+        await runGit(runDir, ['clone', '--quiet', '--no-checkout', code.path, repoDir]);
         await runGit(repoDir, ['checkout', '--quiet', '-B', BASE_BRANCH, code.ref ?? 'HEAD']);
       } else {
         if (code.ref) {
