@@ -170,3 +170,50 @@ function probe(): BubblewrapStatus {
 /** The one line that tells a user how to get bubblewrap. */
 export const INSTALL_BUBBLEWRAP =
   'install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap; Arch: sudo pacman -S bubblewrap)';
+
+/**
+ * The same isolation as bash lines, for a step that starts on another machine (a Slurm node):
+ * the system folders and GPU devices are found there, when the step starts, and bubblewrap is
+ * used if the node has it (`required`: the step fails, saying so, if it does not). Folders on
+ * the step's PATH outside /usr (a cluster's `module load` software) are shown read-only.
+ * The last line execs the command.
+ */
+export function bubblewrapShellLines(
+  layout: Omit<BubblewrapLayout, 'readOnlyPaths'>,
+  command: string,
+  options: {
+    required: boolean;
+    /** Variables whose values differ inside the sandbox and outside it (OUTPUT_DIR, HOME, …). */
+    paths: { isolated: Record<string, string>; unisolated: Record<string, string> };
+  },
+): string[] {
+  const q = shellWord;
+  const exports = (vars: Record<string, string>) => Object.entries(vars).map(([name, value]) => `  export ${name}=${q(value)}`);
+  const mounts = layout.mounts.map((m) => `  ${m.writable ? '--bind' : '--ro-bind'} ${q(m.host)} ${q(m.inside)} \\`);
+  return [
+    'if command -v bwrap >/dev/null 2>&1; then',
+    ...exports(options.paths.isolated),
+    '  sandbox=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /sandbox --dir ' + q(SANDBOX_PATHS.home) + ')',
+    `  for dir in ${SYSTEM_DIRS.join(' ')}; do`,
+    '    if [ -L "$dir" ]; then sandbox+=(--symlink "$(readlink "$dir")" "$dir"); elif [ -d "$dir" ]; then sandbox+=(--ro-bind "$dir" "$dir"); fi',
+    '  done',
+    '  IFS=: read -r -a path_dirs <<< "$PATH"',
+    '  for dir in "${path_dirs[@]}"; do',
+    '    case "$dir" in /usr/*|/bin|/sbin|/usr|"") ;; *) [ -d "$dir" ] && sandbox+=(--ro-bind "$dir" "$dir") ;; esac',
+    '  done',
+    ...(layout.gpus ? ['  for dev in /dev/nvidia* /dev/dri; do [ -e "$dev" ] && sandbox+=(--dev-bind "$dev" "$dev"); done', '  sandbox+=(--ro-bind /sys /sys)'] : []),
+    '  exec bwrap "${sandbox[@]}" \\',
+    ...mounts,
+    `  --unshare-all --unshare-user ${layout.network ? '--share-net ' : ''}--uid ${SANDBOX_UID} --gid ${SANDBOX_UID} --hostname sandbox --die-with-parent --new-session --cap-drop ALL \\`,
+    `  --chdir ${q(layout.chdir)} -- /bin/bash -c ${q(command)}`,
+    'fi',
+    ...(options.required
+      ? [`echo "ai-researcher: this step must run under bubblewrap, but bwrap is not on PATH on $(hostname): ${INSTALL_BUBBLEWRAP}" >&2`, 'exit 126']
+      : [...exports(options.paths.unisolated).map((line) => line.trim()), `exec /bin/bash -c ${q(command)}`]),
+  ];
+}
+
+/** A string as one bash word. */
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
