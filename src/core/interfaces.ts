@@ -123,6 +123,8 @@ export interface SandboxRequest {
   step: StepConfig;
   resources: Resources;
   network: boolean;
+  /** Host folders the step may read, shown read-only at the same path (isolated local sandbox). */
+  readOnly?: string[];
   /** Folder the command runs in: the idea's worktree, or the frozen evaluator. */
   workDir: string;
   /** Folder for the run's outputs ($OUTPUT_DIR). Read-only for the evaluate step. */

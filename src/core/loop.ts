@@ -576,6 +576,7 @@ export class Sweep {
         step: run,
         resources: run.resources,
         network: run.network,
+        readOnly: run.readOnly,
         workDir: dir,
         outputDir,
         logPath,

@@ -79,6 +79,11 @@ export function loadEnvironment(target: string): Environment {
     if (!existsSync(evaluatorDir) || !statSync(evaluatorDir).isDirectory()) {
       throw new ConfigError(`${shown}: evaluate.dir: "${config.evaluate.dir}" is not a folder (resolved to ${evaluatorDir})`);
     }
+    for (const folder of config.run.readOnly) {
+      if (isInside(evaluatorDir, path.resolve(folder)) || isInside(path.resolve(folder), evaluatorDir)) {
+        throw new ConfigError(`${shown}: run.readOnly: "${folder}" holds the evaluator (or lies inside it); a run may never read the evaluator or its answers`);
+      }
+    }
     if (code.kind === 'path' && isInside(evaluatorDir, code.path)) {
       throw new ConfigError(
         `${shown}: evaluate.dir: the evaluator must live outside the code folder, or a diff could change how it is scored`,

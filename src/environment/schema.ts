@@ -61,8 +61,14 @@ export const Step = z
 
 export const RunStep = Step.extend({
   resources: Resources.prefault({}),
-  /** Network access from the run (Docker sandbox); off by default. */
+  /** Network access from the run (Docker and the isolated local sandbox); off by default. */
   network: z.boolean().default(false),
+  /**
+   * Absolute host folders the run may read — data sets, model weights — shown read-only at the
+   * same path by the isolated local sandbox (which otherwise shows nothing of the host but the
+   * system folders). Never the evaluator or its answers.
+   */
+  readOnly: z.array(z.string().startsWith('/', 'must be an absolute path')).default([]),
 }).strict();
 
 export const EvaluateStep = Step.extend({

@@ -128,7 +128,7 @@ export class LocalSandbox implements Sandbox {
       chdir: SANDBOX_PATHS.code,
       network: request.network,
       gpus: request.gpus.length > 0,
-      readOnlyPaths: interpreterDirs.prefixes,
+      readOnlyPaths: [...interpreterDirs.prefixes, ...(request.kind === 'run' ? (request.readOnly ?? []) : [])],
     });
     return { argv: [status.path, ...args, '/bin/bash', '-c', request.step.command], env };
   }

@@ -159,6 +159,16 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
     expect(existsSync(path.join(dir, 'eval', 'metrics.json'))).toBe(true);
   });
 
+  it('shows the folders the environment names in run.readOnly, read-only', async () => {
+    const data = tempDir('researcher-dataset-');
+    writeFileSync(path.join(data, 'train.jsonl'), 'DATASET-ROW\n');
+    const req = request(`cat ${data}/train.jsonl; echo x > ${data}/train.jsonl || echo dataset-read-only`, { readOnly: [data] });
+    await sandbox.run(req);
+    expect(log(req)).toContain('DATASET-ROW');
+    expect(log(req)).toContain('dataset-read-only');
+    expect(readFileSync(path.join(data, 'train.jsonl'), 'utf8')).toBe('DATASET-ROW\n');
+  });
+
   it('takes a time limit of days without its timer firing at once', async () => {
     const req = request('sleep 1; echo finished', { step: { command: 'sleep 1; echo finished', timeout: 30 * 24 * 3_600_000, env: {}, passEnv: [] } });
     const result = await sandbox.run(req);
