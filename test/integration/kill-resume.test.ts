@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processGroupAlive } from '../../src/sandbox/processes.ts';
 import { RunStore } from '../../src/store/run-store.ts';
+import { bubblewrapTestsRun } from '../helpers/bubblewrap.ts';
 import { REPO_ROOT, copyEnvironment, tempDir } from '../helpers/sweep.ts';
 
 const CLI = path.join(REPO_ROOT, 'bin/researcher.js');
@@ -20,17 +21,22 @@ function slowEnvironment(): string {
   return dir;
 }
 
-function runCli(args: string[]) {
-  return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-}
+/** Isolated (bubblewrap), and unisolated as on a machine without it (the offline agent may). */
+const MODES = [
+  ...(bubblewrapTestsRun('kill -9 and resume under bubblewrap') ? [{ isolation: 'bubblewrap', env: {} }] : []),
+  { isolation: 'none', env: { AI_RESEARCHER_BWRAP: '/nonexistent/bwrap' } },
+];
 
-describe('kill -9 and resume', () => {
+describe.each(MODES)('kill -9 and resume (isolation: $isolation)', ({ isolation, env }) => {
+  const runCli = (args: string[]) => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env, CI: 'true' } });
+
   it('loses no finished idea, re-runs only what was in flight, and leaves no orphan', async () => {
     const environmentDir = slowEnvironment();
     const runsDir = tempDir('researcher-runs-');
     const runDir = path.join(runsDir, 'killed');
     const child = spawn(process.execPath, [CLI, 'run', environmentDir, '--ideas', '4', '--runs-dir', runsDir, '--run-id', 'killed'], {
       stdio: 'ignore',
+      env: { ...process.env, ...env },
     });
 
     // Wait until at least one idea has finished and another one's run is under way.
@@ -54,8 +60,13 @@ describe('kill -9 and resume', () => {
     const orphan = store!.runningEvaluations().find((e) => e.handle?.pid)!.handle!;
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    // The run step the researcher started is still running: an orphan until resume reaps it.
-    expect(processGroupAlive(orphan.pid!)).toBe(true);
+    if (isolation === 'bubblewrap') {
+      // Its sandbox dies with the researcher (--die-with-parent): nothing is left to reap.
+      await expect.poll(() => processGroupAlive(orphan.pid!), { timeout: 10_000 }).toBe(false);
+    } else {
+      // The run step the researcher started is still running: an orphan until resume reaps it.
+      expect(processGroupAlive(orphan.pid!)).toBe(true);
+    }
 
     const output = runCli(['resume', runDir]);
     expect(output).toMatch(/resuming run killed/);
