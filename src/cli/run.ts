@@ -9,7 +9,7 @@ import { prepareAgent } from '../agents/index.ts';
 import { UsageError } from '../core/errors.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
-import { enginesFromFlags } from '../sandbox/docker-hosts.ts';
+import { enginesFromFlags } from '../sandbox/docker/hosts.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
 import { slurmOptionsFromFlags } from '../sandbox/slurm.ts';
 import { createStrategy } from '../search/index.ts';

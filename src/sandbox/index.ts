@@ -4,7 +4,7 @@
 import { UsageError } from '../core/errors.ts';
 import type { Sandbox } from '../core/interfaces.ts';
 import type { Environment } from '../environment/load.ts';
-import { createDockerSandbox } from './docker.ts';
+import { createDockerSandbox } from './docker/sandbox.ts';
 import { LocalSandbox } from './local.ts';
 import { SlurmSandbox } from './slurm.ts';
 

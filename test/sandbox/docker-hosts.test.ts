@@ -3,8 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.ts';
-import { defaultDockerHost, displayUrl, enginesFromFlags, parseDockerHosts } from '../../src/sandbox/docker-hosts.ts';
-import { dockerodeOptions } from '../../src/sandbox/docker.ts';
+import { defaultDockerHost, displayUrl, enginesFromFlags, parseDockerHosts } from '../../src/sandbox/docker/hosts.ts';
+import { dockerodeOptions } from '../../src/sandbox/docker/sandbox.ts';
 
 describe('parseDockerHosts', () => {
   it('names each host and qualifies its GPUs with the name', () => {

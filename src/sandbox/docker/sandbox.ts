@@ -28,9 +28,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { z } from 'zod';
-import { SandboxError, describeError } from '../core/errors.ts';
-import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
-import type { Resources } from '../environment/schema.ts';
+import { SandboxError, describeError } from '../../core/errors.ts';
+import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../../core/interfaces.ts';
+import type { Resources } from '../../environment/schema.ts';
 import {
   CONTAINER_PATHS,
   baseCommitArchive,
@@ -43,11 +43,11 @@ import {
   snapshotCode,
   type CodeSnapshot,
   type Owner,
-} from './code-transfer.ts';
-import { sandboxResult } from './result.ts';
-import { DockerHostSpec, defaultDockerHost, displayUrl } from './docker-hosts.ts';
-import { sandboxEnvironment } from './environment-variables.ts';
-import { gpuDevice, gpuHost } from './gpu-pool.ts';
+} from '../code-transfer.ts';
+import { sandboxResult } from '../result.ts';
+import { DockerHostSpec, defaultDockerHost, displayUrl } from './hosts.ts';
+import { sandboxEnvironment } from '../environment-variables.ts';
+import { gpuDevice, gpuHost } from '../gpu-pool.ts';
 import { isOurTag, resolveImage, runBuildScript, sandboxesDirs, type ImageRecipe, type ImageSpec } from './images.ts';
 
 /** Labels on every container and image the sandbox makes. */

@@ -4,9 +4,9 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError } from '../core/errors.ts';
-import { parseGpuList, qualifyGpu } from './gpu-pool.ts';
-import { discoverGpus } from './gpus.ts';
+import { UsageError } from '../../core/errors.ts';
+import { parseGpuList, qualifyGpu } from '../gpu-pool.ts';
+import { discoverGpus } from '../gpus.ts';
 
 export const DEFAULT_DOCKER_SOCKET = 'unix:///var/run/docker.sock';
 
