@@ -11,7 +11,7 @@ import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { enginesFromFlags } from '../sandbox/docker/hosts.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
-import { slurmOptionsFromFlags } from '../sandbox/slurm.ts';
+import { slurmOptionsFromFlags } from '../sandbox/slurm/sandbox.ts';
 import { createStrategy } from '../search/index.ts';
 import { RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';

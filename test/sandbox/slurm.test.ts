@@ -19,7 +19,7 @@ import {
   resourceOptions,
   slurmOptionsFromFlags,
   timeLimitMinutes,
-} from '../../src/sandbox/slurm.ts';
+} from '../../src/sandbox/slurm/sandbox.ts';
 import { tempDir } from '../helpers/sweep.ts';
 import { SKIP_SLURM, queuedJobs, requireSlurm, timeLimit } from '../slurm/cluster.ts';
 

@@ -46,13 +46,13 @@ import {
 import path from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
-import { ConfigError, SandboxError, UsageError, describeError } from '../core/errors.ts';
-import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
-import type { Environment } from '../environment/load.ts';
-import type { Resources, SlurmSettings } from '../environment/schema.ts';
-import { sandboxResult } from './result.ts';
-import { sleep } from '../core/sleep.ts';
-import { sandboxEnvironment } from './environment-variables.ts';
+import { ConfigError, SandboxError, UsageError, describeError } from '../../core/errors.ts';
+import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../../core/interfaces.ts';
+import type { Environment } from '../../environment/load.ts';
+import type { Resources, SlurmSettings } from '../../environment/schema.ts';
+import { sandboxResult } from '../result.ts';
+import { sleep } from '../../core/sleep.ts';
+import { sandboxEnvironment } from '../environment-variables.ts';
 
 /** `--sandbox slurm` options from the command line (stored in the run's sandboxOptions). */
 export const SlurmOptions = z.object({
