@@ -9,13 +9,12 @@ import { prepareAgent } from '../agents/index.ts';
 import { UsageError } from '../core/errors.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
-import { enginesFromFlags } from '../sandbox/docker/hosts.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
-import { slurmOptionsFromFlags } from '../sandbox/slurm/sandbox.ts';
 import { createStrategy } from '../search/index.ts';
 import { RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
+import { enginesFromFlags, slurmOptionsFromFlags } from './sandbox-flags.ts';
 import { EVALUATOR_DIR, runSession } from './sweep-session.ts';
 
 const HELP = `usage: researcher run <environment> [options]

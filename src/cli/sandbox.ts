@@ -6,9 +6,10 @@
  */
 import { UsageError } from '../core/errors.ts';
 import { DockerEngine } from '../sandbox/docker/sandbox.ts';
-import { defaultDockerHost, parseDockerHosts, type DockerHostSpec } from '../sandbox/docker/hosts.ts';
+import { defaultDockerHost, type DockerHostSpec } from '../sandbox/docker/hosts.ts';
 import { recipeTag, requireRecipe } from '../sandbox/docker/images.ts';
 import { parseCommand, requirePositional } from './args.ts';
+import { parseDockerHosts } from './sandbox-flags.ts';
 
 const HELP = `usage: researcher sandbox build <name|folder> [--docker-host URL]… [--force]
        researcher sandbox prune [--docker-host URL]…

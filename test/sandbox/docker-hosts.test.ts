@@ -3,7 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.ts';
-import { defaultDockerHost, displayUrl, enginesFromFlags, parseDockerHosts } from '../../src/sandbox/docker/hosts.ts';
+import { enginesFromFlags, parseDockerHosts } from '../../src/cli/sandbox-flags.ts';
+import { defaultDockerHost, displayUrl } from '../../src/sandbox/docker/hosts.ts';
 import { dockerodeOptions } from '../../src/sandbox/docker/sandbox.ts';
 
 describe('parseDockerHosts', () => {

@@ -17,9 +17,9 @@ import {
   containerRuntime,
   jobEnvironment,
   resourceOptions,
-  slurmOptionsFromFlags,
   timeLimitMinutes,
 } from '../../src/sandbox/slurm/sandbox.ts';
+import { slurmOptionsFromFlags } from '../../src/cli/sandbox-flags.ts';
 import { tempDir } from '../helpers/sweep.ts';
 import { SKIP_SLURM, queuedJobs, requireSlurm, timeLimit } from '../slurm/cluster.ts';
 

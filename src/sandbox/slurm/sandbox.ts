@@ -46,7 +46,7 @@ import {
 import path from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
-import { ConfigError, SandboxError, UsageError, describeError } from '../../core/errors.ts';
+import { ConfigError, SandboxError, describeError } from '../../core/errors.ts';
 import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../../core/interfaces.ts';
 import type { Environment } from '../../environment/load.ts';
 import type { Resources, SlurmSettings } from '../../environment/schema.ts';
@@ -946,16 +946,4 @@ export class SlurmSandbox implements Sandbox {
       if (pending.length) await sleep(500);
     }
   }
-}
-
-/** `--shared-dir`, `--slurm-partition`, `--slurm-account`, `--slurm-qos` → the run's sandboxOptions. */
-export function slurmOptionsFromFlags(
-  sandbox: string,
-  flags: { sharedDir?: string; partition?: string; account?: string; qos?: string },
-): Record<string, string> {
-  const given = Object.entries(flags).filter((entry): entry is [string, string] => entry[1] !== undefined);
-  if (given.length && sandbox !== 'slurm') {
-    throw new UsageError('--shared-dir and --slurm-* only apply to --sandbox slurm');
-  }
-  return Object.fromEntries(given.map(([name, value]) => [name, name === 'sharedDir' ? path.resolve(value) : value]));
 }
