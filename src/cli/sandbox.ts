@@ -5,7 +5,7 @@
  * containers, per-run code images no container uses).
  */
 import { UsageError } from '../core/errors.ts';
-import { DockerEngine } from '../sandbox/docker/sandbox.ts';
+import { DockerEngine } from '../sandbox/docker/engine.ts';
 import { defaultDockerHost, type DockerHostSpec } from '../sandbox/docker/hosts.ts';
 import { recipeTag, requireRecipe } from '../sandbox/docker/images.ts';
 import { parseCommand, requirePositional } from './args.ts';
