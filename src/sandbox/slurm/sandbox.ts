@@ -26,33 +26,27 @@
  * the same step again, `run` re-attaches to the live job with that step's name (same job id, no
  * second submission), or takes the result of one that finished meanwhile. Jobs nobody asked for
  * are cancelled at `close`.
+ *
+ * The folder: commands.ts (the Slurm client commands; Slurm as a BatchScheduler), staging.ts
+ * (the shared folder), batch-script.ts (job.sh, step.sh, sbatch options); the submit / poll /
+ * re-attach pattern itself is in ../batch/, for the next cluster backend to reuse.
  */
-import {
-  accessSync,
-  closeSync,
-  constants,
-  cpSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { z } from 'zod';
-import { ConfigError, SandboxError, describeError } from '../../core/errors.ts';
+import { ConfigError, describeError } from '../../core/errors.ts';
 import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../../core/interfaces.ts';
+import { sleep } from '../../core/sleep.ts';
 import type { Environment } from '../../environment/load.ts';
 import type { Resources, SlurmSettings } from '../../environment/schema.ts';
+import { CANCEL_WAIT_MS, followJob } from '../batch/follow-job.ts';
+import { JobBoard } from '../batch/job-board.ts';
+import { claimOldest, submitOnce } from '../batch/scheduler.ts';
 import { sandboxResult } from '../result.ts';
-import { sleep } from '../../core/sleep.ts';
-import { sandboxEnvironment } from '../environment-variables.ts';
+import { RESERVED_OPTIONS, batchScripts, containerRuntime, jobEnvironment, resourceOptions, type ContainerRuntime, type SbatchPlacement } from './batch-script.ts';
+import { QUEUE_FORMAT, TRANSIENT, cancelJob, firstLine, isLive, liveJobsNamed, parseQueue, slurm, slurmScheduler } from './commands.ts';
+import { checkCluster } from './preflight.ts';
+import { LogMirror, STAGE_FOLDER, copyContents, readNumber, readText, stepFiles, type StepFiles } from './staging.ts';
 
 /** `--sandbox slurm` options from the command line (stored in the run's sandboxOptions). */
 export const SlurmOptions = z.object({
@@ -66,463 +60,8 @@ export const SlurmOptions = z.object({
 });
 export type SlurmOptions = z.output<typeof SlurmOptions>;
 
-/** Where the stage of every run lives inside the shared folder. */
-export const STAGE_FOLDER = 'researcher-jobs';
-
-/** Job states after which a job never runs again. Anything else (PENDING, RUNNING, COMPLETING, …) is live. */
-const TERMINAL_STATES = new Set([
-  'BOOT_FAIL',
-  'CANCELLED',
-  'COMPLETED',
-  'DEADLINE',
-  'FAILED',
-  'NODE_FAIL',
-  'OUT_OF_MEMORY',
-  'PREEMPTED',
-  'REVOKED',
-  'SPECIAL_EXIT',
-  'TIMEOUT',
-]);
-
-/** sbatch options the sandbox sets itself; an environment's `slurm.sbatchArgs` may not. */
-const RESERVED_OPTIONS = ['--export', '--output', '--error', '--chdir', '--job-name', '--wrap', '--parsable', '--time', '--requeue', '--no-requeue'];
-
-/** Errors after which an sbatch/scancel call is worth retrying. */
-const TRANSIENT = /socket timed out|unable to contact slurm controller|temporarily unable|resource temporarily unavailable|connection refused|zero bytes were transmitted|try again/i;
-
-const SLOW_POLL_AFTER_MS = 30_000;
-/** How long to wait for a cancelled job to leave the queue (KillWait is 30 s by default). */
-const CANCEL_WAIT_MS = 120_000;
 /** How long to wait for an exit file that a shared file system has not shown us yet. */
 const EXIT_FILE_WAIT_MS = 30_000;
-
-// ─── the slurm commands ─────────────────────────────────────────────────────────────────────
-
-interface CommandResult {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-  /** The command is not installed. */
-  missing: boolean;
-}
-
-/**
- * The environment the Slurm client commands see: enough to find the cluster and the user's
- * sbatch defaults (SBATCH_ACCOUNT, …), nothing else of the researcher's.
- */
-function clientEnvironment(host: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(host)) {
-    if (value === undefined) continue;
-    const basic = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ'].includes(name);
-    const slurm = name === 'SLURM_CONF' || name === 'SLURM_CLUSTERS' || (name.startsWith('SBATCH_') && !/KEY|TOKEN|SECRET|PASSWORD/i.test(name));
-    if (basic || slurm) env[name] = value;
-  }
-  return env;
-}
-
-async function slurm(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
-  const result = await execa(command, args, {
-    env: clientEnvironment(),
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    timeout: timeoutMs,
-  });
-  const missing = (result as { code?: string }).code === 'ENOENT';
-  return {
-    ok: !result.failed && result.exitCode === 0,
-    stdout: String(result.stdout ?? ''),
-    stderr: missing ? `${command}: command not found` : String(result.stderr ?? '').trim() || String(result.message ?? ''),
-    missing,
-  };
-}
-
-/** Whether an executable of this name is on PATH (without running it: Slurm clients wait a minute for a missing slurm.conf). */
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-    try {
-      accessSync(path.join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.trim())?.trim() ?? '';
-}
-
-
-export interface JobInfo {
-  id: string;
-  /** First word of the state: RUNNING, COMPLETED, CANCELLED, … */
-  state: string;
-  name: string;
-  reason: string;
-}
-
-function isLive(state: string): boolean {
-  return !TERMINAL_STATES.has(state);
-}
-
-function parseQueue(stdout: string): JobInfo[] {
-  const jobs: JobInfo[] = [];
-  for (const line of stdout.split('\n')) {
-    if (!line.trim()) continue;
-    const [id, state, reason, ...name] = line.trim().split('|');
-    jobs.push({ id, state: state.split(/\s+/)[0], reason, name: name.join('|') });
-  }
-  return jobs;
-}
-
-const QUEUE_FORMAT = '%i|%T|%r|%j';
-
-/** The user's live jobs with these exact names. */
-async function liveJobsNamed(names: string[]): Promise<JobInfo[]> {
-  let error = '';
-  for (let attempt = 0; attempt < 4; attempt++) {
-    if (attempt > 0) await sleep(1000 * 2 ** attempt);
-    const result = await slurm('squeue', ['--me', '--noheader', `--name=${names.join(',')}`, `--format=${QUEUE_FORMAT}`]);
-    if (result.ok) return parseQueue(result.stdout).filter((job) => names.includes(job.name) && isLive(job.state));
-    error = firstLine(result.stderr);
-  }
-  throw new SandboxError(`squeue failed: ${error}`);
-}
-
-async function cancelJob(jobId: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const result = await slurm('scancel', [jobId]);
-    if (result.ok) return true;
-    if (!TRANSIENT.test(result.stderr)) return false;
-    await sleep(1000 * 2 ** attempt);
-  }
-  return false;
-}
-
-/**
- * One poller for every job this process follows: a single `squeue -t all -j <ids>` per tick,
- * however many ideas are in flight, so a big sweep does not hammer the controller.
- */
-class JobBoard {
-  private readonly ids = new Set<string>();
-  private readonly latest = new Map<string, JobInfo>();
-  private waiters: (() => void)[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private polling = false;
-  private lastWatchAt = 0;
-  /** Why the last poll failed (controller unreachable), or null. */
-  unreachable: string | null = null;
-
-  constructor(private readonly pollMs: number) {}
-
-  watch(jobId: string): void {
-    this.ids.add(jobId);
-    this.lastWatchAt = Date.now();
-    this.schedule(0);
-  }
-
-  unwatch(jobId: string): void {
-    this.ids.delete(jobId);
-    this.latest.delete(jobId);
-  }
-
-  /** The job as the last poll saw it; undefined when squeue no longer knows it. */
-  info(jobId: string): JobInfo | undefined {
-    return this.latest.get(jobId);
-  }
-
-  /** Resolves after the next poll (or when `signal` fires). */
-  nextPoll(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      this.waiters.push(done);
-      signal?.addEventListener('abort', done, { once: true });
-      this.schedule(this.interval());
-    });
-  }
-
-  private interval(): number {
-    return Date.now() - this.lastWatchAt < SLOW_POLL_AFTER_MS ? this.pollMs : this.pollMs * 5;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.timer || this.polling) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.poll();
-    }, delayMs);
-  }
-
-  private async poll(): Promise<void> {
-    this.polling = true;
-    // Only callers waiting before this poll began get its answer; later ones wait for the next.
-    const waiters = this.waiters;
-    this.waiters = [];
-    try {
-      const ids = [...this.ids];
-      if (ids.length) {
-        const result = await slurm('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, `--format=${QUEUE_FORMAT}`]);
-        // Every id unknown (purged after MinJobAge) makes squeue fail with this message.
-        if (result.ok || /invalid job id/i.test(result.stderr)) {
-          this.unreachable = null;
-          const seen = new Map(parseQueue(result.ok ? result.stdout : '').map((job) => [job.id, job]));
-          for (const id of ids) {
-            const job = seen.get(id);
-            if (job) this.latest.set(id, job);
-            else this.latest.delete(id);
-          }
-        } else {
-          this.unreachable = firstLine(result.stderr) || 'squeue failed';
-        }
-      }
-    } finally {
-      this.polling = false;
-      for (const resolve of waiters) resolve();
-      if (this.waiters.length) this.schedule(this.interval());
-    }
-  }
-}
-
-// ─── staging on the shared folder ──────────────────────────────────────────────────────────
-
-interface StepFiles {
-  /** The idea-and-seed folder: outputs are shared by its run and evaluate steps. */
-  seedDir: string;
-  /** The step's own folder (run/ or evaluate/). */
-  dir: string;
-  work: string;
-  home: string;
-  outputs: string;
-  /** $EVAL_DIR of the evaluate step. */
-  evalOut: string;
-  script: string;
-  stepScript: string;
-  log: string;
-  jobId: string;
-  started: string;
-  ended: string;
-  exit: string;
-  result: string;
-}
-
-function stepFiles(seedDir: string, kind: SandboxRequest['kind']): StepFiles {
-  const dir = path.join(seedDir, kind);
-  return {
-    seedDir,
-    dir,
-    work: path.join(dir, 'work'),
-    home: path.join(dir, 'home'),
-    outputs: path.join(seedDir, 'outputs'),
-    evalOut: path.join(dir, 'eval'),
-    script: path.join(dir, 'job.sh'),
-    stepScript: path.join(dir, 'step.sh'),
-    log: path.join(dir, 'job.log'),
-    jobId: path.join(dir, 'job-id'),
-    started: path.join(dir, 'started'),
-    ended: path.join(dir, 'ended'),
-    exit: path.join(dir, 'exit'),
-    result: path.join(dir, 'result.json'),
-  };
-}
-
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-function readNumber(file: string): number | null {
-  const text = readText(file);
-  if (text === null || !/^-?\d+$/.test(text)) return null;
-  return Number(text);
-}
-
-/** Copies a folder's contents (not a worktree's `.git` link, which points off the shared folder). */
-function copyContents(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
-  if (!existsSync(from)) return;
-  cpSync(from, to, {
-    recursive: true,
-    force: true,
-    filter: (source) => !(path.basename(source) === '.git' && path.dirname(source) === from),
-  });
-}
-
-/** Appends what a job wrote to its staged log since the last call to the idea's log. */
-class LogMirror {
-  private offset = 0;
-  constructor(
-    private readonly from: string,
-    private readonly to: string,
-  ) {}
-
-  sync(): void {
-    let source: number;
-    try {
-      source = openSync(this.from, 'r');
-    } catch {
-      return; // the job has not started writing yet
-    }
-    try {
-      const size = fstatSync(source).size;
-      if (size <= this.offset) return;
-      const target = openSync(this.to, 'a');
-      try {
-        const buffer = Buffer.alloc(Math.min(size - this.offset, 1 << 20));
-        while (this.offset < size) {
-          const read = readSync(source, buffer, 0, Math.min(buffer.length, size - this.offset), this.offset);
-          if (read <= 0) break;
-          writeSync(target, buffer, 0, read);
-          this.offset += read;
-        }
-      } finally {
-        closeSync(target);
-      }
-    } finally {
-      closeSync(source);
-    }
-  }
-}
-
-// ─── the batch script ──────────────────────────────────────────────────────────────────────
-
-/** A string as one bash word. */
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-export type ContainerRuntime = 'apptainer' | 'pyxis';
-
-/** Apptainer for .sif files and apptainer URIs; pyxis (enroot) for .sqsh files and registry names. */
-export function containerRuntime(container: string, explicit?: ContainerRuntime): ContainerRuntime {
-  if (explicit) return explicit;
-  if (/\.(sif|simg)$/i.test(container) || /^(docker|docker-archive|oras|library|shub|oci-archive):\/\//.test(container)) return 'apptainer';
-  return 'pyxis';
-}
-
-export interface ScriptInput {
-  /** What the script's comment says it is. */
-  title: string;
-  files: Pick<StepFiles, 'started' | 'ended' | 'exit' | 'stepScript' | 'work'>;
-  /** The step's variables, from the sandbox environment builder. */
-  env: Record<string, string>;
-  setup: string[];
-  command: string;
-  container?: { image: string; runtime: ContainerRuntime; gpus: boolean; bind: string };
-}
-
-/** Variables of the job's own environment that reach the step: Slurm's, and the GPUs it picked. */
-const KEPT_FROM_JOB = 'SLURM_*=*|SLURMD_*=*|CUDA_VISIBLE_DEVICES=*|GPU_DEVICE_ORDINAL=*|ROCR_VISIBLE_DEVICES=*|TMPDIR=*';
-
-/**
- * The batch script (job.sh) and the step script it runs (step.sh). job.sh records when the step
- * started and ended and its exit status on the shared folder, so the researcher can tell a
- * job's outcome without accounting storage, and after a restart.
- */
-export function batchScripts(input: ScriptInput): { job: string; step: string } {
-  const { files } = input;
-  const exports = Object.entries(input.env)
-    .map(([name, value]) => `  ${shellQuote(`${name}=${value}`)} \\`)
-    .join('\n');
-  const job = `#!/bin/bash
-# ${input.title}
-# Written by ai-researcher. The step runs under env -i: only the variables listed here and
-# Slurm's own reach it, never the login environment the job was started in.
-keep=()
-while IFS= read -r -d '' entry; do
-  case "$entry" in
-    SLURM_EXPORT_ENV=*|SLURM_GET_USER_ENV=*) ;;
-    ${KEPT_FROM_JOB}) keep+=("$entry") ;;
-  esac
-done < <(env -0)
-date +%s%3N > ${shellQuote(files.started)}
-env -i "\${keep[@]}" \\
-${exports}
-  /bin/bash --noprofile --norc ${shellQuote(files.stepScript)}
-status=$?
-date +%s%3N > ${shellQuote(files.ended)}
-printf '%s\\n' "$status" > ${shellQuote(`${files.exit}.tmp`)} && mv -f ${shellQuote(`${files.exit}.tmp`)} ${shellQuote(files.exit)}
-exit "$status"
-`;
-
-  const lines = ['set -e', `cd ${shellQuote(files.work)}`];
-  if (input.setup.length) lines.push('# set-up lines from environment.yaml (slurm.setup)', ...input.setup);
-  lines.push('set +e');
-  const command = shellQuote(input.command);
-  const container = input.container;
-  if (!container) {
-    lines.push(`exec /bin/bash -c ${command}`);
-  } else if (container.runtime === 'apptainer') {
-    lines.push(
-      'runtime="$(command -v apptainer || command -v singularity)" || {',
-      `  echo "ai-researcher: neither apptainer nor singularity is on PATH on $(hostname); add a set-up line such as 'module load apptainer'" >&2`,
-      '  exit 127',
-      '}',
-      `exec "$runtime" exec${container.gpus ? ' --nv' : ''} --bind ${shellQuote(container.bind)} --pwd ${shellQuote(files.work)} ${shellQuote(container.image)} /bin/bash -c ${command}`,
-    );
-  } else {
-    // pyxis lives in srun. The step gets this (clean) environment: no --export=NONE inherited.
-    lines.push(
-      `exec srun --ntasks=1 --export=ALL --container-image=${shellQuote(container.image)} --container-mounts=${shellQuote(`${container.bind}:${container.bind}`)} --container-workdir=${shellQuote(files.work)} --no-container-mount-home /bin/bash -c ${command}`,
-    );
-  }
-  return { job, step: `${lines.join('\n')}\n` };
-}
-
-/** The step's variables inside the job, with paths on the shared folder. */
-export function jobEnvironment(
-  request: SandboxRequest,
-  files: Pick<StepFiles, 'work' | 'outputs' | 'evalOut' | 'home'>,
-  host: NodeJS.ProcessEnv = process.env,
-): Record<string, string> {
-  const env = sandboxEnvironment(
-    request,
-    { workDir: files.work, outputDir: files.outputs, evalDir: request.kind === 'evaluate' ? files.evalOut : undefined, home: files.home },
-    host,
-  );
-  if (request.resources.gpus > 0) {
-    // Slurm chose the GPUs (--gres) and set CUDA_VISIBLE_DEVICES in the job; the loop's empty
-    // list would hide them. Without GPUs, the empty list stays: it hides any the node has.
-    delete env.CUDA_VISIBLE_DEVICES;
-    delete env.NVIDIA_VISIBLE_DEVICES;
-  }
-  return env;
-}
-
-// ─── sbatch options ────────────────────────────────────────────────────────────────────────
-
-export interface Placement {
-  partition?: string;
-  account?: string;
-  qos?: string;
-  extra: string[];
-}
-
-/** `--time` in whole minutes: Slurm's limit is the backstop, our timer the exact one. */
-export function timeLimitMinutes(timeoutMs: number): number {
-  return Math.ceil(timeoutMs / 60_000) + 1;
-}
-
-/** The sbatch options for a step's resources and placement (what `--test-only` also checks). */
-export function resourceOptions(resources: Resources, timeoutMs: number, placement: Placement): string[] {
-  const options = ['--nodes=1', '--ntasks=1', `--time=${timeLimitMinutes(timeoutMs)}`];
-  if (resources.cpus !== undefined) options.push(`--cpus-per-task=${Math.ceil(resources.cpus)}`);
-  if (resources.memory !== undefined) options.push(`--mem=${Math.ceil(resources.memory / 2 ** 20)}M`);
-  if (resources.gpus > 0) options.push(`--gres=gpu:${resources.gpus}`);
-  if (placement.partition) options.push(`--partition=${placement.partition}`);
-  if (placement.account) options.push(`--account=${placement.account}`);
-  if (placement.qos) options.push(`--qos=${placement.qos}`);
-  return [...options, ...placement.extra];
-}
-
-// ─── the sandbox ───────────────────────────────────────────────────────────────────────────
 
 type Reattached = { kind: 'live'; jobId: string } | { kind: 'finished'; jobId: string; result: SandboxResult };
 
@@ -540,7 +79,7 @@ export class SlurmSandbox implements Sandbox {
   readonly allocatesGpus = true;
 
   private readonly sharedDir: string | undefined;
-  private readonly placement: Placement;
+  private readonly placement: SbatchPlacement;
   private readonly settings: SlurmSettings | undefined;
   private readonly container: { image: string; runtime: ContainerRuntime } | undefined;
   private readonly board: JobBoard;
@@ -579,66 +118,11 @@ export class SlurmSandbox implements Sandbox {
       const image = isFile && environment ? path.resolve(environment.dir, settings.container) : settings.container;
       this.container = { image, runtime };
     }
-    this.board = new JobBoard(pollMs ?? 1000);
+    this.board = new JobBoard(slurmScheduler, pollMs ?? 1000);
   }
 
   async preflight(request: { resources: Resources; gpus: string[]; image?: string }): Promise<void> {
-    const sharedDir = this.sharedDir;
-    if (!sharedDir) {
-      throw new SandboxError(
-        '--sandbox slurm needs --shared-dir DIR: a folder every node of the cluster sees at the same path (ideas\' code, outputs and logs are staged there)',
-      );
-    }
-    if (!existsSync(sharedDir) || !statSync(sharedDir).isDirectory()) {
-      throw new SandboxError(`--shared-dir ${sharedDir} is not a folder; create it on storage the cluster's nodes share`);
-    }
-    const probe = path.join(sharedDir, `.researcher-probe-${process.pid}`);
-    try {
-      writeFileSync(probe, 'probe');
-      rmSync(probe, { force: true });
-    } catch (error) {
-      throw new SandboxError(`--shared-dir ${sharedDir} is not writable (${describeError(error)}); pick a folder you can write to`);
-    }
-
-    for (const command of ['sbatch', 'squeue', 'scancel']) {
-      if (!onPath(command)) {
-        throw new SandboxError(`Slurm's ${command} is not on PATH: run the researcher on a login node of the cluster (or install slurm-client)`);
-      }
-    }
-    const ping = await slurm('squeue', ['--me', '--noheader', '--format=%i'], 20_000);
-    if (!ping.ok) throw new SandboxError(`the Slurm controller does not answer (squeue: ${firstLine(ping.stderr)}); check the cluster, or SLURM_CONF`);
-
-    if (this.placement.partition) {
-      const partitions = await slurm('sinfo', ['--noheader', '--format=%R']);
-      const known = partitions.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-      if (partitions.ok && !known.includes(this.placement.partition)) {
-        throw new SandboxError(`Slurm has no partition "${this.placement.partition}"; partitions: ${known.join(', ') || '(none)'}`);
-      }
-    }
-    if (request.resources.gpus > 0) {
-      const args = ['--noheader', '--format=%G', ...(this.placement.partition ? [`--partition=${this.placement.partition}`] : [])];
-      const gres = await slurm('sinfo', args);
-      if (gres.ok && !/gpu/i.test(gres.stdout)) {
-        throw new SandboxError(
-          `the environment needs ${request.resources.gpus} GPU(s) per run but no node${this.placement.partition ? ` of partition ${this.placement.partition}` : ''} offers a "gpu" gres; pick a GPU partition with --slurm-partition`,
-        );
-      }
-    }
-    if (this.container && (this.container.image.startsWith('/') || /\.(sif|simg|sqsh)$/i.test(this.container.image)) && !existsSync(this.container.image)) {
-      throw new SandboxError(`slurm.container: ${this.container.image} does not exist; it must be on storage the cluster's nodes share`);
-    }
-    // Lets the controller judge the whole request (account, QOS, partition, limits) without queueing anything.
-    const test = await slurm('sbatch', [
-      '--test-only',
-      '--export=NONE',
-      `--chdir=${sharedDir}`,
-      ...resourceOptions(request.resources, 60_000, this.placement),
-      '--wrap=true',
-    ]);
-    if (!test.ok) {
-      const message = test.stderr.split('\n').map((line) => line.replace(/^sbatch: error: /, '').trim()).filter(Boolean).join('; ');
-      throw new SandboxError(`Slurm refuses the job settings (${message}); check --slurm-partition, --slurm-account, --slurm-qos and run.resources`);
-    }
+    await checkCluster({ sharedDir: this.sharedDir, placement: this.placement, container: this.container, resources: request.resources });
   }
 
   async run(request: SandboxRequest): Promise<SandboxResult> {
@@ -730,12 +214,10 @@ export class SlurmSandbox implements Sandbox {
     const name = this.jobName(request, request.kind);
     const evaluateName = this.jobName(request, 'evaluate');
     const live = await liveJobsNamed(request.kind === 'run' ? [name, evaluateName] : [name]);
-    const mine = live.filter((job) => job.name === name).sort((a, b) => Number(a.id) - Number(b.id));
-    if (mine.length) {
-      // Two live jobs for one step would be a double submission: keep the oldest.
-      for (const duplicate of mine.slice(1)) await cancelJob(duplicate.id);
-      this.inherited.delete(mine[0].id);
-      return { kind: 'live', jobId: mine[0].id };
+    const mine = await claimOldest(slurmScheduler, live.filter((job) => job.name === name));
+    if (mine) {
+      this.inherited.delete(mine.id);
+      return { kind: 'live', jobId: mine.id };
     }
     const recorded = readText(files.jobId);
     if (request.kind === 'run') {
@@ -812,25 +294,23 @@ export class SlurmSandbox implements Sandbox {
       ...resourceOptions(request.resources, request.step.timeout, this.placement),
       files.script,
     ];
-    let error = '';
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (attempt > 0) {
-        await sleep(1000 * 2 ** attempt, request.signal);
-        // A timed-out sbatch may have reached the controller after all.
-        const already = await liveJobsNamed([name]).catch(() => []);
-        if (already.length) return this.recordSubmission(files, already[0].id);
-      }
-      const result = await slurm('sbatch', args);
-      if (result.ok) {
-        const jobId = firstLine(result.stdout).split(';')[0];
-        if (/^\d+(_\d+)?$/.test(jobId)) return this.recordSubmission(files, jobId);
-        error = `unexpected sbatch output "${firstLine(result.stdout)}"`;
-        break;
-      }
-      error = result.stderr.split('\n').map((line) => line.replace(/^sbatch: error: /, '').trim()).filter(Boolean).join('; ');
-      if (!TRANSIENT.test(error) || request.signal?.aborted) break;
-    }
-    return { error };
+    const submitted = await submitOnce(slurmScheduler, {
+      name,
+      attempts: 5,
+      backoff: (attempt) => sleep(1000 * 2 ** attempt, request.signal),
+      signal: request.signal,
+      send: async () => {
+        const result = await slurm('sbatch', args);
+        if (result.ok) {
+          const jobId = firstLine(result.stdout).split(';')[0];
+          if (/^\d+(_\d+)?$/.test(jobId)) return { jobId };
+          return { error: `unexpected sbatch output "${firstLine(result.stdout)}"`, transient: false };
+        }
+        const error = result.stderr.split('\n').map((line) => line.replace(/^sbatch: error: /, '').trim()).filter(Boolean).join('; ');
+        return { error, transient: TRANSIENT.test(error) };
+      },
+    });
+    return 'jobId' in submitted ? this.recordSubmission(files, submitted.jobId) : submitted;
   }
 
   private recordSubmission(files: StepFiles, jobId: string): { jobId: string } {
@@ -840,53 +320,18 @@ export class SlurmSandbox implements Sandbox {
 
   /** Waits for the job to end, cancelling it on Ctrl-C or when it passes its time limit. */
   private async follow(jobId: string, request: SandboxRequest, files: StepFiles, mirror: LogMirror): Promise<Outcome> {
-    const { signal } = request;
-    let cancelled: 'interrupt' | 'timeout' | null = null;
-    let cancelledAt = 0;
-    let unknownSince: number | null = null;
-    let last: JobInfo | undefined;
     this.following.add(jobId);
-    this.board.watch(jobId);
-    try {
-      for (;;) {
-        if (!cancelled && signal?.aborted) {
-          cancelled = 'interrupt';
-          cancelledAt = Date.now();
-          await cancelJob(jobId);
-        }
-        const begin = readNumber(files.started);
-        if (!cancelled && begin !== null && Date.now() - begin > request.step.timeout && readNumber(files.exit) === null) {
-          cancelled = 'timeout';
-          cancelledAt = Date.now();
-          await cancelJob(jobId);
-        }
-        await this.board.nextPoll(cancelled ? undefined : signal);
-        mirror.sync();
-        if (this.board.unreachable) {
-          // The controller is away; the job may well be running. Keep asking, unless we are
-          // only waiting for a cancellation that cannot be confirmed.
-          if (cancelled && Date.now() - cancelledAt > CANCEL_WAIT_MS) break;
-          continue;
-        }
-        const info = this.board.info(jobId);
-        if (info) {
-          last = info;
-          unknownSince = null;
-          if (!isLive(info.state)) break;
-          if (cancelled && Date.now() - cancelledAt > CANCEL_WAIT_MS) break;
-          continue;
-        }
-        // squeue has forgotten the job (MinJobAge passed, or it never saw it finish).
-        unknownSince ??= Date.now();
-        if (readNumber(files.exit) !== null || Date.now() - unknownSince > EXIT_FILE_WAIT_MS) break;
-      }
-    } finally {
-      this.board.unwatch(jobId);
-      this.following.delete(jobId);
-    }
-
-    let state = last && !isLive(last.state) ? last.state : null;
-    state ??= await this.accountingState(jobId);
+    const { cancelled, last, state } = await followJob({
+      scheduler: slurmScheduler,
+      board: this.board,
+      jobId,
+      signal: request.signal,
+      // Counted from when the batch script began the command, not from the submission.
+      timeoutMs: request.step.timeout,
+      startedAt: () => readNumber(files.started),
+      exitRecorded: () => readNumber(files.exit) !== null,
+      afterPoll: () => mirror.sync(),
+    }).finally(() => this.following.delete(jobId));
     let exitCode = readNumber(files.exit);
     if (exitCode === null && !cancelled && (state === 'COMPLETED' || state === 'FAILED')) {
       // The job ended by itself: its exit file may still be on its way through the shared file system.
@@ -904,14 +349,6 @@ export class SlurmSandbox implements Sandbox {
     if (exitCode !== null) return outcome;
     const why = state === 'CANCELLED' ? 'was cancelled outside the researcher (scancel, or an administrator)' : `ended ${state ?? 'in an unknown state'}${last?.reason && last.reason !== 'None' ? ` (${last.reason})` : ''} without recording an exit status`;
     return { ...outcome, infrastructureError: `Slurm job ${jobId} ${why}; see ${files.log}` };
-  }
-
-  /** The final state from sacct, when the cluster keeps accounting; null otherwise. */
-  private async accountingState(jobId: string): Promise<string | null> {
-    const result = await slurm('sacct', ['--noheader', '--parsable2', '--allocations', `--jobs=${jobId}`, '--format=State']);
-    if (!result.ok) return null; // no accounting storage: the exit file decides
-    const state = firstLine(result.stdout).split(/\s+/)[0];
-    return state && TERMINAL_STATES.has(state) ? state : null;
   }
 
   /** Copies the step's outputs back next to the idea and tidies its stage. */
