@@ -10,14 +10,13 @@ import { UsageError } from '../core/errors.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { freezeEvaluator } from '../reward/frozen-evaluator.ts';
-import { enginesFromFlags } from '../sandbox/docker-hosts.ts';
 import { chooseLocalIsolation } from '../sandbox/isolation.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
-import { slurmOptionsFromFlags } from '../sandbox/slurm.ts';
 import { createStrategy } from '../search/index.ts';
 import { RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
+import { enginesFromFlags, slurmOptionsFromFlags } from './sandbox-flags.ts';
 import { EVALUATOR_DIR, runSession } from './sweep-session.ts';
 
 const HELP = `usage: researcher run <environment> [options]

@@ -5,10 +5,11 @@
  * containers, per-run code images no container uses).
  */
 import { UsageError } from '../core/errors.ts';
-import { DockerEngine } from '../sandbox/docker.ts';
-import { defaultDockerHost, parseDockerHosts, type DockerHostSpec } from '../sandbox/docker-hosts.ts';
-import { recipeTag, requireRecipe } from '../sandbox/images.ts';
+import { DockerEngine } from '../sandbox/docker/engine.ts';
+import { defaultDockerHost, type DockerHostSpec } from '../sandbox/docker/hosts.ts';
+import { recipeTag, requireRecipe } from '../sandbox/docker/images.ts';
 import { parseCommand, requirePositional } from './args.ts';
+import { parseDockerHosts } from './sandbox-flags.ts';
 
 const HELP = `usage: researcher sandbox build <name|folder> [--docker-host URL]… [--force]
        researcher sandbox prune [--docker-host URL]…

@@ -4,9 +4,9 @@
 import { UsageError } from '../core/errors.ts';
 import type { Sandbox } from '../core/interfaces.ts';
 import type { Environment } from '../environment/load.ts';
-import { createDockerSandbox } from './docker.ts';
+import { createDockerSandbox } from './docker/sandbox.ts';
 import { LocalSandbox, type LocalIsolation } from './local.ts';
-import { SlurmSandbox } from './slurm.ts';
+import { SlurmSandbox } from './slurm/sandbox.ts';
 
 export type SandboxFactory = (options: Record<string, unknown>, environment?: Environment) => Sandbox | Promise<Sandbox>;
 

@@ -12,8 +12,9 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { SandboxHandle, SandboxRequest } from '../../src/core/interfaces.ts';
-import { dockerodeOptions, type DockerSandbox } from '../../src/sandbox/docker.ts';
-import type { DockerHostSpec } from '../../src/sandbox/docker-hosts.ts';
+import { dockerodeOptions } from '../../src/sandbox/docker/connection.ts';
+import type { DockerSandbox } from '../../src/sandbox/docker/sandbox.ts';
+import type { DockerHostSpec } from '../../src/sandbox/docker/hosts.ts';
 import { REPO_ROOT, tempDir } from '../helpers/sweep.ts';
 
 const PRIVATE_SOCKETS = '/tmp/ai-researcher-docker';

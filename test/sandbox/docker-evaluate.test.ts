@@ -9,7 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SandboxHandle, SandboxRequest } from '../../src/core/interfaces.ts';
-import { DockerSandbox } from '../../src/sandbox/docker.ts';
+import { DockerSandbox } from '../../src/sandbox/docker/sandbox.ts';
 import { COPY_HOST, MOUNT_HOST, containerGone, dockerTestsRun, request, runInspected } from '../docker/engine.ts';
 import { tempDir } from '../helpers/sweep.ts';
 

@@ -3,8 +3,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.ts';
-import { defaultDockerHost, displayUrl, enginesFromFlags, parseDockerHosts } from '../../src/sandbox/docker-hosts.ts';
-import { dockerodeOptions } from '../../src/sandbox/docker.ts';
+import { enginesFromFlags, parseDockerHosts } from '../../src/cli/sandbox-flags.ts';
+import { defaultDockerHost, displayUrl } from '../../src/sandbox/docker/hosts.ts';
+import { dockerodeOptions } from '../../src/sandbox/docker/connection.ts';
 
 describe('parseDockerHosts', () => {
   it('names each host and qualifies its GPUs with the name', () => {

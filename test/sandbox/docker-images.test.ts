@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DockerSandbox } from '../../src/sandbox/docker.ts';
-import { DEFAULT_IMAGE, findRecipe, requireRecipe, resolveImage, sandboxesDirs } from '../../src/sandbox/images.ts';
+import { DockerSandbox } from '../../src/sandbox/docker/sandbox.ts';
+import { DEFAULT_IMAGE, findRecipe, requireRecipe, resolveImage, sandboxesDirs } from '../../src/sandbox/docker/images.ts';
 import { CLI, DOCKER_HOST, MOUNT_HOST, client, dockerTestsRun, request, runInspected } from '../docker/engine.ts';
 import { REPO_ROOT } from '../helpers/sweep.ts';
 

@@ -3,7 +3,7 @@
  * they are free, else free GPUs on another live host; steps without GPUs on the least busy host.
  */
 import { describe, expect, it } from 'vitest';
-import { choosePlacement, type EngineLoad } from '../../src/sandbox/docker.ts';
+import { choosePlacement, type EngineLoad } from '../../src/sandbox/docker/placement.ts';
 
 function engine(name: string, gpus: number, running = 0, alive = true): EngineLoad & { name: string } {
   return { name, alive, running, gpus: Array.from({ length: gpus }, (_, i) => `${name}/${i}`) };

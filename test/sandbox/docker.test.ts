@@ -7,7 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SandboxError } from '../../src/core/errors.ts';
-import { DockerSandbox, containerUser } from '../../src/sandbox/docker.ts';
+import { containerUser } from '../../src/sandbox/docker/container-run.ts';
+import { DockerSandbox } from '../../src/sandbox/docker/sandbox.ts';
 import { CPU_IMAGE, MOUNT_HOST, client, containerGone, containersOfRun, dockerTestsRun, request, runInspected } from '../docker/engine.ts';
 import { tempDir } from '../helpers/sweep.ts';
 

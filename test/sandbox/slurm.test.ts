@@ -10,16 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SandboxHandle, SandboxRequest } from '../../src/core/interfaces.ts';
 import { loadEnvironment } from '../../src/environment/load.ts';
 import { EnginePlacedGpus } from '../../src/sandbox/gpu-pool.ts';
-import {
-  STAGE_FOLDER,
-  SlurmSandbox,
-  batchScripts,
-  containerRuntime,
-  jobEnvironment,
-  resourceOptions,
-  slurmOptionsFromFlags,
-  timeLimitMinutes,
-} from '../../src/sandbox/slurm.ts';
+import { batchScripts, containerRuntime, jobEnvironment, resourceOptions, timeLimitMinutes } from '../../src/sandbox/slurm/batch-script.ts';
+import { SlurmSandbox } from '../../src/sandbox/slurm/sandbox.ts';
+import { STAGE_FOLDER } from '../../src/sandbox/slurm/staging.ts';
+import { slurmOptionsFromFlags } from '../../src/cli/sandbox-flags.ts';
 import { tempDir } from '../helpers/sweep.ts';
 import { SKIP_SLURM, queuedJobs, requireSlurm, timeLimit } from '../slurm/cluster.ts';
 

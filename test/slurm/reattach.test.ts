@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SandboxHandle, SandboxRequest, SandboxResult } from '../../src/core/interfaces.ts';
-import { STAGE_FOLDER, SlurmSandbox } from '../../src/sandbox/slurm.ts';
+import { SlurmSandbox } from '../../src/sandbox/slurm/sandbox.ts';
+import { STAGE_FOLDER } from '../../src/sandbox/slurm/staging.ts';
 import { REPO_ROOT, tempDir } from '../helpers/sweep.ts';
 import { SKIP_SLURM, queuedJobs, requireSlurm } from './cluster.ts';
 

@@ -6,7 +6,7 @@
  *   node --import tsx test/slurm/run-step.ts '<{"options":…,"request":…}>'
  */
 import type { SandboxRequest } from '../../src/core/interfaces.ts';
-import { SlurmSandbox } from '../../src/sandbox/slurm.ts';
+import { SlurmSandbox } from '../../src/sandbox/slurm/sandbox.ts';
 
 const { options, request } = JSON.parse(process.argv[2]) as { options: Record<string, unknown>; request: SandboxRequest };
 const sandbox = new SlurmSandbox(options);

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { STAGE_FOLDER } from '../../src/sandbox/slurm.ts';
+import { STAGE_FOLDER } from '../../src/sandbox/slurm/staging.ts';
 import { RunStore } from '../../src/store/run-store.ts';
 import { tempDir } from '../helpers/sweep.ts';
 import { quadraticWith, researcher } from './cli.ts';

@@ -1,33 +1,13 @@
 /**
- * Which Docker engines a sweep runs on: the one DOCKER_HOST names (or the standard socket), or
- * the hosts given with `--docker-host URL[#gpus=0,1&name=NAME]`, each with its own GPUs.
+ * The sandbox flags of `researcher run`, turned into what the run stores: `--docker-host`
+ * (engines and their GPUs), `--gpus`, and `--shared-dir` / `--slurm-*`. Each refuses a flag that
+ * does not fit the chosen `--sandbox`, with a one-line usage error.
  */
 import path from 'node:path';
-import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
-import { parseGpuList, qualifyGpu } from './gpu-pool.ts';
-import { discoverGpus } from './gpus.ts';
-
-export const DEFAULT_DOCKER_SOCKET = 'unix:///var/run/docker.sock';
-
-export const DockerHostSpec = z.object({
-  /** unix:///path, tcp://host:port, http(s)://…, or ssh://user@host[:port]. */
-  url: z.string(),
-  /** Short name used in GPU ids ("gpu1/0"), logs and reports. Empty for the single default host. */
-  name: z.string(),
-  /**
-   * How files reach containers: bind mounts of the run folder (an engine on this machine), or
-   * tar archives through the Docker API (a remote host; no shared file system needed).
-   */
-  transfer: z.enum(['mount', 'copy']),
-});
-export type DockerHostSpec = z.output<typeof DockerHostSpec>;
-
-/** The engine DOCKER_HOST points at; files are bind-mounted when it is a local socket. */
-export function defaultDockerHost(env: NodeJS.ProcessEnv = process.env): DockerHostSpec {
-  const url = env.DOCKER_HOST?.trim() || DEFAULT_DOCKER_SOCKET;
-  return { url, name: '', transfer: url.startsWith('unix://') ? 'mount' : 'copy' };
-}
+import { defaultDockerHost, type DockerHostSpec } from '../sandbox/docker/hosts.ts';
+import { parseGpuList, qualifyGpu } from '../sandbox/gpu-pool.ts';
+import { discoverGpus } from '../sandbox/gpus.ts';
 
 /**
  * Parses the `--docker-host` values. Each is a URL with optional settings after `#`:
@@ -87,11 +67,6 @@ function sanitize(name: string): string {
   return name.replace(/[^\w.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
 }
 
-/** A URL fit for logs and the run record: no password. */
-export function displayUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/[^:/@]+):[^@/]*@/, '$1@');
-}
-
 /**
  * The engines and GPUs of a new run, from `run`'s flags: `--docker-host` values (with
  * `--sandbox docker`), `--gpus`, or, for an environment that needs GPUs and was given none,
@@ -115,4 +90,16 @@ export function enginesFromFlags(
     throw new UsageError(`the environment needs ${gpusPerRun} GPU(s) per run: say which GPUs each Docker host has, e.g. --docker-host ssh://me@gpu1#gpus=0-3`);
   }
   return { sandboxOptions: { dockerHosts: parsed.hosts }, gpus: parsed.gpus };
+}
+
+/** `--shared-dir`, `--slurm-partition`, `--slurm-account`, `--slurm-qos` → the run's sandboxOptions. */
+export function slurmOptionsFromFlags(
+  sandbox: string,
+  flags: { sharedDir?: string; partition?: string; account?: string; qos?: string },
+): Record<string, string> {
+  const given = Object.entries(flags).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  if (given.length && sandbox !== 'slurm') {
+    throw new UsageError('--shared-dir and --slurm-* only apply to --sandbox slurm');
+  }
+  return Object.fromEntries(given.map(([name, value]) => [name, name === 'sharedDir' ? path.resolve(value) : value]));
 }

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { SandboxError, UsageError } from '../core/errors.ts';
+import { SandboxError, UsageError } from '../../core/errors.ts';
 
 /** The image an environment gets when it names none. */
 export const DEFAULT_IMAGE = 'cpu';
@@ -30,7 +30,7 @@ export interface ImageSpec {
 
 /** Where recipes are looked for: ./sandboxes, then the sandboxes/ shipped with ai-researcher. */
 export function sandboxesDirs(): string[] {
-  const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sandboxes');
+  const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../sandboxes');
   return [...new Set([path.resolve('sandboxes'), shipped])];
 }
 

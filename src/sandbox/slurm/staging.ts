@@ -1,0 +1,114 @@
+/**
+ * Staging on the shared folder: a job can only see what the cluster shares, so every step lives
+ * under `<shared-dir>/researcher-jobs/<run-id>/idea-<id>/seed-<seed>/<kind>/`: a copy of the code,
+ * the outputs, the job's log, and the small files its batch script writes (`started`, `ended`,
+ * `exit`), which tell the step's outcome without accounting storage, and after a restart.
+ */
+import { closeSync, cpSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { SandboxRequest } from '../../core/interfaces.ts';
+
+/** Where the stage of every run lives inside the shared folder. */
+export const STAGE_FOLDER = 'researcher-jobs';
+
+/** The files of one step on the shared folder. */
+export interface StepFiles {
+  /** The idea-and-seed folder: outputs are shared by its run and evaluate steps. */
+  seedDir: string;
+  /** The step's own folder (run/ or evaluate/). */
+  dir: string;
+  work: string;
+  home: string;
+  outputs: string;
+  /** $EVAL_DIR of the evaluate step. */
+  evalOut: string;
+  script: string;
+  stepScript: string;
+  log: string;
+  jobId: string;
+  started: string;
+  ended: string;
+  exit: string;
+  result: string;
+}
+
+export function stepFiles(seedDir: string, kind: SandboxRequest['kind']): StepFiles {
+  const dir = path.join(seedDir, kind);
+  return {
+    seedDir,
+    dir,
+    work: path.join(dir, 'work'),
+    home: path.join(dir, 'home'),
+    outputs: path.join(seedDir, 'outputs'),
+    evalOut: path.join(dir, 'eval'),
+    script: path.join(dir, 'job.sh'),
+    stepScript: path.join(dir, 'step.sh'),
+    log: path.join(dir, 'job.log'),
+    jobId: path.join(dir, 'job-id'),
+    started: path.join(dir, 'started'),
+    ended: path.join(dir, 'ended'),
+    exit: path.join(dir, 'exit'),
+    result: path.join(dir, 'result.json'),
+  };
+}
+
+export function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function readNumber(file: string): number | null {
+  const text = readText(file);
+  if (text === null || !/^-?\d+$/.test(text)) return null;
+  return Number(text);
+}
+
+/** Copies a folder's contents (not a worktree's `.git` link, which points off the shared folder). */
+export function copyContents(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  if (!existsSync(from)) return;
+  cpSync(from, to, {
+    recursive: true,
+    force: true,
+    filter: (source) => !(path.basename(source) === '.git' && path.dirname(source) === from),
+  });
+}
+
+/** Appends what a job wrote to its staged log since the last call to the idea's log. */
+export class LogMirror {
+  private offset = 0;
+  constructor(
+    private readonly from: string,
+    private readonly to: string,
+  ) {}
+
+  sync(): void {
+    let source: number;
+    try {
+      source = openSync(this.from, 'r');
+    } catch {
+      return; // the job has not started writing yet
+    }
+    try {
+      const size = fstatSync(source).size;
+      if (size <= this.offset) return;
+      const target = openSync(this.to, 'a');
+      try {
+        const buffer = Buffer.alloc(Math.min(size - this.offset, 1 << 20));
+        while (this.offset < size) {
+          const read = readSync(source, buffer, 0, Math.min(buffer.length, size - this.offset), this.offset);
+          if (read <= 0) break;
+          writeSync(target, buffer, 0, read);
+          this.offset += read;
+        }
+      } finally {
+        closeSync(target);
+      }
+    } finally {
+      closeSync(source);
+    }
+  }
+}
