@@ -42,6 +42,8 @@ const HELP = `usage: researcher run <environment> [options]
   --shared-dir DIR     slurm: a folder every node sees; ideas' code, outputs and logs are staged there
   --slurm-partition P, --slurm-account A, --slurm-qos Q
                        slurm: where jobs go (default: environment.yaml's slurm block, then the cluster's)
+  --slurm-isolation M  slurm: bubblewrap around each step on the nodes: auto (where installed,
+                       the default), required (a node without it fails the step), off
   --max-hours H        stop after H hours of sweeping
   --max-cost USD       stop before model spend passes USD
   --hard-stop          at --max-hours/--max-cost, stop running evaluations too (kept for resume)
@@ -71,6 +73,7 @@ export async function runCommand(args: string[]): Promise<number> {
       'slurm-partition': { type: 'string' },
       'slurm-account': { type: 'string' },
       'slurm-qos': { type: 'string' },
+      'slurm-isolation': { type: 'string' },
       'max-hours': { type: 'string' },
       'max-cost': { type: 'string' },
       seed: { type: 'string' },
@@ -120,6 +123,7 @@ export async function runCommand(args: string[]): Promise<number> {
         partition: values['slurm-partition'],
         account: values['slurm-account'],
         qos: values['slurm-qos'],
+        isolation: values['slurm-isolation'],
       }),
       ...engines.sandboxOptions,
     },

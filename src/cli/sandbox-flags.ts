@@ -95,11 +95,14 @@ export function enginesFromFlags(
 /** `--shared-dir`, `--slurm-partition`, `--slurm-account`, `--slurm-qos` → the run's sandboxOptions. */
 export function slurmOptionsFromFlags(
   sandbox: string,
-  flags: { sharedDir?: string; partition?: string; account?: string; qos?: string },
+  flags: { sharedDir?: string; partition?: string; account?: string; qos?: string; isolation?: string },
 ): Record<string, string> {
   const given = Object.entries(flags).filter((entry): entry is [string, string] => entry[1] !== undefined);
   if (given.length && sandbox !== 'slurm') {
     throw new UsageError('--shared-dir and --slurm-* only apply to --sandbox slurm');
+  }
+  if (flags.isolation !== undefined && !['auto', 'required', 'off'].includes(flags.isolation)) {
+    throw new UsageError(`--slurm-isolation expects auto, required or off, got "${flags.isolation}"`);
   }
   return Object.fromEntries(given.map(([name, value]) => [name, name === 'sharedDir' ? path.resolve(value) : value]));
 }

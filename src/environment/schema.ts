@@ -148,6 +148,11 @@ export const SlurmSettings = z
     partition: z.string().min(1).optional(),
     account: z.string().min(1).optional(),
     qos: z.string().min(1).optional(),
+    /**
+     * bubblewrap around each step on the node (no container): `auto` (default) where the node has
+     * bwrap, `required` (a node without it fails the step, saying so), `off`.
+     */
+    isolation: z.enum(['auto', 'required', 'off']).default('auto'),
     /** Further sbatch options, e.g. ["--constraint=a100"]. */
     sbatchArgs: z.array(z.string().regex(/^--[A-Za-z]/, 'expected an sbatch option such as --constraint=a100')).default([]),
   })

@@ -24,7 +24,9 @@ interface Harness {
 
 function harness(): Harness {
   const sharedDir = tempDir('researcher-shared-');
-  return { sharedDir, runId: `reattach-${process.pid}-${Date.now()}`, options: { sharedDir, pollMs: 300 } };
+  // The steps here leave markers on the shared folder for the test to watch, so they run without
+  // bubblewrap (which would hide it); isolation on the nodes is tested in test/sandbox/slurm.test.ts.
+  return { sharedDir, runId: `reattach-${process.pid}-${Date.now()}`, options: { sharedDir, pollMs: 300, isolation: 'off' } };
 }
 
 function request(h: Harness, seed: number, command: string, kind: SandboxRequest['kind'] = 'run', base?: SandboxRequest): SandboxRequest {

@@ -44,6 +44,8 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
     const first = startResearcher([
       'run', environment, '--ideas', '2', '--search', 'parallel', '--parallel', '2',
       '--runs-dir', runsDir, '--run-id', runId, '--sandbox', 'slurm', '--shared-dir', sharedDir,
+      // The steps leave markers on the shared folder for the test; bubblewrap would hide it.
+      '--slurm-isolation', 'off',
     ]);
 
     // Wait until an idea's run step is running as a job the run has recorded.

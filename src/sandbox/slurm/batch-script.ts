@@ -2,6 +2,7 @@
  * What a Slurm job is made of: the batch script (job.sh) and the step script it runs (step.sh),
  * the step's variables inside the job, and the sbatch options for its resources and placement.
  */
+import { SANDBOX_PATHS, bubblewrapShellLines, type BubblewrapLayout, type Mount } from '../bubblewrap.ts';
 import type { SandboxRequest } from '../../core/interfaces.ts';
 import type { Resources } from '../../environment/schema.ts';
 import { sandboxEnvironment } from '../environment-variables.ts';
@@ -30,6 +31,8 @@ export interface ScriptInput {
   setup: string[];
   command: string;
   container?: { image: string; runtime: ContainerRuntime; gpus: boolean; bind: string };
+  /** bubblewrap around the step (no container): the layout inside, and the variables that change with it. */
+  isolation?: { required: boolean; layout: Omit<BubblewrapLayout, 'readOnlyPaths'>; isolatedPaths: Record<string, string>; unisolatedPaths: Record<string, string> };
 }
 
 /** Variables of the job's own environment that reach the step: Slurm's, and the GPUs it picked. */
@@ -71,7 +74,10 @@ exit "$status"
   lines.push('set +e');
   const command = shellQuote(input.command);
   const container = input.container;
-  if (!container) {
+  if (!container && input.isolation) {
+    const { required, layout, isolatedPaths, unisolatedPaths } = input.isolation;
+    lines.push(...bubblewrapShellLines(layout, input.command, { required, paths: { isolated: isolatedPaths, unisolated: unisolatedPaths } }));
+  } else if (!container) {
     lines.push(`exec /bin/bash -c ${command}`);
   } else if (container.runtime === 'apptainer') {
     lines.push(
@@ -136,4 +142,33 @@ export function resourceOptions(resources: Resources, timeoutMs: number, placeme
   if (placement.account) options.push(`--account=${placement.account}`);
   if (placement.qos) options.push(`--qos=${placement.qos}`);
   return [...options, ...placement.extra];
+}
+
+/**
+ * The bubblewrap layout of a step staged on the shared folder: its code copy, the seed's outputs
+ * (read-only for the evaluator), the evaluator's own folder, and the folders `run.readOnly` names.
+ * The variables that name these folders change with it.
+ */
+export function stepIsolation(
+  request: SandboxRequest,
+  files: Pick<StepFiles, 'work' | 'outputs' | 'evalOut' | 'home'>,
+  env: Record<string, string>,
+  required: boolean,
+): NonNullable<ScriptInput['isolation']> {
+  const run = request.kind === 'run';
+  const mounts: Mount[] = [
+    { host: files.work, inside: SANDBOX_PATHS.code, writable: run },
+    { host: files.outputs, inside: SANDBOX_PATHS.outputs, writable: run },
+  ];
+  if (!run) mounts.push({ host: files.evalOut, inside: SANDBOX_PATHS.eval, writable: true });
+  if (run) for (const folder of request.readOnly ?? []) mounts.push({ host: folder, inside: folder, writable: false });
+  const isolatedPaths: Record<string, string> = { OUTPUT_DIR: SANDBOX_PATHS.outputs, HOME: SANDBOX_PATHS.home };
+  if (!run) isolatedPaths.EVAL_DIR = SANDBOX_PATHS.eval;
+  const unisolatedPaths = Object.fromEntries(Object.keys(isolatedPaths).map((name) => [name, env[name] ?? '']));
+  return {
+    required,
+    layout: { mounts, chdir: SANDBOX_PATHS.code, network: request.network, gpus: request.resources.gpus > 0 },
+    isolatedPaths,
+    unisolatedPaths,
+  };
 }

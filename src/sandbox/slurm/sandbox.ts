@@ -43,7 +43,7 @@ import { CANCEL_WAIT_MS, followJob } from '../batch/follow-job.ts';
 import { JobBoard } from '../batch/job-board.ts';
 import { claimOldest, submitOnce } from '../batch/scheduler.ts';
 import { sandboxResult } from '../result.ts';
-import { RESERVED_OPTIONS, batchScripts, containerRuntime, jobEnvironment, resourceOptions, type ContainerRuntime, type SbatchPlacement } from './batch-script.ts';
+import { RESERVED_OPTIONS, batchScripts, stepIsolation, containerRuntime, jobEnvironment, resourceOptions, type ContainerRuntime, type SbatchPlacement } from './batch-script.ts';
 import { QUEUE_FORMAT, TRANSIENT, cancelJob, firstLine, isLive, liveJobsNamed, parseQueue, slurm, slurmScheduler } from './commands.ts';
 import { checkCluster } from './preflight.ts';
 import { LogMirror, STAGE_FOLDER, copyContents, readNumber, readText, stepFiles, type StepFiles } from './staging.ts';
@@ -57,6 +57,8 @@ export const SlurmOptions = z.object({
   qos: z.string().min(1).optional(),
   /** How often job states are polled while jobs are young (ms); polls slow down 5× after 30 s. */
   pollMs: z.number().int().positive().optional(),
+  /** `--slurm-isolation`: bubblewrap on the nodes (overrides environment.yaml's slurm.isolation). */
+  isolation: z.enum(['auto', 'required', 'off']).optional(),
 });
 export type SlurmOptions = z.output<typeof SlurmOptions>;
 
@@ -81,6 +83,7 @@ export class SlurmSandbox implements Sandbox {
   private readonly sharedDir: string | undefined;
   private readonly placement: SbatchPlacement;
   private readonly settings: SlurmSettings | undefined;
+  private readonly isolation: 'auto' | 'required' | 'off';
   private readonly container: { image: string; runtime: ContainerRuntime } | undefined;
   private readonly board: JobBoard;
   /** Job ids a killed researcher left, handed over by `reap`; unclaimed ones are cancelled at close. */
@@ -97,6 +100,7 @@ export class SlurmSandbox implements Sandbox {
     const { sharedDir, partition, account, qos, pollMs } = parsed.data;
     this.sharedDir = sharedDir ? path.resolve(sharedDir) : undefined;
     this.settings = environment?.config.slurm;
+    this.isolation = parsed.data.isolation ?? this.settings?.isolation ?? 'auto';
     this.evaluatorFollows = environment ? environment.config.evaluate !== undefined : true;
     const settings = this.settings;
     for (const option of settings?.sbatchArgs ?? []) {
@@ -273,6 +277,8 @@ export class SlurmSandbox implements Sandbox {
       env,
       setup: this.settings?.setup ?? [],
       command: request.step.command,
+      // On the node, the same isolation as the local sandbox, where bubblewrap is installed.
+      isolation: this.container || this.isolation === 'off' ? undefined : stepIsolation(request, files, env, this.isolation === 'required'),
       container: this.container && {
         ...this.container,
         gpus: request.resources.gpus > 0,
