@@ -45,7 +45,7 @@ function environment(dir: string): string {
   return dir;
 }
 
-/** A run directory with `count` finished ideas written directly into its store. */
+/** A run directory with `count` finished ideas, written through the store's own operations. */
 async function bigRun(count: number): Promise<string> {
   const env = loadEnvironment(environment(benchDir('store-env')));
   const runDir = path.join(benchDir('store-run'), 'run');
