@@ -57,7 +57,7 @@ export class RunStore {
 
   /**
    * Runs `write` as one transaction: a kill at any point leaves the run before or after all of
-   * its writes, never between them. Nests (an inner call joins the outer transaction).
+   * its writes, never between them. Calls nest (better-sqlite3 makes the inner one a savepoint).
    */
   transaction<T>(write: () => T): T {
     return this.db.transaction(write)();
@@ -121,7 +121,7 @@ export class RunStore {
 
   /** Recomputes an idea's reward from its evaluations and marks it finished. */
   finishIdea(id: number): IdeaRecord {
-    const finish = this.db.transaction(() => {
+    this.transaction(() => {
       const evaluations = this.evaluations(id).filter((e) => e.status !== 'running');
       const rewards = evaluations.filter((e) => e.status === 'succeeded').map((e) => e.reward as number);
       if (rewards.length > 0) {
@@ -139,18 +139,17 @@ export class RunStore {
         });
       }
     });
-    finish();
     return this.idea(id)!;
   }
 
   /** Puts an unfinished idea back in the queue (resume): keeps its text and, if any, its change. */
   requeueIdea(id: number): void {
-    this.db.transaction(() => {
+    this.transaction(() => {
       this.db.prepare(`DELETE FROM evaluations WHERE idea_id = ? AND status = 'running'`).run(id);
       this.db
         .prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`)
         .run(id);
-    })();
+    });
   }
 
   idea(id: number): IdeaRecord | undefined {
