@@ -4,7 +4,7 @@
  *
  * Sections (all but `search` by default):
  *   overhead   per-idea framework time vs `git worktree add` (and a no-op `docker run --rm`)
- *   scheduler  slot utilisation of the pipelined Sweep vs the naive think → code → run loop
+ *   scheduler  slot utilisation of the pipelined sweep vs the naive think → code → run loop
  *   patches    patch robustness: the project's applier vs git apply, git apply --3way, patch --fuzz=3
  *   store      a run of 10,000 ideas: show --json, report, resume to first dispatch
  *   prompts    prompt-prefix stability of the LLM agent over a serial sweep (loopback server)

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { AgentResult, Coder, ResearchContext, Sandbox, Thinker } from '../src/core/interfaces.ts';
-import { Sweep } from '../src/core/loop.ts';
+import { runSweep } from '../src/core/sweep/index.ts';
 import type { SweepEvent } from '../src/core/progress.ts';
 import { RunConfig } from '../src/core/run-config.ts';
 import { ZERO_USAGE, type Edit, type IdeaDraft } from '../src/core/types.ts';
@@ -176,7 +176,7 @@ async function measureSweep(environmentDir: string, variant: SandboxVariant, ide
       if (event.type === 'idea-finished') finished.set(event.idea.id, performance.now());
     },
   };
-  const sweep = new Sweep({
+  const sweep = () => runSweep({
     store,
     environment,
     workspace,
@@ -188,7 +188,7 @@ async function measureSweep(environmentDir: string, variant: SandboxVariant, ide
     signal: new AbortController().signal,
   });
   try {
-    await sweep.run();
+    await sweep();
   } finally {
     await sandbox.close?.();
   }

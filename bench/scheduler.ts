@@ -1,7 +1,7 @@
 /**
  * Scheduler slot utilisation: busy time / (K × makespan) on K fake GPU slots, for
  *
- * - pipelined: the real Sweep (src/core/loop.ts) with the evolve strategy, a real SQLite run store
+ * - pipelined: the real sweep (runSweep, src/core/sweep/) with the evolve strategy, a real SQLite run store
  *   and real patch application, where only the model calls and the runs are stand-ins: a thinker
  *   and a coder that take a fixed latency, and a sandbox whose "run" sleeps for a length drawn from
  *   a heavy-tailed distribution;
@@ -16,7 +16,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { AgentResult, Coder, ResearchContext, Sandbox, SandboxRequest, SandboxResult, Thinker, Workspace } from '../src/core/interfaces.ts';
-import { Sweep } from '../src/core/loop.ts';
+import { runSweep } from '../src/core/sweep/index.ts';
 import { SILENT } from '../src/core/progress.ts';
 import { gaussian, mixSeed, seededRandom } from '../src/core/random.ts';
 import { RunConfig } from '../src/core/run-config.ts';
@@ -182,7 +182,7 @@ export async function pipelined(slots: number, timeBoxMs: number, seed: number) 
     randomSeed: seed,
   });
   const store = RunStore.create(dir, config);
-  const sweep = new Sweep({
+  const sweep = () => runSweep({
     store,
     environment: benchEnvironment(dir),
     workspace: new FolderWorkspace(path.join(dir, 'worktrees')),
@@ -196,7 +196,7 @@ export async function pipelined(slots: number, timeBoxMs: number, seed: number) 
   });
   const start = performance.now();
   const loopBefore = performance.eventLoopUtilization();
-  const summary = await sweep.run();
+  const summary = await sweep();
   const loop = performance.eventLoopUtilization(loopBefore);
   // The sweep holds the slots until its last run ends; the bookkeeping after that holds no GPU.
   const makespan = clock.lastEnd - start;

@@ -10,7 +10,7 @@
 import { freezeEvaluator } from '../src/reward/frozen-evaluator.ts';
 import path from 'node:path';
 import { createAgents } from '../src/agents/index.ts';
-import { Sweep } from '../src/core/loop.ts';
+import { runSweep } from '../src/core/sweep/index.ts';
 import { SILENT } from '../src/core/progress.ts';
 import { RunConfig, type RunConfigInput } from '../src/core/run-config.ts';
 import { loadEnvironment } from '../src/environment/load.ts';
@@ -66,7 +66,7 @@ async function sweep(setup: Partial<RunConfigInput>, ideas: number, seed: number
   });
   const store = RunStore.create(runDir, config);
   const agents = createAgents('offline');
-  const summary = await new Sweep({
+  const summary = await runSweep({
     store,
     environment,
     workspace,
@@ -78,7 +78,7 @@ async function sweep(setup: Partial<RunConfigInput>, ideas: number, seed: number
     evaluatorDir: path.join(runDir, 'evaluator'),
     progress: SILENT,
     signal: new AbortController().signal,
-  }).run();
+  });
   // In the order results came in: the best reward after each evaluation.
   const evaluated = summary.ideas
     .filter((idea) => idea.id > 0 && store.evaluations(idea.id).length > 0)

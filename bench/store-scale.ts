@@ -45,7 +45,7 @@ function environment(dir: string): string {
   return dir;
 }
 
-/** A run directory with `count` finished ideas written directly into its store. */
+/** A run directory with `count` finished ideas, written through the store's own operations. */
 async function bigRun(count: number): Promise<string> {
   const env = loadEnvironment(environment(benchDir('store-env')));
   const runDir = path.join(benchDir('store-run'), 'run');
@@ -60,39 +60,37 @@ async function bigRun(count: number): Promise<string> {
     ideas: count,
   });
   const store = RunStore.create(runDir, config);
-  const now = new Date().toISOString();
-  const insertIdea = store.db.prepare(
-    `INSERT INTO ideas(id, parent_id, title, hypothesis, plan, expected_effect, status, failure_reason, error, edit, diff, commit_sha, reward, reward_std, reward_count, meta, created_at, finished_at)
-     VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
-  );
-  const insertEvaluation = store.db.prepare(
-    `INSERT INTO evaluations(idea_id, seed, status, reward, failure_reason, error, sandbox, exit_code, duration_ms, log_path, gpus, started_at, finished_at)
-     VALUES (?, 0, ?, ?, ?, ?, 'local', ?, ?, ?, '[]', ?, ?)`,
-  );
-  const insertCall = store.db.prepare(
-    `INSERT INTO model_calls(idea_id, role, provider, model, cache_key, input_tokens, cached_tokens, cache_write_tokens, output_tokens, cost_usd, latency_ms, response, created_at)
-     VALUES (?, ?, 'openai', 'gpt-bench', ?, 3000, 2500, 0, 400, 0.002, 4000, ?, ?)`,
-  );
   const diff = '--- a/config.py\n+++ b/config.py\n@@ -1 +1 @@\n-X = 0.5\n+X = 2.5\n';
-  store.db.transaction(() => {
+  const edit = { kind: 'search-replace' as const, blocks: [{ path: 'config.py', search: 'X = 0.5', replace: 'X = 2.5' }] };
+  const usage = { inputTokens: 3000, cachedTokens: 2500, cacheWriteTokens: 0, outputTokens: 400, costUsd: 0.002 };
+  const call = (ideaId: number, role: string, response: string) =>
+    store.recordModelCall({ ideaId, role, provider: 'openai', model: 'gpt-bench', cacheKey: `${role}-${ideaId}`, usage, latencyMs: 4000, response });
+  // The store's own write operations, as a sweep makes them, in one transaction for speed.
+  store.transaction(() => {
     for (let id = 0; id <= count; id++) {
       const failed = id > 0 && id % 7 === 0;
       const reward = failed ? null : -((((id * 7919) % 1000) / 100 - 3) ** 2);
       const parent = id > 10 ? (id * 31) % (id - 1) + 1 : null;
       const title = id === 0 ? 'baseline' : `x → ${(((id * 7919) % 1000) / 100).toFixed(2)} (idea ${id})`;
-      insertIdea.run(
-        id, parent, title, `Hypothesis of idea ${id}: a longer paragraph of reasoning about why this change should help the reward. `.repeat(3),
-        `set x = ${id}`, failed ? 'failed' : 'succeeded', failed ? 'crashed' : null, failed ? 'the run crashed (exit code 1): Traceback …' : null,
-        JSON.stringify({ kind: 'search-replace', blocks: [{ path: 'config.py', search: 'X = 0.5', replace: 'X = 2.5' }] }),
-        id === 0 ? '' : diff, workspace.baseCommit, reward, reward === null ? 0 : 1, JSON.stringify({ island: id % 2, generation: id % 9 }), now, now,
-      );
-      insertEvaluation.run(id, failed ? 'failed' : 'succeeded', reward, failed ? 'crashed' : null, failed ? 'exit 1' : null, failed ? 1 : 0, 3000, path.join(runDir, 'ideas', String(id), 'seed-0', 'run.log'), now, now);
+      const hypothesis = `Hypothesis of idea ${id}: a longer paragraph of reasoning about why this change should help the reward. `.repeat(3);
+      store.insertIdea({ title, hypothesis, plan: `set x = ${id}`, expectedEffect: '' }, parent, { island: id % 2, generation: id % 9 }, id);
+      store.setIdeaCode(id, { edit, diff: id === 0 ? '' : diff, commit: workspace.baseCommit });
+      const evaluation = store.startEvaluation(id, 0, 'local', path.join(runDir, 'ideas', String(id), 'seed-0', 'run.log'), []);
+      store.finishEvaluation(evaluation, {
+        reward,
+        failure: failed ? { reason: 'crashed', message: 'the run crashed (exit code 1): Traceback …' } : null,
+        exitCode: failed ? 1 : 0,
+        timedOut: false,
+        oomKilled: false,
+        durationMs: 3000,
+      });
+      store.finishIdea(id);
       if (id > 0) {
-        insertCall.run(id, 'thinker', `thinker-${id}`, `{"title": "idea ${id}", "hypothesis": "…"}`, now);
-        insertCall.run(id, 'coder', `coder-${id}`, `<<<<<<< SEARCH\nX = 0.5\n=======\nX = 2.5\n>>>>>>> REPLACE`, now);
+        call(id, 'thinker', `{"title": "idea ${id}", "hypothesis": "…"}`);
+        call(id, 'coder', `<<<<<<< SEARCH\nX = 0.5\n=======\nX = 2.5\n>>>>>>> REPLACE`);
       }
     }
-  })();
+  });
   store.setMeta('searchState', { islands: [{ members: [1, 2, 3], seeded: 2 }, { members: [4, 5], seeded: 2 }], nextIsland: 0, children: {}, finished: count, migrations: 0 });
   store.close();
   return runDir;

@@ -7,8 +7,9 @@
  * baseline an LLM researcher has to beat, and what `npm start` runs.
  */
 import { ConfigError } from '../core/errors.ts';
+import { bestFinished, isFinished } from '../core/ideas.ts';
 import type { AgentResult, Coder, ResearchContext, Thinker } from '../core/interfaces.ts';
-import { ZERO_USAGE, type Edit, type IdeaDraft, type IdeaRecord, type SearchReplace } from '../core/types.ts';
+import { ZERO_USAGE, type Edit, type IdeaDraft, type SearchReplace } from '../core/types.ts';
 import type { Knob } from '../environment/schema.ts';
 import {
   type KnobValues,
@@ -51,8 +52,8 @@ export class OfflineThinker implements Thinker {
     };
 
     const parentValues = await (context.parent?.commit ? valuesAt(context.parent.commit) : readAllKnobs(knobs, context.readFile));
-    const finished = context.history.filter((idea) => idea.id !== 0 && (idea.status === 'succeeded' || idea.status === 'failed'));
-    const best = bestIdea(context.history, context.environment.config.reward.goal);
+    const finished = context.history.filter((idea) => idea.id !== 0 && isFinished(idea));
+    const best = bestFinished(context.history, context.environment.config.reward.goal);
     const bestValues = best?.commit ? await valuesAt(best.commit) : parentValues;
 
     const seen = new Set<string>();
@@ -136,15 +137,6 @@ async function readAllKnobs(knobs: Knob[], read: (file: string) => Promise<strin
     values[knob.name] = value;
   }
   return values;
-}
-
-export function bestIdea(history: readonly IdeaRecord[], goal: 'maximize' | 'minimize'): IdeaRecord | undefined {
-  let best: IdeaRecord | undefined;
-  for (const idea of history) {
-    if (idea.status !== 'succeeded' || idea.reward === null) continue;
-    if (!best || (goal === 'maximize' ? idea.reward > best.reward! : idea.reward < best.reward!)) best = idea;
-  }
-  return best;
 }
 
 function describe(changes: Knob[], from: KnobValues, to: KnobValues): string {

@@ -3,6 +3,7 @@
  * whatever was in flight is stopped (if a killed researcher left it running) and run again.
  */
 import path from 'node:path';
+import { isFinished } from '../core/ideas.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
@@ -29,7 +30,7 @@ export async function resumeCommand(args: string[]): Promise<number> {
     if (maxCostUsd !== undefined) store.setMeta('config', { ...store.config, maxCostUsd });
     const environment = loadEnvironment(store.config.environmentDir);
     const workspace = await GitWorkspace.open(runDir);
-    console.log(`resuming run ${store.config.runId}: ${store.ideas().filter((i) => i.status === 'succeeded' || i.status === 'failed').length} idea(s) already finished`);
+    console.log(`resuming run ${store.config.runId}: ${store.ideas().filter(isFinished).length} idea(s) already finished`);
     await runSession(store, environment, workspace);
   } finally {
     store.close();

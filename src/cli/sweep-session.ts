@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { createAgents } from '../agents/index.ts';
-import { Sweep, type SweepSummary } from '../core/loop.ts';
+import { runSweep, type SweepSummary } from '../core/sweep/index.ts';
 import type { Environment } from '../environment/load.ts';
 import { formatLeaderboard } from '../report/leaderboard.ts';
 import { writeReport } from '../report/write-report.ts';
@@ -50,7 +50,7 @@ export async function runSession(store: RunStore, environment: Environment, work
   claimRun(store);
   let summary: SweepSummary;
   try {
-    const sweep = new Sweep({
+    summary = await runSweep({
       store,
       environment,
       workspace,
@@ -63,7 +63,6 @@ export async function runSession(store: RunStore, environment: Environment, work
       progress,
       signal: controller.signal,
     });
-    summary = await sweep.run();
   } finally {
     if (progress instanceof TtyProgress) progress.close();
     releaseRun(store);

@@ -11,7 +11,7 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { Message, MessageStreamParams, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
 import { judgeError, type CallContext, type SdkErrors } from './failures.ts';
-import { finishReason, partsOf, type GenerateRequest, type GenerateResult, type Model, type PromptPart, withParsed } from './model.ts';
+import { finishReason, partsOf, type GenerateRequest, type GenerateResult, type Model, type PromptPart } from './model.ts';
 import { costOf, type Price, priceFor } from './prices.ts';
 import { type RetryPolicy, type Verdict, withRetries } from './retry.ts';
 
@@ -82,7 +82,7 @@ export class AnthropicModel implements Model {
     }
   }
 
-  async generate<T = unknown>(request: GenerateRequest<T>): Promise<GenerateResult<T>> {
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
     const { model, maxOutputTokens, effort } = this.options;
     const body: MessageStreamParams = {
       model,
@@ -112,7 +112,7 @@ export class AnthropicModel implements Model {
       latencyMs: Date.now() - started,
       finishReason: finishReason(message.stop_reason),
     };
-    return withParsed(result, request.schema);
+    return result;
   }
 
   private retrying<R>(call: () => Promise<R>, signal?: AbortSignal, adjust?: (verdict: Verdict, error: unknown) => Verdict): Promise<R> {

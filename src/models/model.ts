@@ -1,6 +1,6 @@
 /**
- * The one seam between agents and model providers: `Model.generate({ system, messages, schema? })
- * → { text, parsed?, usage }`. Adapters (openai.ts, anthropic.ts) turn it into their provider's
+ * The one seam between agents and model providers: `Model.generate({ system, messages })
+ * → { text, usage }`. Adapters (openai.ts, anthropic.ts) turn it into their provider's
  * wire protocol and normalise usage; nothing outside src/models knows which SDK answered.
  */
 import { z } from 'zod';
@@ -18,18 +18,14 @@ export interface ModelMessage {
   content: string | PromptPart[];
 }
 
-export interface GenerateRequest<T = unknown> {
+export interface GenerateRequest {
   system: string | PromptPart[];
   messages: ModelMessage[];
-  /** When given, the reply must be a JSON object that satisfies it (see parseStructured). */
-  schema?: z.ZodType<T>;
   signal?: AbortSignal;
 }
 
-export interface GenerateResult<T = unknown> {
+export interface GenerateResult {
   text: string;
-  /** The reply validated against the request's schema (only when a schema was given). */
-  parsed?: T;
   /** Tokens as the provider billed them, and their cost from the price table. */
   usage: Usage;
   latencyMs: number;
@@ -48,7 +44,7 @@ export interface Model {
   readonly maxOutputTokens: number;
   /** Settings that change the output, for content addressing (never secrets). */
   settings(): Promise<Record<string, unknown>>;
-  generate<T = unknown>(request: GenerateRequest<T>): Promise<GenerateResult<T>>;
+  generate(request: GenerateRequest): Promise<GenerateResult>;
   /** Cheap check, before a sweep, that the key works and the model exists (no tokens spent). */
   check(): Promise<void>;
 }
@@ -58,21 +54,8 @@ export class ReplyParseError extends Error {
   constructor(
     message: string,
     readonly text: string,
-    /** The call that produced the reply (it was paid for all the same). */
-    readonly result?: GenerateResult,
   ) {
     super(message);
-  }
-}
-
-/** Adds `parsed` when the request asked for a schema; a reply that does not fit throws ReplyParseError. */
-export function withParsed<T>(result: GenerateResult, schema: z.ZodType<T> | undefined): GenerateResult<T> {
-  if (!schema) return result as GenerateResult<T>;
-  try {
-    return { ...result, parsed: parseStructured(result.text, schema) };
-  } catch (error) {
-    if (error instanceof ReplyParseError) throw new ReplyParseError(error.message, error.text, result);
-    throw error;
   }
 }
 

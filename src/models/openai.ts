@@ -11,7 +11,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ModelError } from '../core/errors.ts';
 import { judgeError, type CallContext, type SdkErrors } from './failures.ts';
-import { finishReason, joinParts, type GenerateRequest, type GenerateResult, type Model, withParsed } from './model.ts';
+import { finishReason, joinParts, type GenerateRequest, type GenerateResult, type Model } from './model.ts';
 import { costOf, type Price, priceFor } from './prices.ts';
 import { type RetryPolicy, type Verdict, withRetries } from './retry.ts';
 
@@ -88,7 +88,7 @@ export class OpenAIModel implements Model {
     }
   }
 
-  async generate<T = unknown>(request: GenerateRequest<T>): Promise<GenerateResult<T>> {
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
     const model = await this.modelName();
     const { maxOutputTokens, maxTokensField, temperature, topP, reasoningEffort } = this.options;
     const system = joinParts(request.system);
@@ -131,7 +131,7 @@ export class OpenAIModel implements Model {
       latencyMs: Date.now() - started,
       finishReason: finishReason(choice.finish_reason),
     };
-    return withParsed(result, request.schema);
+    return result;
   }
 
   private retrying<R>(call: () => Promise<R>, model: string, signal?: AbortSignal, adjust?: (verdict: Verdict, error: unknown) => Verdict): Promise<R> {

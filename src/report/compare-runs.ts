@@ -3,6 +3,7 @@
  * the best reward each found, the best reward each had after the same number of ideas (so a
  * longer run does not win just by being longer), and what each cost.
  */
+import { bestFinished, isBetter, isFinished, type Goal } from '../core/ideas.ts';
 import { formatNumber } from './leaderboard.ts';
 import { formatDuration, formatSpread } from './report-html.ts';
 import { buildReportModel } from './report-model.ts';
@@ -15,7 +16,7 @@ export interface ComparedRun {
   agent: string;
   search: string;
   status: string;
-  goal: 'maximize' | 'minimize';
+  goal: Goal;
   baseline: { reward: number | null; rewardStd: number | null; rewardCount: number } | null;
   best: { id: number; title: string; reward: number; improvement: number | null } | null;
   ideasFinished: number;
@@ -41,7 +42,7 @@ export interface Checkpoint {
 export interface RunComparison {
   a: ComparedRun;
   b: ComparedRun;
-  goal: 'maximize' | 'minimize';
+  goal: Goal;
   /** The best reward of each over the whole run. */
   bestLeader: 'a' | 'b' | 'tie' | null;
   /** Best-so-far of both at equal numbers of finished ideas. */
@@ -69,7 +70,7 @@ export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
     if (x === null) return 'b';
     if (y === null) return 'a';
     if (x === y) return 'tie';
-    return (goal === 'maximize' ? x > y : x < y) ? 'a' : 'b';
+    return isBetter(x, y, goal) ? 'a' : 'b';
   };
   const shared = Math.min(left.bestAfter.length, right.bestAfter.length);
   const checkpoints = checkpointSizes(shared).map((k) => ({
@@ -94,17 +95,15 @@ export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
 function describe(summary: RunSummary): ComparedRun {
   const model = buildReportModel(summary);
   const finished = summary.ideas
-    .filter((idea) => idea.id !== 0 && (idea.status === 'succeeded' || idea.status === 'failed') && idea.finishedAt)
+    .filter((idea) => idea.id !== 0 && isFinished(idea) && idea.finishedAt)
     .sort((x, y) => Date.parse(x.finishedAt!) - Date.parse(y.finishedAt!) || x.id - y.id);
   const bestAfter: (number | null)[] = [];
   let best: number | null = null;
   for (const idea of finished) {
-    if (idea.reward !== null && (best === null || (summary.goal === 'maximize' ? idea.reward > best : idea.reward < best))) best = idea.reward;
+    if (idea.reward !== null && (best === null || isBetter(idea.reward, best, summary.goal))) best = idea.reward;
     bestAfter.push(best);
   }
-  const bestIdea = summary.ideas
-    .filter((idea) => idea.id !== 0 && idea.reward !== null)
-    .reduce<(typeof summary.ideas)[number] | null>((top, idea) => (!top || (summary.goal === 'maximize' ? idea.reward! > top.reward! : idea.reward! < top.reward!) ? idea : top), null);
+  const bestIdea = bestFinished(summary.ideas.filter((idea) => idea.id !== 0), summary.goal) ?? null;
   return {
     runId: summary.run.runId,
     dir: summary.run.dir,

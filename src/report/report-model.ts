@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isBetter } from '../core/ideas.ts';
 import { seedDir } from '../store/idea-files.ts';
 import { rankedIdeas } from './leaderboard.ts';
 import type { EvaluationSummary, IdeaSummary, RunSummary } from './run-summary.ts';
@@ -158,7 +159,7 @@ export function buildReportModel(summary: RunSummary, options: { now?: Date } = 
     .sort((a, b) => Date.parse(a.finishedAt!) - Date.parse(b.finishedAt!) || a.id - b.id);
   for (const idea of scoredInOrder) {
     const current = bestSoFar[bestSoFar.length - 1];
-    if (!current || (goal === 'maximize' ? idea.reward! > current.reward : idea.reward! < current.reward)) {
+    if (!current || isBetter(idea.reward!, current.reward, goal)) {
       bestSoFar.push({ atMs: since(idea.finishedAt!), reward: idea.reward!, ideaId: idea.id });
     }
   }

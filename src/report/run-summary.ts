@@ -4,7 +4,7 @@
  */
 import type { IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
-import { bestFinished } from '../search/strategy.ts';
+import { bestFinished, isFinished, type Goal } from '../core/ideas.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
 
@@ -58,7 +58,7 @@ export interface RunSummary {
   ideas: IdeaSummary[];
   best: { id: number; title: string; reward: number; rewardStd: number | null; improvement: number | null } | null;
   usage: Usage;
-  goal: 'maximize' | 'minimize';
+  goal: Goal;
 }
 
 export function summarizeRun(store: RunStore): RunSummary {
@@ -71,7 +71,7 @@ export function summarizeRun(store: RunStore): RunSummary {
   const improvement = (reward: number | null) =>
     reward === null || baseline?.reward === null || baseline?.reward === undefined ? null : sign * (reward - baseline.reward);
   const best = bestFinished(ideas, goal);
-  const finished = ideas.filter((idea) => idea.id !== 0 && (idea.status === 'succeeded' || idea.status === 'failed'));
+  const finished = ideas.filter((idea) => idea.id !== 0 && isFinished(idea));
   const running = runOwnerAlive(store) !== null;
 
   return {

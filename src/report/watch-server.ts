@@ -146,9 +146,6 @@ function send(response: ServerResponse, type: string, body: string): void {
  * reward), the evaluations started and finished, model calls, and whether the sweep is alive.
  */
 export function runVersion(store: RunStore): string {
-  const ideas = store.db.prepare('SELECT id, status, title, reward, reward_count, commit_sha, finished_at FROM ideas ORDER BY id').raw().all();
-  const evaluations = store.db.prepare(`SELECT COUNT(*), COALESCE(SUM(status != 'running'), 0), COALESCE(MAX(id), 0) FROM evaluations`).raw().get();
-  const calls = store.db.prepare('SELECT COUNT(*) FROM model_calls').raw().get();
   const alive = runOwnerAlive(store) !== null;
-  return createHash('sha1').update(JSON.stringify([ideas, evaluations, calls, alive])).digest('hex').slice(0, 16);
+  return createHash('sha1').update(JSON.stringify([...store.changeFingerprint(), alive])).digest('hex').slice(0, 16);
 }

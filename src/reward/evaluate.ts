@@ -44,7 +44,7 @@ export interface EvaluateRequest {
   signal?: AbortSignal;
 }
 
-export async function scoreRun(request: EvaluateRequest): Promise<Scored & { evaluateResult?: SandboxResult }> {
+export async function scoreRun(request: EvaluateRequest): Promise<Scored> {
   const { config, run, runResult } = request;
   // A changed judge stops the sweep (EvaluatorChanged) before it scores anything.
   if (request.evaluatorDir && request.evaluatorHash) checkEvaluator(request.evaluatorDir, request.evaluatorHash);
@@ -70,10 +70,9 @@ export async function scoreRun(request: EvaluateRequest): Promise<Scored & { eva
   const evaluateFailure = stepFailure(evaluateResult, 'evaluator', config.evaluate.timeout);
   if (evaluateFailure) {
     const failure = evaluateFailure.reason === 'timed-out' ? { ...evaluateFailure, reason: 'evaluator-failed' as const } : evaluateFailure;
-    return { ok: false, failure, evaluateResult };
+    return { ok: false, failure };
   }
-  const scored = extractMetric(config.reward, { dir: evaluateRequest.evalDir!, logPath: evaluateRequest.logPath });
-  return { ...scored, evaluateResult };
+  return extractMetric(config.reward, { dir: evaluateRequest.evalDir!, logPath: evaluateRequest.logPath });
 }
 
 function lastLines(logPath: string): string {

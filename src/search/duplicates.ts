@@ -9,7 +9,8 @@
  * "x = 2.3" count as the same setting.
  */
 import type { IdeaDraft, IdeaRecord } from '../core/types.ts';
-import { isBeingProposed, type Candidate, type SearchView, type Verdict } from './strategy.ts';
+import { isBeingProposed } from '../core/ideas.ts';
+import type { Candidate, SearchView, Verdict } from './strategy.ts';
 
 /** Similarity (0…1) at or above which two drafts on the same parent are duplicates. */
 export const DUPLICATE_SIMILARITY = 0.85;

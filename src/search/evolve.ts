@@ -16,7 +16,8 @@
  * with every result, so a killed sweep resumes with the same population.
  */
 import { rejectDuplicates } from './duplicates.ts';
-import { isBetter, type Candidate, type Proposal, type SearchStrategy, type SearchView, type Verdict } from './strategy.ts';
+import { isBetter } from '../core/ideas.ts';
+import type { Candidate, Proposal, SearchStrategy, SearchView, Verdict } from './strategy.ts';
 import type { IdeaRecord } from '../core/types.ts';
 
 export interface EvolveOptions {

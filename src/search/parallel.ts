@@ -4,7 +4,8 @@
  * thinker sees all results of the last. N defaults to the number of evaluation slots.
  */
 import { rejectDuplicates } from './duplicates.ts';
-import { isFinished, type Candidate, type Proposal, type SearchStrategy, type SearchView, type Verdict } from './strategy.ts';
+import { isFinished } from '../core/ideas.ts';
+import type { Candidate, Proposal, SearchStrategy, SearchView, Verdict } from './strategy.ts';
 
 interface ParallelState {
   /** The round being filled or run (0-based). */

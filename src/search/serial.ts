@@ -2,7 +2,8 @@
  * Serial search: one idea at a time, each seeing everything before it. With `buildOn: best`
  * each idea is applied on top of the best idea so far, so improvements stack.
  */
-import { bestFinished, type Proposal, type SearchStrategy, type SearchView } from './strategy.ts';
+import { bestFinished } from '../core/ideas.ts';
+import type { Proposal, SearchStrategy, SearchView } from './strategy.ts';
 
 export class SerialSearch implements SearchStrategy {
   readonly name = 'serial';

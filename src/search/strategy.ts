@@ -8,6 +8,7 @@
  *
  * Adding a strategy: one file implementing SearchStrategy, and a line in ./index.ts.
  */
+import type { Goal } from '../core/ideas.ts';
 import type { IdeaDraft, IdeaRecord } from '../core/types.ts';
 
 export interface SearchView {
@@ -19,7 +20,7 @@ export interface SearchView {
   remaining: number;
   /** Evaluations the scheduler runs at once (`--parallel`). */
   parallel: number;
-  goal: 'maximize' | 'minimize';
+  goal: Goal;
   random: () => number;
 }
 
@@ -58,32 +59,4 @@ export interface SearchStrategy {
   /** Plain data to save in the run. */
   saveState(): unknown;
   restoreState(state: unknown): void;
-}
-
-/** The better of two rewards for the goal. */
-export function isBetter(a: number, b: number, goal: 'maximize' | 'minimize'): boolean {
-  return goal === 'maximize' ? a > b : a < b;
-}
-
-export function isFinished(idea: IdeaRecord): boolean {
-  return idea.status === 'succeeded' || idea.status === 'failed';
-}
-
-/** The thinker has not written this idea yet (its row holds a placeholder). */
-export function isBeingProposed(idea: IdeaRecord): boolean {
-  return idea.meta.proposing === true;
-}
-
-/**
- * The finished idea with the best mean reward (baseline included), or undefined. When rewards are
- * confirmed with extra seeds, the loop keeps an idea running until its confirmation is done, so a
- * finished idea's mean is always the re-evaluated one.
- */
-export function bestFinished(history: readonly IdeaRecord[], goal: 'maximize' | 'minimize'): IdeaRecord | undefined {
-  let best: IdeaRecord | undefined;
-  for (const idea of history) {
-    if (idea.status !== 'succeeded' || idea.reward === null) continue;
-    if (!best || isBetter(idea.reward, best.reward!, goal)) best = idea;
-  }
-  return best;
 }

@@ -9,99 +9,17 @@
  * 1–15 ms per write — several per idea — while every slot waits; it only matters on power loss or
  * an OS crash, where at worst the last few results are lost and `resume` runs those ideas again.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { mean, std } from '../core/statistics.ts';
-import type { Failure, FailureReason, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
+import type { Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
+import { DATABASE_FILE, SCHEMA, SCHEMA_VERSION, openDatabase, toEvaluation, toIdea, type EvaluationRecord, type EvaluationRow, type IdeaRow } from './tables.ts';
 
-export const DATABASE_FILE = 'run.db';
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ideas (
-  id INTEGER PRIMARY KEY,
-  parent_id INTEGER REFERENCES ideas(id),
-  title TEXT NOT NULL,
-  hypothesis TEXT NOT NULL DEFAULT '',
-  plan TEXT NOT NULL DEFAULT '',
-  expected_effect TEXT NOT NULL DEFAULT '',
-  status TEXT NOT NULL,
-  failure_reason TEXT,
-  error TEXT,
-  edit TEXT,
-  diff TEXT,
-  commit_sha TEXT,
-  reward REAL,
-  reward_std REAL,
-  reward_count INTEGER NOT NULL DEFAULT 0,
-  meta TEXT NOT NULL DEFAULT '{}',
-  created_at TEXT NOT NULL,
-  finished_at TEXT
-);
-CREATE TABLE IF NOT EXISTS evaluations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  idea_id INTEGER NOT NULL REFERENCES ideas(id),
-  seed INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  reward REAL,
-  failure_reason TEXT,
-  error TEXT,
-  sandbox TEXT NOT NULL,
-  exit_code INTEGER,
-  timed_out INTEGER NOT NULL DEFAULT 0,
-  oom_killed INTEGER NOT NULL DEFAULT 0,
-  duration_ms INTEGER,
-  log_path TEXT,
-  handle TEXT,
-  gpus TEXT NOT NULL DEFAULT '[]',
-  started_at TEXT NOT NULL,
-  finished_at TEXT
-);
-CREATE INDEX IF NOT EXISTS evaluations_by_idea ON evaluations(idea_id);
-CREATE TABLE IF NOT EXISTS model_calls (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  idea_id INTEGER,
-  role TEXT NOT NULL,
-  provider TEXT NOT NULL,
-  model TEXT NOT NULL,
-  cache_key TEXT,
-  input_tokens INTEGER NOT NULL,
-  cached_tokens INTEGER NOT NULL,
-  cache_write_tokens INTEGER NOT NULL,
-  output_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL,
-  latency_ms INTEGER NOT NULL,
-  response TEXT,
-  created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS model_calls_by_key ON model_calls(cache_key);
-CREATE INDEX IF NOT EXISTS model_calls_by_idea ON model_calls(idea_id);
-`;
-
-export interface EvaluationRecord {
-  id: number;
-  ideaId: number;
-  seed: number;
-  status: 'running' | 'succeeded' | 'failed';
-  reward: number | null;
-  failureReason: FailureReason | null;
-  error: string | null;
-  sandbox: string;
-  exitCode: number | null;
-  timedOut: boolean;
-  oomKilled: boolean;
-  durationMs: number | null;
-  logPath: string | null;
-  handle: SandboxHandle | null;
-  gpus: string[];
-  startedAt: string;
-  finishedAt: string | null;
-}
+export { DATABASE_FILE, type EvaluationRecord } from './tables.ts';
 
 /** A model call as recorded: the agents' ModelCall, tied to the idea it was made for. */
 export type ModelCallRecord = ModelCall & { ideaId: number | null };
@@ -110,7 +28,8 @@ const now = () => new Date().toISOString();
 
 export class RunStore {
   private constructor(
-    readonly db: Database.Database,
+    /** Private: every query lives in this class, under a name that says what it does. */
+    private readonly db: Database.Database,
     readonly runDir: string,
   ) {}
 
@@ -134,6 +53,14 @@ export class RunStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Runs `write` as one transaction: a kill at any point leaves the run before or after all of
+   * its writes, never between them. Calls nest (better-sqlite3 makes the inner one a savepoint).
+   */
+  transaction<T>(write: () => T): T {
+    return this.db.transaction(write)();
   }
 
   // ─── meta and config ────────────────────────────────────────────────────────────────────
@@ -174,9 +101,16 @@ export class RunStore {
     this.db.prepare('UPDATE ideas SET status = ? WHERE id = ?').run(status, id);
   }
 
-  mergeIdeaMeta(id: number, meta: Record<string, unknown>): void {
-    const current = this.idea(id)?.meta ?? {};
-    this.db.prepare('UPDATE ideas SET meta = ? WHERE id = ?').run(JSON.stringify({ ...current, ...meta }), id);
+  /** Replaces an idea's text (the thinker's draft, written over its placeholder) and its strategy data. */
+  updateProposal(id: number, draft: IdeaDraft, meta: Record<string, unknown>): void {
+    this.db
+      .prepare('UPDATE ideas SET title = ?, hypothesis = ?, plan = ?, expected_effect = ?, meta = ? WHERE id = ?')
+      .run(draft.title, draft.hypothesis, draft.plan, draft.expectedEffect, JSON.stringify(meta), id);
+  }
+
+  /** Keeps the edit of an idea that fails before it is committed (refused), for the report. */
+  recordFailedEdit(id: number, edit: Edit): void {
+    this.db.prepare('UPDATE ideas SET edit = ? WHERE id = ?').run(JSON.stringify(edit), id);
   }
 
   failIdea(id: number, failure: Failure): void {
@@ -187,7 +121,7 @@ export class RunStore {
 
   /** Recomputes an idea's reward from its evaluations and marks it finished. */
   finishIdea(id: number): IdeaRecord {
-    const finish = this.db.transaction(() => {
+    this.transaction(() => {
       const evaluations = this.evaluations(id).filter((e) => e.status !== 'running');
       const rewards = evaluations.filter((e) => e.status === 'succeeded').map((e) => e.reward as number);
       if (rewards.length > 0) {
@@ -205,18 +139,17 @@ export class RunStore {
         });
       }
     });
-    finish();
     return this.idea(id)!;
   }
 
   /** Puts an unfinished idea back in the queue (resume): keeps its text and, if any, its change. */
   requeueIdea(id: number): void {
-    this.db.transaction(() => {
+    this.transaction(() => {
       this.db.prepare(`DELETE FROM evaluations WHERE idea_id = ? AND status = 'running'`).run(id);
       this.db
         .prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`)
         .run(id);
-    })();
+    });
   }
 
   idea(id: number): IdeaRecord | undefined {
@@ -226,11 +159,6 @@ export class RunStore {
 
   ideas(): IdeaRecord[] {
     return (this.db.prepare('SELECT * FROM ideas ORDER BY id').all() as IdeaRow[]).map(toIdea);
-  }
-
-  ideaEdit(id: number): unknown {
-    const row = this.db.prepare('SELECT edit FROM ideas WHERE id = ?').get(id) as { edit: string | null } | undefined;
-    return row?.edit ? JSON.parse(row.edit) : null;
   }
 
   // ─── evaluations ────────────────────────────────────────────────────────────────────────
@@ -334,97 +262,17 @@ export class RunStore {
       .get(...(ideaId === undefined ? [] : [ideaId])) as { i: number; c: number; w: number; o: number; d: number };
     return { inputTokens: row.i, cachedTokens: row.c, cacheWriteTokens: row.w, outputTokens: row.o, costUsd: row.d };
   }
-}
 
-function openDatabase(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  return db;
-}
+  // ─── change detection ───────────────────────────────────────────────────────────────────
 
-interface IdeaRow {
-  id: number;
-  parent_id: number | null;
-  title: string;
-  hypothesis: string;
-  plan: string;
-  expected_effect: string;
-  status: IdeaStatus;
-  failure_reason: FailureReason | null;
-  error: string | null;
-  diff: string | null;
-  commit_sha: string | null;
-  reward: number | null;
-  reward_std: number | null;
-  reward_count: number;
-  meta: string;
-  created_at: string;
-  finished_at: string | null;
-}
-
-function toIdea(row: IdeaRow): IdeaRecord {
-  return {
-    id: row.id,
-    parentId: row.parent_id,
-    title: row.title,
-    hypothesis: row.hypothesis,
-    plan: row.plan,
-    expectedEffect: row.expected_effect,
-    status: row.status,
-    failureReason: row.failure_reason,
-    error: row.error,
-    diff: row.diff,
-    commit: row.commit_sha,
-    reward: row.reward,
-    rewardStd: row.reward_std,
-    rewardCount: row.reward_count,
-    createdAt: row.created_at,
-    finishedAt: row.finished_at,
-    meta: JSON.parse(row.meta),
-  };
-}
-
-interface EvaluationRow {
-  id: number;
-  idea_id: number;
-  seed: number;
-  status: EvaluationRecord['status'];
-  reward: number | null;
-  failure_reason: FailureReason | null;
-  error: string | null;
-  sandbox: string;
-  exit_code: number | null;
-  timed_out: number;
-  oom_killed: number;
-  duration_ms: number | null;
-  log_path: string | null;
-  handle: string | null;
-  gpus: string;
-  started_at: string;
-  finished_at: string | null;
-}
-
-function toEvaluation(row: EvaluationRow): EvaluationRecord {
-  return {
-    id: row.id,
-    ideaId: row.idea_id,
-    seed: row.seed,
-    status: row.status,
-    reward: row.reward,
-    failureReason: row.failure_reason,
-    error: row.error,
-    sandbox: row.sandbox,
-    exitCode: row.exit_code,
-    timedOut: row.timed_out === 1,
-    oomKilled: row.oom_killed === 1,
-    durationMs: row.duration_ms,
-    logPath: row.log_path,
-    handle: row.handle ? JSON.parse(row.handle) : null,
-    gpus: JSON.parse(row.gpus),
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
+  /**
+   * Plain data that changes whenever anything a report shows changes: each idea's status, title,
+   * reward and commit, how many evaluations started and finished, how many model calls were made.
+   */
+  changeFingerprint(): unknown[] {
+    const ideas = this.db.prepare('SELECT id, status, title, reward, reward_count, commit_sha, finished_at FROM ideas ORDER BY id').raw().all();
+    const evaluations = this.db.prepare(`SELECT COUNT(*), COALESCE(SUM(status != 'running'), 0), COALESCE(MAX(id), 0) FROM evaluations`).raw().get();
+    const calls = this.db.prepare('SELECT COUNT(*) FROM model_calls').raw().get();
+    return [ideas, evaluations, calls];
+  }
 }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import type { Goal } from '../../src/core/ideas.ts';
 import { compareRuns, type RunComparison } from '../../src/report/compare-runs.ts';
 import { summarizeRun, type RunSummary } from '../../src/report/run-summary.ts';
 import { RunStore } from '../../src/store/run-store.ts';
@@ -33,7 +34,7 @@ function summaryOf(runDir: string): RunSummary {
 }
 
 /** Best reward among the first n ideas to finish, computed straight from the summary. */
-function bestOfFirst(summary: RunSummary, n: number, goal: 'maximize' | 'minimize' = 'maximize'): number | null {
+function bestOfFirst(summary: RunSummary, n: number, goal: Goal = 'maximize'): number | null {
   const finished = summary.ideas
     .filter((i) => i.id !== 0 && i.finishedAt)
     .sort((a, b) => Date.parse(a.finishedAt!) - Date.parse(b.finishedAt!) || a.id - b.id)

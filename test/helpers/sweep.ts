@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OfflineCoder, OfflineThinker } from '../../src/agents/offline.ts';
 import type { AgentResult, Coder, ResearchContext, Thinker } from '../../src/core/interfaces.ts';
-import { Sweep, type SweepSummary } from '../../src/core/loop.ts';
+import { runSweep, type SweepSummary } from '../../src/core/sweep/index.ts';
 import type { SweepEvent } from '../../src/core/progress.ts';
 import { RunConfig, type RunConfigInput } from '../../src/core/run-config.ts';
 import { ZERO_USAGE, type Edit, type IdeaDraft } from '../../src/core/types.ts';
@@ -73,7 +73,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
     runDir,
     events,
     sweep: (options = {}) =>
-      new Sweep({
+      runSweep({
         store,
         environment,
         workspace,
@@ -85,7 +85,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
         evaluatorDir: environment.evaluatorDir ? path.join(runDir, 'evaluator') : undefined,
         progress: { report: (event) => events.push(event) },
         signal: options.signal ?? new AbortController().signal,
-      }).run(),
+      }),
   };
 }
 

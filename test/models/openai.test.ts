@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ModelError } from '../../src/core/errors.ts';
-import { ReplyParseError } from '../../src/models/model.ts';
+import { parseStructured, ReplyParseError } from '../../src/models/model.ts';
 import { OpenAIModel, type OpenAIModelOptions } from '../../src/models/openai.ts';
 import { ModelUnavailableError, RetryPolicy } from '../../src/models/retry.ts';
 import { FakeOpenAIServer } from '../fakes/openai-server.ts';
@@ -153,10 +153,17 @@ describe('OpenAI adapter (chat completions, real openai client)', () => {
     server.reply({ text: 'Here:\n```json\n{"title": "warmup", "score": 3}\n```' }, { text: '{"title": 5}' });
     const schema = z.object({ title: z.string(), score: z.number() });
     const m = model(server);
-    expect((await m.generate({ ...ask, schema })).parsed).toEqual({ title: 'warmup', score: 3 });
-    const error = await m.generate({ ...ask, schema }).catch((e: unknown) => e);
+    expect(parseStructured((await m.generate(ask)).text, schema)).toEqual({ title: 'warmup', score: 3 });
+    const unfit = await m.generate(ask);
+    expect(unfit.usage.outputTokens).toBe(server.billed[1].output);
+    const error = (() => {
+      try {
+        return parseStructured(unfit.text, schema);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(error).toBeInstanceOf(ReplyParseError);
     expect((error as ReplyParseError).message).toMatch(/does not fit the schema/);
-    expect((error as ReplyParseError).result?.usage.outputTokens).toBe(server.billed[1].output);
   });
 });

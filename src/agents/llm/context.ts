@@ -8,6 +8,7 @@
  * same prompt: provider caches hit, and the run's response cache answers a resumed call.
  */
 import picomatch from 'picomatch';
+import { isBeingProposed, isFinished, type Goal } from '../../core/ideas.ts';
 import type { ResearchContext } from '../../core/interfaces.ts';
 import type { IdeaRecord } from '../../core/types.ts';
 import type { Environment } from '../../environment/load.ts';
@@ -151,7 +152,7 @@ function formatReward(value: number | null): string {
   return Math.abs(value) >= 1000 || (Math.abs(value) < 0.001 && value !== 0) ? value.toExponential(3) : String(Number(value.toPrecision(4)));
 }
 
-function rewardText(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: 'maximize' | 'minimize'): string {
+function rewardText(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal): string {
   let text = `reward ${formatReward(idea.reward)}`;
   if (idea.rewardCount > 1 && idea.rewardStd !== null) text += ` ± ${formatReward(idea.rewardStd)} (${idea.rewardCount} seeds)`;
   if (baseline?.reward !== null && baseline?.reward !== undefined && idea.reward !== null && idea.id !== 0) {
@@ -190,7 +191,7 @@ export function historySection(context: ResearchContext, options: HistoryOptions
   const better = (a: IdeaRecord, b: IdeaRecord) => (goal === 'maximize' ? b.reward! - a.reward! : a.reward! - b.reward!) || a.id - b.id;
   const succeeded = ideas.filter((idea) => idea.status === 'succeeded' && idea.reward !== null).sort(better);
   const failed = ideas.filter((idea) => idea.status === 'failed').sort((a, b) => b.id - a.id);
-  const inProgress = ideas.filter((idea) => idea.status !== 'succeeded' && idea.status !== 'failed' && !idea.meta.proposing);
+  const inProgress = ideas.filter((idea) => !isFinished(idea) && !isBeingProposed(idea));
 
   const render = (bestCount: number, diffLines: number, failureCount: number, restCount: number): string => {
     const out: string[] = [];

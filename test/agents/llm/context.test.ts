@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CommitFiles, codeSection, estimateTokens, historySection } from '../../../src/agents/llm/context.ts';
 import { renderTemplate } from '../../../src/agents/llm/template.ts';
+import type { Goal } from '../../../src/core/ideas.ts';
 import type { ResearchContext } from '../../../src/core/interfaces.ts';
 import type { IdeaRecord } from '../../../src/core/types.ts';
 import { EnvironmentConfig } from '../../../src/environment/schema.ts';
 
 /** A research context over files held in memory (one commit, "c0"). */
-function contextWith(files: Record<string, string>, history: IdeaRecord[] = [], goal: 'maximize' | 'minimize' = 'maximize'): ResearchContext {
+function contextWith(files: Record<string, string>, history: IdeaRecord[] = [], goal: Goal = 'maximize'): ResearchContext {
   const config = EnvironmentConfig.parse({
     name: 'mem',
     description: 'Train a tiny model.',

@@ -1,0 +1,34 @@
+/** The parts a sweep is built from: each is one of the core's seams, or the run's store. */
+import type { Environment } from '../../environment/load.ts';
+import type { GpuPool } from '../../sandbox/gpu-pool.ts';
+import type { SearchStrategy } from '../../search/strategy.ts';
+import type { RunStore } from '../../store/run-store.ts';
+import type { Coder, Sandbox, Thinker, Workspace } from '../interfaces.ts';
+import type { ProgressReporter } from '../progress.ts';
+import type { RunConfig } from '../run-config.ts';
+import type { RunRecord } from './run-record.ts';
+import type { Scheduler } from './scheduler.ts';
+
+export interface SweepDependencies {
+  store: RunStore;
+  environment: Environment;
+  workspace: Workspace;
+  sandbox: Sandbox;
+  thinker: Thinker;
+  coder: Coder;
+  strategy: SearchStrategy;
+  gpuPool: GpuPool;
+  /** The evaluator frozen when the run was created. */
+  evaluatorDir?: string;
+  progress: ProgressReporter;
+  /** Aborted on Ctrl-C: no new idea starts, running ones are stopped and left for `resume`. */
+  signal: AbortSignal;
+}
+
+/** What the parts of one sweep share: its dependencies, the run's config, its ideas and its scheduler. */
+export interface SweepParts {
+  deps: SweepDependencies;
+  config: RunConfig;
+  record: RunRecord;
+  scheduler: Scheduler;
+}

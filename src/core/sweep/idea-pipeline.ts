@@ -1,0 +1,184 @@
+/**
+ * One idea's way through the sweep: the thinker proposes it (and the strategy accepts it), the
+ * coder turns it into a commit (with repair rounds when an edit does not apply), then it is
+ * evaluated (./evaluation.ts) and its result recorded (./run-record.ts). An idea that fails on
+ * the way is recorded as failed, with the reason; one that is stopped stays for `resume`.
+ */
+import { applyEdit } from '../../patch/apply.ts';
+import { refusalReason } from '../../patch/guard.ts';
+import type { Proposal } from '../../search/strategy.ts';
+import { writeIdeaFiles } from '../../store/idea-files.ts';
+import { BudgetExceeded, describeError } from '../errors.ts';
+import type { ApplyFeedback } from '../interfaces.ts';
+import { Edit, type IdeaDraft, type IdeaRecord } from '../types.ts';
+import type { SweepParts } from './dependencies.ts';
+import { IdeaEvaluator } from './evaluation.ts';
+import { researchContext } from './research-context.ts';
+import { Drained, isFatal } from './scheduler.ts';
+
+/** Times the thinker is asked again when the strategy rejects its draft (e.g. a near-duplicate). */
+export const PROPOSAL_RETRIES = 2;
+
+export class IdeaPipeline {
+  readonly evaluator: IdeaEvaluator;
+
+  constructor(private readonly parts: SweepParts) {
+    this.evaluator = new IdeaEvaluator(parts);
+  }
+
+  /** Records a new idea for the proposal right away (so it counts against the budget) and starts it. */
+  startIdea(proposal: Proposal): void {
+    const { deps, record, scheduler } = this.parts;
+    const { store, strategy } = deps;
+    const placeholder: IdeaDraft = { title: '(being proposed)', hypothesis: '', plan: '', expectedEffect: '' };
+    // The idea and the strategy state that chose it are written together: a kill between the two
+    // would otherwise leave a resumed search unaware of a child it already started.
+    const id = store.transaction(() => {
+      const inserted = store.insertIdea(placeholder, proposal.parentId, { ...proposal.meta, instruction: proposal.instruction, proposing: true });
+      const idea = record.refresh(inserted);
+      strategy.started?.(idea);
+      store.setMeta('searchState', strategy.saveState());
+      return inserted;
+    });
+    const started = Date.now();
+    scheduler.spawn(id, async () => {
+      const draft = await this.propose(id, proposal);
+      if (!draft) return;
+      await this.prepareAndEvaluate(record.idea(id)!, () => scheduler.recordPrepareTime(Date.now() - started));
+    });
+  }
+
+  /**
+   * Takes a recorded idea from where it is to its result: proposes it again when a killed
+   * researcher left it half-proposed, codes it when it has no commit yet, then evaluates it.
+   */
+  async prepareAndEvaluate(idea: IdeaRecord, prepared?: () => void): Promise<void> {
+    const { record, config } = this.parts;
+    if (idea.meta.proposing) {
+      // Killed while the thinker was still working: propose it again.
+      const draft = await this.propose(idea.id, { parentId: idea.parentId, instruction: idea.meta.instruction as string | undefined });
+      if (!draft) return;
+      idea = record.idea(idea.id)!;
+    }
+    let worktree: string | null = null;
+    if (idea.status === 'proposed') {
+      worktree = await this.implement(idea);
+      if (!worktree) return;
+      idea = record.idea(idea.id)!;
+      prepared?.();
+    }
+    await this.evaluator.evaluate(idea, config.seeds, worktree ?? undefined);
+  }
+
+  /**
+   * Asks the thinker for the idea, and the strategy whether it is worth running; a rejected draft
+   * goes back to the thinker with the reason, and after PROPOSAL_RETRIES the idea fails with it.
+   */
+  private async propose(id: number, proposal: Proposal): Promise<IdeaDraft | null> {
+    const { deps, record, scheduler } = this.parts;
+    const { store, thinker, strategy, progress } = deps;
+    const rejections: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const instruction = [proposal.instruction, ...rejections.map((r) => `A previous proposal for this idea was rejected: ${r}. Propose something clearly different.`)]
+        .filter(Boolean)
+        .join('\n');
+      if (scheduler.stopping()) throw new Drained();
+      const context = await researchContext(this.parts, id, proposal.parentId, instruction || undefined, attempt);
+      let value: IdeaDraft;
+      try {
+        value = (await thinker.propose(context)).value;
+      } catch (error) {
+        if (isFatal(error) || error instanceof BudgetExceeded || scheduler.stopping()) throw error;
+        record.finishFailed(id, { reason: 'agent-error', message: `the thinker failed: ${describeError(error)}` });
+        return null;
+      }
+      const verdict = strategy.accept?.({ ideaId: id, parentId: proposal.parentId, draft: value }, record.view()) ?? { ok: true as const };
+      const meta = { ...record.idea(id)!.meta };
+      delete meta.proposing;
+      if (!verdict.ok) {
+        rejections.push(verdict.message);
+        meta.rejected = rejections;
+      }
+      store.updateProposal(id, value, meta);
+      const idea = record.refresh(id);
+      if (verdict.ok) {
+        progress.report({ type: 'idea-proposed', idea });
+        return value;
+      }
+      if (attempt >= PROPOSAL_RETRIES) {
+        record.finishFailed(id, { reason: verdict.reason, message: `rejected before running: ${verdict.message}` });
+        return null;
+      }
+    }
+  }
+
+  /**
+   * Has the coder turn the idea into a commit, repairing edits that do not apply. Returns the
+   * worktree holding the commit, or null when the idea failed.
+   */
+  private async implement(idea: IdeaRecord): Promise<string | null> {
+    const { deps, record, scheduler, config } = this.parts;
+    const { store, workspace, coder, environment, progress } = deps;
+    const parent = idea.parentId === null ? null : record.idea(idea.parentId)!;
+    const parentCommit = parent?.commit ?? workspace.baseCommit;
+    const dir = await workspace.checkout(idea.id, parentCommit);
+    const context = await researchContext(this.parts, idea.id, idea.parentId, idea.meta.instruction as string | undefined);
+    const draft: IdeaDraft = { title: idea.title, hypothesis: idea.hypothesis, plan: idea.plan, expectedEffect: idea.expectedEffect };
+    const feedback: ApplyFeedback[] = [];
+    const rules = { editable: environment.config.editable, protected: environment.config.protected };
+
+    for (let round = 0; round <= config.repairRounds; round++) {
+      let edit: Edit;
+      try {
+        if (scheduler.stopping()) throw new Drained(); // no model spend on an idea that will not run now
+        edit = Edit.parse((await coder.implement(draft, context, feedback)).value);
+      } catch (error) {
+        await workspace.release(dir);
+        if (isFatal(error) || error instanceof BudgetExceeded || scheduler.stopping()) throw error;
+        record.finishFailed(idea.id, { reason: 'agent-error', message: `the coder failed: ${describeError(error)}` });
+        return null;
+      }
+      if (round > 0) await workspace.reset(dir);
+      const applied = await applyEdit(edit, dir);
+      if (!applied.ok && applied.refused) {
+        // Reward integrity: an edit that reaches outside the code is refused, not repaired.
+        await workspace.release(dir);
+        record.finishFailed(idea.id, { reason: 'refused', message: `refused: ${applied.message}` }, edit);
+        return null;
+      }
+      if (!applied.ok) {
+        feedback.push({ edit, message: applied.message });
+        continue;
+      }
+      const changes = await workspace.pendingChanges(dir);
+      if (changes.length === 0) {
+        feedback.push({ edit, message: 'the edit applied but changed nothing' });
+        continue;
+      }
+      const refusal = refusalReason(changes, rules);
+      if (refusal) {
+        await workspace.release(dir);
+        record.finishFailed(idea.id, { reason: 'refused', message: `refused: ${refusal}` }, edit);
+        return null;
+      }
+      const committed = await workspace.commit(dir, idea.id, commitMessage(idea));
+      store.setIdeaCode(idea.id, { edit, diff: committed.diff, commit: committed.commit });
+      const coded = record.refresh(idea.id);
+      writeIdeaFiles(store.runDir, coded);
+      progress.report({ type: 'idea-coded', idea: coded, changedFiles: committed.changedFiles });
+      return dir;
+    }
+    await workspace.release(dir);
+    const last = feedback[feedback.length - 1];
+    record.finishFailed(
+      idea.id,
+      { reason: 'patch-failed', message: `the edit did not apply after ${feedback.length} attempt(s): ${last?.message ?? 'no edit'}` },
+      last?.edit,
+    );
+    return null;
+  }
+}
+
+function commitMessage(idea: IdeaRecord): string {
+  return `${idea.title}\n\n${idea.hypothesis}\n\nai-researcher idea ${idea.id}${idea.parentId !== null ? `, built on idea ${idea.parentId}` : ''}`;
+}

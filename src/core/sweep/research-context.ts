@@ -1,0 +1,43 @@
+/**
+ * What an agent is told when it proposes or implements an idea: the run's history, the parent's
+ * code, reproducible randomness, and the ledger through which its model calls are recorded and
+ * --max-cost is enforced.
+ */
+import type { ResearchContext } from '../interfaces.ts';
+import { mixSeed, seededRandom } from '../random.ts';
+import type { SweepParts } from './dependencies.ts';
+
+export async function researchContext(
+  parts: SweepParts,
+  ideaId: number,
+  parentId: number | null,
+  instruction?: string,
+  attempt = 0,
+): Promise<ResearchContext> {
+  const { store, workspace, environment } = parts.deps;
+  const { record, scheduler, config } = parts;
+  const parent = parentId === null ? null : (record.idea(parentId) ?? null);
+  const parentCommit = parent?.commit ?? workspace.baseCommit;
+  return {
+    ideaId,
+    environment,
+    history: record.history().filter((idea) => idea.id !== ideaId),
+    parent,
+    instruction,
+    readFile: (relativePath) => workspace.readFile(parentCommit, relativePath),
+    readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
+    listFiles: () => workspace.listFiles(parentCommit),
+    // A retried proposal gets fresh randomness, or a seeded thinker would repeat itself.
+    random: seededRandom(attempt === 0 ? mixSeed(config.randomSeed, ideaId) : mixSeed(config.randomSeed, ideaId, attempt)),
+    signal: scheduler.prepareSignal,
+    ledger: {
+      cached: (cacheKey) => store.cachedResponse(cacheKey),
+      record: (call) => {
+        store.recordModelCall({ ...call, ideaId });
+        scheduler.spend(call.usage.costUsd);
+      },
+      spentUsd: () => scheduler.spentUsd,
+      maxCostUsd: config.maxCostUsd,
+    },
+  };
+}
