@@ -17,6 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { applyEdit } from '../patch/apply.ts';
 import { refusalReason } from '../patch/guard.ts';
 import { scoreRun } from '../reward/evaluate.ts';
+import { longDelay } from './long-timer.ts';
 import type { GpuPool } from '../sandbox/gpu-pool.ts';
 import { bestFinished, isBetter, isFinished, type Proposal, type SearchStrategy, type SearchView } from '../search/strategy.ts';
 import { seedDir, writeIdeaFiles } from '../store/idea-files.ts';
@@ -225,7 +226,7 @@ export class Sweep {
       this.timeLimit =
         maxHours === null
           ? new Promise(() => {})
-          : new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(0, maxHours * 3_600_000 - this.activeMs()) + 5, 2 ** 31 - 1)).unref());
+          : longDelay(Math.max(0, maxHours * 3_600_000 - this.activeMs()) + 5, { unref: true }); // --max-hours may pass 24.8 days
     }
     return this.timeLimit;
   }

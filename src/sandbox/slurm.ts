@@ -51,6 +51,7 @@ import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../c
 import type { Environment } from '../environment/load.ts';
 import type { Resources, SlurmSettings } from '../environment/schema.ts';
 import { sandboxResult } from './result.ts';
+import { snapshotOutputs } from '../reward/snapshot.ts';
 import { sleep } from '../core/sleep.ts';
 import { sandboxEnvironment } from './environment-variables.ts';
 
@@ -780,8 +781,8 @@ export class SlurmSandbox implements Sandbox {
     copyContents(request.workDir, files.work);
     if (request.kind === 'evaluate') {
       mkdirSync(files.evalOut, { recursive: true });
-      // The run step of this seed normally left its outputs here; otherwise stage the run's.
-      if (!existsSync(stepFiles(files.seedDir, 'run').result)) copyContents(request.outputDir, files.outputs);
+      // What the run step left here is not what the evaluator may see: stage the clean copy it is given.
+      snapshotOutputs(request.outputDir, files.outputs);
     }
 
     const env = jobEnvironment(request, files);
@@ -917,8 +918,9 @@ export class SlurmSandbox implements Sandbox {
   /** Copies the step's outputs back next to the idea and tidies its stage. */
   private finish(request: SandboxRequest, files: StepFiles, result: SandboxResult): void {
     try {
-      if (request.kind === 'run') copyContents(files.outputs, request.outputDir);
-      else if (request.evalDir) copyContents(files.evalOut, request.evalDir);
+      // Regular files and folders only: no link a job left is followed or recreated on this machine.
+      if (request.kind === 'run') snapshotOutputs(files.outputs, request.outputDir);
+      else if (request.evalDir) snapshotOutputs(files.evalOut, request.evalDir);
       if (!result.interrupted && !result.infrastructureError) {
         const { logPath: _logPath, ...kept } = result;
         writeFileSync(files.result, JSON.stringify(kept));
