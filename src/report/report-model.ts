@@ -198,12 +198,14 @@ export function judge(
   if (baseline.rewardCount < 2 || baseline.rewardStd === null) return { verdict: 'unknown', signalToNoise: null };
   // With one seed an idea's own spread is unknown: assume it is as noisy as the baseline.
   const ideaStd = idea.rewardCount >= 2 && idea.rewardStd !== null ? idea.rewardStd : baseline.rewardStd;
-  const standardError = Math.sqrt(baseline.rewardStd ** 2 / baseline.rewardCount + ideaStd ** 2 / Math.max(1, idea.rewardCount));
+  // hypot, not the square root of a sum of squares: a spread of 1e200 must not overflow to Infinity.
+  const standardError = Math.hypot(baseline.rewardStd / Math.sqrt(baseline.rewardCount), ideaStd / Math.sqrt(Math.max(1, idea.rewardCount)));
   if (standardError === 0) {
     if (idea.improvement === 0) return { verdict: 'within-noise', signalToNoise: 0 };
     return { verdict: idea.improvement > 0 ? 'better' : 'worse', signalToNoise: null };
   }
-  const ratio = idea.improvement / standardError;
+  // Clamped: a gain of 1e308 over a spread of 0.03 is beyond noise, not Infinity× it.
+  const ratio = Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, idea.improvement / standardError));
   if (Math.abs(ratio) <= 2) return { verdict: 'within-noise', signalToNoise: ratio };
   return { verdict: ratio > 0 ? 'better' : 'worse', signalToNoise: ratio };
 }
