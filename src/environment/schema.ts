@@ -94,8 +94,8 @@ export const EvaluateStep = Step.extend({
  */
 const RewardRange = z
   .tuple([z.number(), z.number()])
-  .refine(([lo, hi]) => Number.isFinite(lo) && Number.isFinite(hi), 'both ends of reward.range must be finite numbers')
-  .refine(([lo, hi]) => lo < hi, 'reward.range is [lo, hi] with lo < hi');
+  .refine(([lo, hi]) => Number.isFinite(lo) && Number.isFinite(hi), 'both ends must be finite numbers')
+  .refine(([lo, hi]) => lo < hi, 'expected [lo, hi] with lo < hi');
 
 export const Reward = z.discriminatedUnion('source', [
   z

@@ -77,6 +77,8 @@ function fail(reason: 'no-metric' | 'bad-metric', message: string): Scored {
 export function logTail(logPath: string, lines = 20): string {
   const read = readFileNoFollow(logPath, { maxBytes: 64 * 1024, overflow: 'tail' });
   if (!read.ok) return '';
-  const text = read.dropped > 0 ? read.text.slice(read.text.indexOf('\n') + 1) : read.text;
+  // Past the cap the first line read is a partial one: drop it, unless it is the only one.
+  const cut = read.text.indexOf('\n');
+  const text = read.dropped > 0 && cut >= 0 && cut < read.text.length - 1 ? read.text.slice(cut + 1) : read.text;
   return text.split('\n').filter((line) => line.trim() !== '').slice(-lines).join('\n');
 }
