@@ -3,8 +3,9 @@
  * report.html, summary.md and the live view all say the same thing: the timeline of evaluations,
  * the best-so-far curve, the noise judgement, the lineage tree and the run's totals.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { readFileNoFollow } from '../reward/safe-read.ts';
 import { seedDir } from '../store/idea-files.ts';
 import { rankedIdeas } from './leaderboard.ts';
 import type { EvaluationSummary, IdeaSummary, RunSummary } from './run-summary.ts';
@@ -272,19 +273,15 @@ function logFile(runDir: string, ideaId: number, evaluation: EvaluationSummary):
   return null;
 }
 
-/** The last lines of a file, reading only its end (logs of long trainings are large). */
+/**
+ * The last lines of a file, reading only its end (logs of long trainings are large), and never
+ * through a link or from a fifo a run step may have left in its place.
+ */
 export function tailOf(file: string, lines = LOG_TAIL_LINES): string {
-  const size = statSync(file).size;
-  const length = Math.min(size, LOG_TAIL_BYTES);
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buffer, 0, length, size - length);
-  } finally {
-    closeSync(fd);
-  }
-  let text = buffer.toString('utf8');
-  if (length < size) text = text.slice(text.indexOf('\n') + 1); // drop the partial first line
+  const read = readFileNoFollow(file, { maxBytes: LOG_TAIL_BYTES, overflow: 'tail' }, path.basename(file));
+  if (!read.ok) return `(${read.message})`;
+  let text = read.text;
+  if (read.dropped > 0) text = text.slice(text.indexOf('\n') + 1); // drop the partial first line
   // Progress bars rewrite one line with carriage returns: keep what the terminal would show.
   const shown = text.split('\n').map((line) => line.slice(line.lastIndexOf('\r', line.length - 2) + 1).replace(/\r$/, ''));
   while (shown.length && shown[shown.length - 1].trim() === '') shown.pop();

@@ -36,7 +36,6 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readSync,
   rmSync,
   statSync,
@@ -51,6 +50,7 @@ import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../c
 import type { Environment } from '../environment/load.ts';
 import type { Resources, SlurmSettings } from '../environment/schema.ts';
 import { sandboxResult } from './result.ts';
+import { readFileNoFollow } from '../reward/safe-read.ts';
 import { snapshotOutputs } from '../reward/snapshot.ts';
 import { sleep } from '../core/sleep.ts';
 import { sandboxEnvironment } from './environment-variables.ts';
@@ -331,12 +331,10 @@ function stepFiles(seedDir: string, kind: SandboxRequest['kind']): StepFiles {
   };
 }
 
+/** A small stage file (job id, exit status, times): never through a link, from a fifo, or whole when huge. */
 function readText(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return null;
-  }
+  const read = readFileNoFollow(file, { maxBytes: 64 * 1024 });
+  return read.ok ? read.text.trim() : null;
 }
 
 function readNumber(file: string): number | null {
@@ -367,7 +365,7 @@ class LogMirror {
   sync(): void {
     let source: number;
     try {
-      source = openSync(this.from, 'r');
+      source = openSync(this.from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); // the job could swap in a link or fifo
     } catch {
       return; // the job has not started writing yet
     }
