@@ -4,20 +4,35 @@
  */
 import { z } from 'zod';
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const DURATION = /^(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(ms|s|m|h|d)?$/i;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/**
+ * The longest time limit a step may have. Trainings of days are real; a limit past a month is a
+ * typo (or a unit mix-up), and far past it no timer of the sandboxes could honour it.
+ */
+export const MAX_DURATION_MS = 30 * UNIT_MS.d;
 
-/** "90s", "5m", "1h", "1500ms" or a number of seconds → milliseconds. */
+/** "90s", "5m", "1h", "2d", "1500ms" or a number of seconds → milliseconds, from 1 ms to 30 days. */
 export const Duration = z
-  .union([z.number().positive(), z.string()])
+  .union([z.number(), z.string()])
   .transform((value, ctx) => {
-    if (typeof value === 'number') return Math.round(value * 1000);
-    const match = DURATION.exec(value.trim());
-    if (!match) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like "90s", "5m" or "1h", got "${value}"` });
+    let ms: number;
+    if (typeof value === 'number') {
+      ms = Math.round(value * 1000);
+    } else {
+      const match = DURATION.exec(value.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like "90s", "5m", "1h" or "2d", got "${value}"` });
+        return z.NEVER;
+      }
+      ms = Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's').toLowerCase() as keyof typeof UNIT_MS]);
+    }
+    if (!(ms >= 1 && ms <= MAX_DURATION_MS)) {
+      const shown = typeof value === 'number' ? `${value} (seconds)` : `"${value}"`;
+      ctx.addIssue({ code: 'custom', message: `a time limit must be more than 0 and at most 30 days ("30d"), got ${shown}` });
       return z.NEVER;
     }
-    return Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS]);
+    return ms;
   });
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i;
@@ -79,6 +94,15 @@ export const EvaluateStep = Step.extend({
   dir: z.string().min(1),
 }).strict();
 
+/**
+ * Where a believable reward lies, e.g. [0, 1] for an accuracy. A value outside is a broken or
+ * gamed metric (`bad-metric`), never a record.
+ */
+const RewardRange = z
+  .tuple([z.number(), z.number()])
+  .refine(([lo, hi]) => Number.isFinite(lo) && Number.isFinite(hi), 'both ends must be finite numbers')
+  .refine(([lo, hi]) => lo < hi, 'expected [lo, hi] with lo < hi');
+
 export const Reward = z.discriminatedUnion('source', [
   z
     .object({
@@ -88,6 +112,7 @@ export const Reward = z.discriminatedUnion('source', [
       /** Dotted path to the number inside the file, e.g. "eval.accuracy". */
       key: z.string().min(1),
       goal: z.enum(['maximize', 'minimize']),
+      range: RewardRange.optional(),
     })
     .strict(),
   z
@@ -96,6 +121,7 @@ export const Reward = z.discriminatedUnion('source', [
       /** Regular expression over the step's output; the first capture group is the metric. */
       pattern: z.string().min(1),
       goal: z.enum(['maximize', 'minimize']),
+      range: RewardRange.optional(),
     })
     .strict(),
 ]);

@@ -4,6 +4,7 @@
  * longer run does not win just by being longer), and what each cost.
  */
 import { bestFinished, isBetter, isFinished, type Goal } from '../core/ideas.ts';
+import { difference } from '../core/statistics.ts';
 import { formatNumber } from './leaderboard.ts';
 import { formatDuration, formatSpread } from './report-html.ts';
 import { buildReportModel } from './report-model.ts';
@@ -62,7 +63,7 @@ export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
   if (!comparable) notes.push(`the runs optimise in different directions (${left.goal} and ${right.goal}): no leader is named`);
   if (left.baseline?.reward != null && right.baseline?.reward != null && left.environment === right.environment) {
     const spread = Math.max(left.baseline.rewardStd ?? 0, right.baseline.rewardStd ?? 0);
-    const gap = Math.abs(left.baseline.reward - right.baseline.reward);
+    const gap = Math.abs(difference(left.baseline.reward, right.baseline.reward));
     if (gap > 0 && gap > 3 * spread) notes.push(`the baselines differ (${formatNumber(left.baseline.reward)} and ${formatNumber(right.baseline.reward)}): the environment or the machine may have changed between the runs`);
   }
   const leaderOf = (x: number | null, y: number | null): Checkpoint['leader'] => {

@@ -304,7 +304,7 @@ export function formatSpread(std: number): string {
 /** How many standard errors: whole numbers once the ratio is large. */
 function formatRatio(ratio: number): string {
   const abs = Math.abs(ratio);
-  return abs >= 10 ? String(Math.round(abs)) : abs.toFixed(1);
+  return abs >= 1e6 ? abs.toExponential(1) : abs >= 10 ? String(Math.round(abs)) : abs.toFixed(1);
 }
 
 function rewardHtml(idea: IdeaView): string {

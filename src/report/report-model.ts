@@ -3,9 +3,10 @@
  * report.html, summary.md and the live view all say the same thing: the timeline of evaluations,
  * the best-so-far curve, the noise judgement, the lineage tree and the run's totals.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isBetter } from '../core/ideas.ts';
+import { readFileNoFollow } from '../reward/safe-read.ts';
 import { seedDir } from '../store/idea-files.ts';
 import { rankedIdeas } from './leaderboard.ts';
 import type { EvaluationSummary, IdeaSummary, RunSummary } from './run-summary.ts';
@@ -199,12 +200,14 @@ export function judge(
   if (baseline.rewardCount < 2 || baseline.rewardStd === null) return { verdict: 'unknown', signalToNoise: null };
   // With one seed an idea's own spread is unknown: assume it is as noisy as the baseline.
   const ideaStd = idea.rewardCount >= 2 && idea.rewardStd !== null ? idea.rewardStd : baseline.rewardStd;
-  const standardError = Math.sqrt(baseline.rewardStd ** 2 / baseline.rewardCount + ideaStd ** 2 / Math.max(1, idea.rewardCount));
+  // hypot, not the square root of a sum of squares: a spread of 1e200 must not overflow to Infinity.
+  const standardError = Math.hypot(baseline.rewardStd / Math.sqrt(baseline.rewardCount), ideaStd / Math.sqrt(Math.max(1, idea.rewardCount)));
   if (standardError === 0) {
     if (idea.improvement === 0) return { verdict: 'within-noise', signalToNoise: 0 };
     return { verdict: idea.improvement > 0 ? 'better' : 'worse', signalToNoise: null };
   }
-  const ratio = idea.improvement / standardError;
+  // Clamped: a gain of 1e308 over a spread of 0.03 is beyond noise, not Infinity× it.
+  const ratio = Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, idea.improvement / standardError));
   if (Math.abs(ratio) <= 2) return { verdict: 'within-noise', signalToNoise: ratio };
   return { verdict: ratio > 0 ? 'better' : 'worse', signalToNoise: ratio };
 }
@@ -271,19 +274,15 @@ function logFile(runDir: string, ideaId: number, evaluation: EvaluationSummary):
   return null;
 }
 
-/** The last lines of a file, reading only its end (logs of long trainings are large). */
+/**
+ * The last lines of a file, reading only its end (logs of long trainings are large), and never
+ * through a link or from a fifo a run step may have left in its place.
+ */
 export function tailOf(file: string, lines = LOG_TAIL_LINES): string {
-  const size = statSync(file).size;
-  const length = Math.min(size, LOG_TAIL_BYTES);
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buffer, 0, length, size - length);
-  } finally {
-    closeSync(fd);
-  }
-  let text = buffer.toString('utf8');
-  if (length < size) text = text.slice(text.indexOf('\n') + 1); // drop the partial first line
+  const read = readFileNoFollow(file, { maxBytes: LOG_TAIL_BYTES, overflow: 'tail' }, path.basename(file));
+  if (!read.ok) return `(${read.message})`;
+  let text = read.text;
+  if (read.dropped > 0) text = text.slice(text.indexOf('\n') + 1); // drop the partial first line
   // Progress bars rewrite one line with carriage returns: keep what the terminal would show.
   const shown = text.split('\n').map((line) => line.slice(line.lastIndexOf('\r', line.length - 2) + 1).replace(/\r$/, ''));
   while (shown.length && shown[shown.length - 1].trim() === '') shown.pop();

@@ -8,6 +8,7 @@
  * so such points are drawn as triangles on the edge; their tooltip still gives the value.
  */
 import { escapeHtml } from './diff-html.ts';
+import { fraction } from '../core/statistics.ts';
 import { formatNumber } from './leaderboard.ts';
 import type { ReportModel } from './report-model.ts';
 
@@ -16,13 +17,22 @@ const HEIGHT = 380;
 const MARGIN = { top: 16, right: 24, bottom: 48, left: 64 };
 /** Height of the lane under the x axis where failures are marked (only when something failed). */
 const FAIL_LANE = 24;
+/**
+ * The plotted range never reaches past ±1e307, so every span, pad and tick step below stays a
+ * finite double (a run may report ±1.79e308, and 1.79e308 − (−1.79e308) is Infinity); rewards
+ * past it are drawn on the edge like any other clipped point.
+ */
+const PLOT_LIMIT = 1e307;
 
 export function rewardPlotSvg(model: ReportModel): string {
   const { points, earlyFailures, bestSoFar, baseline, summary } = model;
   const maximize = summary.goal === 'maximize';
-  const rewards = points.filter((p) => p.reward !== null).map((p) => p.reward!);
+  const rewards = points.filter((p) => p.reward !== null).map((p) => limited(p.reward!));
   const base = baseline?.reward ?? null;
   const baseStd = baseline && baseline.rewardCount > 1 ? (baseline.rewardStd ?? 0) : 0;
+  // The baseline band's edges, inside the plottable range (base ± std may not even be finite).
+  const bandLo = base === null ? null : limited(limited(base) - limited(baseStd));
+  const bandHi = base === null ? null : limited(limited(base) + limited(baseStd));
 
   if (rewards.length === 0 && points.length === 0 && earlyFailures.length === 0) {
     return '<p class="empty">No evaluation has finished yet.</p>';
@@ -32,9 +42,9 @@ export function rewardPlotSvg(model: ReportModel): string {
   // The better three quarters of the rewards and the baseline band are what a reader looks at.
   const bestFirst = [...rewards].sort((a, b) => (maximize ? b - a : a - b));
   const interesting = bestFirst.slice(0, Math.ceil(bestFirst.length * 0.75));
-  if (base !== null) interesting.push(base - baseStd, base + baseStd);
-  let lo = Math.min(...(rewards.length ? rewards : [0]), ...(base !== null ? [base - baseStd] : []));
-  let hi = Math.max(...(rewards.length ? rewards : [1]), ...(base !== null ? [base + baseStd] : []));
+  if (bandLo !== null && bandHi !== null) interesting.push(bandLo, bandHi);
+  let lo = Math.min(...(rewards.length ? rewards : [0]), ...(bandLo !== null ? [bandLo] : []));
+  let hi = Math.max(...(rewards.length ? rewards : [1]), ...(bandHi !== null ? [bandHi] : []));
   if (interesting.length >= 2) {
     const iLo = Math.min(...interesting);
     const iHi = Math.max(...interesting);
@@ -43,8 +53,9 @@ export function rewardPlotSvg(model: ReportModel): string {
     if (maximize && iLo - lo > 2 * span) lo = iLo - 0.6 * span;
     if (!maximize && hi - iHi > 2 * span) hi = iHi + 0.6 * span;
   }
-  if (hi - lo < 1e-12) {
-    const pad = Math.abs(hi) * 0.05 || 1;
+  // Flat (or flat to within rounding, which at 1e300 is a gap of 1e284): give the range some height.
+  if (hi - lo < 1e-12 || hi - lo <= Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9) {
+    const pad = Math.abs(hi) * 0.05 || Math.abs(lo) * 0.05 || 1;
     lo -= pad;
     hi += pad;
   }
@@ -64,7 +75,7 @@ export function rewardPlotSvg(model: ReportModel): string {
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom - lane;
   const x = (ms: number) => MARGIN.left + (ms / xMax) * plotW;
-  const y = (r: number) => MARGIN.top + (1 - (r - yMin) / (yMax - yMin)) * plotH;
+  const y = (r: number) => MARGIN.top + (1 - fraction(r, yMin, yMax)) * plotH;
   const laneY = MARGIN.top + plotH + lane / 2 + 1;
   const f = (n: number) => n.toFixed(1);
 
@@ -94,14 +105,14 @@ export function rewardPlotSvg(model: ReportModel): string {
   // baseline band and line
   if (base !== null) {
     if (baseStd > 0) {
-      const top = y(Math.min(yMax, base + baseStd));
-      const bottom = y(Math.max(yMin, base - baseStd));
+      const top = y(clamp(bandHi!, yMin, yMax));
+      const bottom = y(clamp(bandLo!, yMin, yMax));
       parts.push(
-        `<rect class="baseline-band" x="${MARGIN.left}" y="${f(top)}" width="${plotW}" height="${f(Math.max(1, bottom - top))}"><title>baseline ± 1 std: ${formatNumber(base - baseStd)} … ${formatNumber(base + baseStd)}</title></rect>`,
+        `<rect class="baseline-band" x="${MARGIN.left}" y="${f(top)}" width="${plotW}" height="${f(Math.max(1, bottom - top))}"><title>baseline ± 1 std: ${formatNumber(base)} ± ${formatNumber(baseStd)}</title></rect>`,
       );
     }
     parts.push(
-      `<line class="baseline" x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${f(y(base))}" y2="${f(y(base))}"><title>baseline ${formatNumber(base)}</title></line>`,
+      `<line class="baseline" x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${f(y(clamp(base, yMin, yMax)))}" y2="${f(y(clamp(base, yMin, yMax)))}"><title>baseline ${formatNumber(base)}</title></line>`,
     );
   }
 
@@ -147,11 +158,13 @@ export function rewardPlotSvg(model: ReportModel): string {
       `<a href="#idea-${failure.ideaId}"><path class="idea-failure" data-idea="${failure.ideaId}" d="${crossPath(x(failure.atMs), laneY, 4)}"><title>${escapeHtml(title)}</title></path></a>`,
     );
   }
-  const clipped = points.filter((p) => p.reward !== null && (p.reward < yMin || p.reward > yMax));
-  if (clipped.length) {
-    const worst = clipped.reduce((a, b) => (maximize ? (b.reward! < a.reward! ? b : a) : b.reward! > a.reward! ? b : a));
-    const text = `${clipped.length === 1 ? '1 evaluation' : `${clipped.length} evaluations`} ${maximize ? 'below' : 'above'} the plotted range (${maximize ? 'down' : 'up'} to ${formatNumber(worst.reward!)}) ${maximize ? '▼' : '▲'}`;
-    parts.push(`<text class="clip-note" x="${WIDTH - MARGIN.right - 6}" y="${maximize ? MARGIN.top + plotH - 8 : MARGIN.top + 14}" text-anchor="end">${escapeHtml(text)}</text>`);
+  // Usually only the worse side is clipped; rewards past ±1e307 may be clipped on either side.
+  for (const side of ['below', 'above'] as const) {
+    const clipped = points.filter((p) => p.reward !== null && (side === 'below' ? p.reward < yMin : p.reward > yMax));
+    if (!clipped.length) continue;
+    const extreme = clipped.reduce((a, b) => (side === 'below' ? (b.reward! < a.reward! ? b : a) : b.reward! > a.reward! ? b : a));
+    const text = `${clipped.length === 1 ? '1 evaluation' : `${clipped.length} evaluations`} ${side} the plotted range (${side === 'below' ? 'down' : 'up'} to ${formatNumber(extreme.reward!)}) ${side === 'below' ? '▼' : '▲'}`;
+    parts.push(`<text class="clip-note" x="${WIDTH - MARGIN.right - 6}" y="${side === 'below' ? MARGIN.top + plotH - 8 : MARGIN.top + 14}" text-anchor="end">${escapeHtml(text)}</text>`);
   }
   parts.push('</svg>');
   return parts.join('');
@@ -170,6 +183,11 @@ function clamp(value: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, value));
 }
 
+/** A value as the plot's range may use it (see PLOT_LIMIT); Infinity, should one ever arrive, included. */
+function limited(value: number): number {
+  return Number.isNaN(value) ? 0 : clamp(value, -PLOT_LIMIT, PLOT_LIMIT);
+}
+
 /** Seconds, minutes or hours, whichever gives readable tick labels for the run's length. */
 function timeUnit(ms: number): { ms: number; label: string } {
   if (ms < 3 * 60_000) return { ms: 1000, label: 's' };
@@ -179,13 +197,16 @@ function timeUnit(ms: number): { ms: number; label: string } {
 
 /** Round tick values (1, 2, 5 × 10^k steps) covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count: number): number[] {
-  if (!(hi > lo)) return [lo];
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [Number.isFinite(lo) ? lo : 0];
   const rough = (hi - lo) / Math.max(1, count - 1);
   const magnitude = 10 ** Math.floor(Math.log10(rough));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough) ?? 10 * magnitude;
   const first = Math.floor(lo / step) * step;
+  // A step below the rounding of lo and hi (or one that overflowed) would never advance: no ticks between.
+  if (!Number.isFinite(step) || !Number.isFinite(first) || step <= 0 || first + step === first) return [lo, hi];
   const ticks: number[] = [];
-  for (let t = first; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
-  if (ticks[ticks.length - 1] < hi) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
-  return ticks;
+  // At most about `count` ticks fit [lo, hi]; the bound only guards against rounding surprises.
+  for (let t = first, i = 0; t <= hi + step * 1e-9 && i <= 4 * count + 4; t += step, i++) ticks.push(Number(t.toPrecision(12)));
+  if (ticks.length && ticks[ticks.length - 1] < hi) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
+  return ticks.length ? ticks : [lo, hi];
 }

@@ -5,6 +5,7 @@
 import type { IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
 import { bestFinished, isFinished, type Goal } from '../core/ideas.ts';
+import { difference } from '../core/statistics.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
 
@@ -69,7 +70,7 @@ export function summarizeRun(store: RunStore): RunSummary {
   const baseline = ideas.find((idea) => idea.id === 0) ?? null;
   const sign = goal === 'maximize' ? 1 : -1;
   const improvement = (reward: number | null) =>
-    reward === null || baseline?.reward === null || baseline?.reward === undefined ? null : sign * (reward - baseline.reward);
+    reward === null || baseline?.reward === null || baseline?.reward === undefined ? null : sign * difference(reward, baseline.reward);
   const best = bestFinished(ideas, goal);
   const finished = ideas.filter((idea) => idea.id !== 0 && isFinished(idea));
   const running = runOwnerAlive(store) !== null;

@@ -5,12 +5,14 @@
  * start of the run (never from the idea's code), reading the run's outputs and writing its metric
  * to a folder the run never saw. Otherwise the metric is read from the run's own outputs or log.
  */
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Sandbox, SandboxRequest, SandboxResult, Scored } from '../core/interfaces.ts';
 import type { Failure } from '../core/types.ts';
 import type { EnvironmentConfig } from '../environment/schema.ts';
 import { checkEvaluator } from './frozen-evaluator.ts';
 import { extractMetric, logTail } from './metric.ts';
+import { describeSkipped, snapshotOutputs } from './snapshot.ts';
 
 /** Classifies a finished step; null when it succeeded. */
 export function stepFailure(result: SandboxResult, step: 'run' | 'evaluator', timeoutMs: number): Failure | null {
@@ -54,6 +56,10 @@ export async function scoreRun(request: EvaluateRequest): Promise<Scored> {
   if (!config.evaluate || !request.evaluatorDir) {
     return extractMetric(config.reward, { dir: run.outputDir, logPath: run.logPath });
   }
+  // The evaluator reads a clean copy of the outputs, never the run's own folder: no link the run
+  // left there (predictions.json -> the held-out answers) can reach it, in any sandbox.
+  const outputs = snapshotOutputs(run.outputDir, path.join(request.evalDir, 'outputs'));
+  const leftOut = describeSkipped(outputs);
   const evaluateRequest: SandboxRequest = {
     ...run,
     kind: 'evaluate',
@@ -61,18 +67,25 @@ export async function scoreRun(request: EvaluateRequest): Promise<Scored> {
     resources: { gpus: 0, shareGpus: true },
     network: false,
     workDir: request.evaluatorDir,
+    outputDir: path.join(request.evalDir, 'outputs'),
     evalDir: path.join(request.evalDir, 'out'),
     logPath: path.join(request.evalDir, 'evaluate.log'),
     gpus: [],
     signal: request.signal,
   };
   const evaluateResult = await request.sandbox.run(evaluateRequest);
+  const withLeftOut = <T extends { message: string }>(failure: T): T => (leftOut ? { ...failure, message: `${failure.message} (${leftOut})` } : failure);
   const evaluateFailure = stepFailure(evaluateResult, 'evaluator', config.evaluate.timeout);
   if (evaluateFailure) {
     const failure = evaluateFailure.reason === 'timed-out' ? { ...evaluateFailure, reason: 'evaluator-failed' as const } : evaluateFailure;
-    return { ok: false, failure };
+    if (leftOut) appendFileSync(evaluateRequest.logPath, `\n[ai-researcher] ${leftOut}\n`);
+    return { ok: false, failure: withLeftOut(failure) };
   }
-  return extractMetric(config.reward, { dir: evaluateRequest.evalDir!, logPath: evaluateRequest.logPath });
+  const scored = extractMetric(config.reward, { dir: evaluateRequest.evalDir!, logPath: evaluateRequest.logPath });
+  // Noted in the log only once the reward is read: the names are the run's, and a regex reward
+  // must never match a file name the run chose.
+  if (leftOut) appendFileSync(evaluateRequest.logPath, `\n[ai-researcher] ${leftOut}\n`);
+  return scored.ok ? scored : { ok: false, failure: withLeftOut(scored.failure) };
 }
 
 function lastLines(logPath: string): string {

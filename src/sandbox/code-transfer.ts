@@ -12,7 +12,7 @@
  * as owns its code and output folders whatever the host's files say.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
+import { constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -266,18 +266,42 @@ function* entriesUnder(dir: string, files: readonly string[], target: string, ow
 export interface Extracted {
   files: number;
   bytes: number;
-  /** Entries not written: links, devices, paths escaping the destination. */
+  /** Entries not written: links, devices, paths escaping the destination, entries past a cap. */
   skipped: number;
+  /** A cap was reached: files past it were not written. */
+  capped: boolean;
 }
+
+export interface ExtractLimits {
+  /** Total bytes of file content written. */
+  maxBytes: number;
+  /** Files and folders written. */
+  maxEntries: number;
+}
+
+/** The same caps as the evaluator's copy of the outputs (see snapshotOutputs). */
+export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = { maxBytes: 64 * 2 ** 30, maxEntries: 100_000 };
+
+/** Create the file, never open an existing one or a link swapped in under its name. */
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * Writes a tar (as `getArchive` returns it: one top folder) into `destDir`, dropping the top
- * folder. Only plain files and folders are written; nothing can land outside `destDir`.
+ * folder. The archive comes from a container the run step controlled, so: only plain files and
+ * folders are written (no symlinks, hard links or devices are created), nothing lands outside
+ * `destDir` (no `..`, and no folder on the way may be a link), an entry that clashes with what is
+ * already there is skipped rather than written through, and size and entry caps hold.
  */
-export async function extractArchive(archive: NodeJS.ReadableStream, destDir: string, stripComponents = 1): Promise<Extracted> {
-  const result: Extracted = { files: 0, bytes: 0, skipped: 0 };
+export async function extractArchive(
+  archive: NodeJS.ReadableStream,
+  destDir: string,
+  stripComponents = 1,
+  limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
+): Promise<Extracted> {
+  const result: Extracted = { files: 0, bytes: 0, skipped: 0, capped: false };
   const root = path.resolve(destDir);
   mkdirSync(root, { recursive: true });
+  let entries = 0; // files and folders written
   const extract = tar.extract();
   extract.on('entry', (header, body, next) => {
     const parts = header.name.split('/').filter((part) => part && part !== '.').slice(stripComponents);
@@ -289,29 +313,59 @@ export async function extractArchive(archive: NodeJS.ReadableStream, destDir: st
       body.on('end', () => next());
     };
     if (!inside || (header.type !== 'file' && header.type !== 'directory')) return skip();
+    const size = header.type === 'file' ? (header.size ?? 0) : 0;
+    if (entries + 1 > limits.maxEntries || result.bytes + size > limits.maxBytes) {
+      result.capped = true;
+      return skip();
+    }
+    let fd: number;
     try {
-      removeIfLink(target);
+      if (!foldersAreReal(root, parts.slice(0, -1))) return skip();
       if (header.type === 'directory') {
-        mkdirSync(target, { recursive: true });
+        if (!makeFolder(target)) return skip();
+        entries++;
         body.resume();
         body.on('end', () => next());
         return;
       }
-      mkdirSync(path.dirname(target), { recursive: true });
-    } catch (error) {
-      return next(error);
+      removeIfLinkOrFile(target);
+      fd = openSync(target, CREATE_FLAGS, ((header.mode ?? 0o644) & 0o755) | 0o600);
+    } catch {
+      return skip(); // a clash the archive made (a file where a folder should be, and the like)
     }
+    entries++;
     result.files++;
-    result.bytes += header.size ?? 0;
-    pipeline(body, createWriteStream(target, { mode: (header.mode ?? 0o644) & 0o755 | 0o600 })).then(() => next(), next);
+    result.bytes += size;
+    pipeline(body, createWriteStream(target, { fd })).then(() => next(), next);
   });
   await pipeline(archive as Readable, extract);
   return result;
 }
 
-function removeIfLink(target: string): void {
+/** Creates the folders under `root` on the way to an entry; false when one of them is not a real folder. */
+function foldersAreReal(root: string, folders: string[]): boolean {
+  let current = root;
+  for (const folder of folders) {
+    current = path.join(current, folder);
+    if (!makeFolder(current)) return false;
+  }
+  return true;
+}
+
+/** A real folder at `dir` (made if missing); false when something else (a link, a file) is there. */
+function makeFolder(dir: string): boolean {
   try {
-    if (lstatSync(target).isSymbolicLink()) rmSync(target);
+    return lstatSync(dir).isDirectory();
+  } catch {
+    mkdirSync(dir);
+    return true;
+  }
+}
+
+/** An existing link or file of that name goes (a later entry wins); a folder stays and the entry fails. */
+function removeIfLinkOrFile(target: string): void {
+  try {
+    if (!lstatSync(target).isDirectory()) rmSync(target);
   } catch {
     // does not exist
   }

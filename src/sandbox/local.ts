@@ -31,11 +31,10 @@ import { sandboxEnvironment } from './environment-variables.ts';
 import { isSameProcess, killProcessGroup, processStartTime } from './processes.ts';
 import { limitStep } from './resource-limits.ts';
 import { sandboxResult } from './result.ts';
+import { stepDeadline } from './step-deadline.ts';
 
 /** How long a timed-out process group gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 2_000;
-/** Node's timers overflow past this many ms (they fire at once); longer waits are chained. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type LocalIsolation = 'bubblewrap' | 'none';
 
@@ -148,8 +147,6 @@ export class LocalSandbox implements Sandbox {
     limits: { oomKilled(): boolean; mechanism: string },
   ): Promise<SandboxResult> {
     const started = Date.now();
-    let timedOut = false;
-    let interrupted = false;
     const child = spawn(argv[0], argv.slice(1), {
       cwd: this.isolation === 'bubblewrap' ? os.tmpdir() : request.workDir,
       env,
@@ -170,20 +167,16 @@ export class LocalSandbox implements Sandbox {
     request.onStarted?.({ sandbox: this.name, pid, pidStart: processStartTime(pid) ?? undefined });
 
     const killGroup = (signal: NodeJS.Signals) => killProcessGroup(pid, signal);
-    const stop = (why: 'timeout' | 'interrupt') => {
-      if (why === 'timeout') timedOut = true;
-      else interrupted = true;
-      killGroup('SIGTERM');
-      setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
-    };
-    const deadline = longTimeout(() => stop('timeout'), request.step.timeout);
-    const onAbort = () => stop('interrupt');
-    request.signal?.addEventListener('abort', onAbort, { once: true });
-    if (request.signal?.aborted) onAbort();
+    const deadline = stepDeadline({
+      timeoutMs: request.step.timeout,
+      signal: request.signal,
+      onStop: () => killGroup('SIGTERM'),
+      escalation: { graceMs: KILL_GRACE_MS, onEscalate: () => killGroup('SIGKILL') },
+    });
 
     const result = await exited;
-    deadline.clear();
-    request.signal?.removeEventListener('abort', onAbort);
+    deadline.dispose();
+    const { timedOut, interrupted } = deadline;
     // The step is its process: anything it left behind in its group goes now (under bubblewrap
     // the PID namespace is gone already), and output still in flight is not waited for.
     killGroup('SIGKILL');
@@ -217,18 +210,6 @@ async function drain(...streams: Readable[]): Promise<void> {
   const ended = streams.map((stream) => (stream.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.once('end', resolve))));
   await Promise.race([Promise.all(ended), new Promise<void>((resolve) => setTimeout(resolve, 200).unref())]);
   for (const stream of streams) stream.destroy();
-}
-
-/** A setTimeout that also works for delays past Node's 2^31-1 ms limit (days-long runs). */
-function longTimeout(callback: () => void, ms: number): { clear(): void } {
-  let timer: NodeJS.Timeout;
-  const due = Date.now() + ms;
-  const arm = () => {
-    const left = due - Date.now();
-    timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(callback, Math.max(0, left));
-  };
-  arm();
-  return { clear: () => clearTimeout(timer) };
 }
 
 /**

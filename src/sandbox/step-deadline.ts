@@ -54,8 +54,7 @@ export interface StepDeadline {
   dispose(): void;
 }
 
-/** The longest delay Node's setTimeout honours (a signed 32-bit number of milliseconds). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+import { setLongTimeout, type LongTimer } from '../core/long-timer.ts';
 
 export function stepDeadline(options: StepDeadlineOptions): StepDeadline {
   const { signal, onStop, escalation } = options;
@@ -64,7 +63,7 @@ export function stepDeadline(options: StepDeadlineOptions): StepDeadline {
   let interrupted = false;
   let disposed = false;
   let clockStarted = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   let escalationTimer: NodeJS.Timeout | undefined;
 
   const stop = (why: StopReason) => {
@@ -75,7 +74,7 @@ export function stepDeadline(options: StepDeadlineOptions): StepDeadline {
     } else {
       if (interrupted) return;
       interrupted = true;
-      clearTimeout(timer);
+      timer?.clear();
       signal?.removeEventListener('abort', onAbort);
     }
     const first = reason === null;
@@ -90,10 +89,9 @@ export function stepDeadline(options: StepDeadlineOptions): StepDeadline {
   };
   const onAbort = () => stop('interrupt');
 
-  /** Times out at `at` (ms since the epoch), waiting in steps no longer than a timer can take. */
+  /** Times out at `at` (ms since the epoch); setLongTimeout chains timers for limits of days. */
   const waitUntil = (at: number) => {
-    const remaining = Math.max(0, at - Date.now());
-    timer = setTimeout(() => (at - Date.now() <= 0 ? stop('timeout') : waitUntil(at)), Math.min(remaining, MAX_TIMER_MS));
+    timer = setLongTimeout(() => stop('timeout'), at - Date.now());
   };
 
   const deadline: StepDeadline = {
@@ -115,7 +113,7 @@ export function stepDeadline(options: StepDeadlineOptions): StepDeadline {
     },
     dispose() {
       disposed = true;
-      clearTimeout(timer);
+      timer?.clear();
       clearTimeout(escalationTimer);
       signal?.removeEventListener('abort', onAbort);
     },

@@ -19,6 +19,7 @@ import { rejectDuplicates } from './duplicates.ts';
 import { isBetter } from '../core/ideas.ts';
 import type { Candidate, Proposal, SearchStrategy, SearchView, Verdict } from './strategy.ts';
 import type { IdeaRecord } from '../core/types.ts';
+import { fraction } from '../core/statistics.ts';
 
 export interface EvolveOptions {
   /** Separate populations (default 2). */
@@ -102,7 +103,8 @@ export class EvolveSearch implements SearchStrategy {
     let best: IdeaRecord = members[0];
     let bestScore = -Infinity;
     for (const idea of members) {
-      const normalised = hi === lo ? 0.5 : (view.goal === 'maximize' ? idea.reward! - lo : hi - idea.reward!) / (hi - lo);
+      // fraction() keeps this in [0, 1] even when hi − lo does not fit a double (rewards of ±1e308).
+      const normalised = hi === lo ? 0.5 : view.goal === 'maximize' ? fraction(idea.reward!, lo, hi) : 1 - fraction(idea.reward!, lo, hi);
       const children = this.state.children[idea.id] ?? 0;
       const bonus = this.options.exploration * Math.sqrt(Math.log(totalChildren + 1) / (children + 1));
       // Ties (e.g. a fresh island) are broken at random, reproducibly.

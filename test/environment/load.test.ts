@@ -30,6 +30,47 @@ function errorOf(dir: string): string {
   throw new Error('expected a ConfigError');
 }
 
+describe('time limits and reward ranges', () => {
+  it('loads time limits of days: timeout 30d, and an evaluate step of 36h', () => {
+    const dir = environmentWith(
+      VALID.replace('timeout: 30s', 'timeout: 30d') + 'evaluate: { command: python3 score.py, dir: ./eval, timeout: 36h }\n',
+    );
+    mkdirSync(path.join(dir, 'eval'));
+    const environment = loadEnvironment(dir);
+    // 30 days is past what one Node timer can hold (2^31 − 1 ms, about 24.8 days).
+    expect(environment.config.run.timeout).toBe(30 * 86_400_000);
+    expect(environment.config.run.timeout).toBeGreaterThan(2 ** 31 - 1);
+    expect(environment.config.evaluate!.timeout).toBe(36 * 3_600_000);
+  });
+
+  it('refuses absurd time limits with one line naming the file and the field', () => {
+    for (const [timeout, shown] of [
+      ['400d', '"400d"'],
+      ['0s', '"0s"'],
+      ['-5', '-5 (seconds)'],
+      ['1e12', '1000000000000 (seconds)'],
+    ]) {
+      const message = errorOf(environmentWith(VALID.replace('timeout: 30s', `timeout: ${timeout}`)));
+      expect(message).not.toContain('\n');
+      expect(message.endsWith(`environment.yaml: run.timeout: a time limit must be more than 0 and at most 30 days ("30d"), got ${shown}`)).toBe(true);
+    }
+    const dir = environmentWith(VALID + 'evaluate: { command: python3 score.py, dir: ./eval, timeout: 31d }\n');
+    mkdirSync(path.join(dir, 'eval'));
+    expect(errorOf(dir)).toMatch(/environment\.yaml: evaluate\.timeout: a time limit must be more than 0 and at most 30 days/);
+  });
+
+  it('takes reward.range as [lo, hi] with lo < hi, both finite', () => {
+    const ranged = loadEnvironment(environmentWith(VALID.replace('goal: maximize }', 'goal: maximize, range: [0, 1] }')));
+    expect(ranged.config.reward.range).toEqual([0, 1]);
+    expect(errorOf(environmentWith(VALID.replace('goal: maximize }', 'goal: maximize, range: [1, 0] }')))).toMatch(
+      /environment\.yaml: reward\.range: expected \[lo, hi\] with lo < hi$/,
+    );
+    expect(errorOf(environmentWith(VALID.replace('goal: maximize }', 'goal: maximize, range: [0, .inf] }')))).toMatch(
+      /environment\.yaml: reward\.range/,
+    );
+  });
+});
+
 describe('loadEnvironment', () => {
   it('loads a valid environment and resolves durations and paths', () => {
     const dir = environmentWith(VALID);

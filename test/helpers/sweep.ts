@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OfflineCoder, OfflineThinker } from '../../src/agents/offline.ts';
-import type { AgentResult, Coder, ResearchContext, Thinker } from '../../src/core/interfaces.ts';
+import type { AgentResult, Coder, ResearchContext, Sandbox, Thinker } from '../../src/core/interfaces.ts';
 import { runSweep, type SweepSummary } from '../../src/core/sweep/index.ts';
 import type { SweepEvent } from '../../src/core/progress.ts';
 import { RunConfig, type RunConfigInput } from '../../src/core/run-config.ts';
@@ -43,7 +43,8 @@ export interface TestRun {
   workspace: GitWorkspace;
   runDir: string;
   events: SweepEvent[];
-  sweep(options?: { thinker?: Thinker; coder?: Coder; signal?: AbortSignal }): Promise<SweepSummary>;
+  /** Runs the sweep; in the local sandbox unless another is given (e.g. a DockerSandbox). */
+  sweep(options?: { thinker?: Thinker; coder?: Coder; signal?: AbortSignal; sandbox?: Sandbox }): Promise<SweepSummary>;
 }
 
 export async function createTestRun(environmentDir: string, config: Partial<RunConfigInput> = {}): Promise<TestRun> {
@@ -77,7 +78,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
         store,
         environment,
         workspace,
-        sandbox: new LocalSandbox(),
+        sandbox: options.sandbox ?? new LocalSandbox(),
         thinker: options.thinker ?? new OfflineThinker(),
         coder: options.coder ?? new OfflineCoder(),
         strategy: createStrategy(store.config),

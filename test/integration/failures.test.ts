@@ -81,7 +81,7 @@ describe('failures are recorded and the sweep goes on', () => {
     await run.sweep({ thinker: scriptedThinker([{}]), coder });
     expect(run.store.idea(0)!.reward).toBeCloseTo(2.5);
     expect(run.store.idea(1)).toMatchObject({ status: 'failed', failureReason: 'bad-metric' });
-    expect(run.store.idea(1)!.error).toMatch(/"nan", not a finite number/);
+    expect(run.store.idea(1)!.error).toMatch(/captured "nan", not a decimal number/);
     expect(run.store.idea(2)!.reward).toBeCloseTo(0.5);
   });
 });

@@ -2,7 +2,7 @@
  * What the Docker sandbox ships: the base commit once (owned by the container's user), then per
  * idea only its changed files; and outputs coming back with nothing that escapes the folder.
  */
-import { mkdirSync, readFileSync, existsSync, lstatSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, existsSync, lstatSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -155,6 +155,41 @@ describe('extractArchive', () => {
     expect(readFileSync(outside, 'utf8')).toBe('untouched');
     expect(lstatSync(path.join(dest, 'metrics.json')).isSymbolicLink()).toBe(false);
     expect(readFileSync(path.join(dest, 'metrics.json'), 'utf8')).toBe('new');
+  });
+});
+
+describe('extractArchive against a hostile archive', () => {
+  it('never writes through a folder that is a link, and skips clashes instead of failing', async () => {
+    const dest = tempDir('researcher-extract-');
+    const outside = tempDir('researcher-outside-');
+    symlinkSync(outside, path.join(dest, 'linked')); // left by an earlier extraction's destination, say
+    const pack = tar.pack();
+    pack.entry({ name: 'outputs/linked/escaped.txt' }, 'escaped');
+    pack.entry({ name: 'outputs/a' }, 'a file');
+    pack.entry({ name: 'outputs/a/b.txt' }, 'under a file');
+    pack.entry({ name: 'outputs/dir/', type: 'directory' });
+    pack.entry({ name: 'outputs/dir' }, 'a file over a folder');
+    pack.entry({ name: 'outputs/fine.txt' }, 'fine');
+    pack.finalize();
+    const result = await extractArchive(pack, dest);
+    expect(result).toMatchObject({ files: 2, skipped: 3, capped: false });
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readFileSync(path.join(dest, 'a'), 'utf8')).toBe('a file');
+    expect(lstatSync(path.join(dest, 'dir')).isDirectory()).toBe(true);
+    expect(readFileSync(path.join(dest, 'fine.txt'), 'utf8')).toBe('fine');
+  });
+
+  it('stops writing at the byte and entry caps', async () => {
+    const archive = () => {
+      const pack = tar.pack();
+      for (let i = 0; i < 5; i++) pack.entry({ name: `outputs/f${i}.txt` }, 'x'.repeat(100));
+      pack.finalize();
+      return pack;
+    };
+    const bytes = await extractArchive(archive(), tempDir('researcher-extract-'), 1, { maxBytes: 250, maxEntries: 100 });
+    expect(bytes).toMatchObject({ files: 2, bytes: 200, skipped: 3, capped: true });
+    const entries = await extractArchive(archive(), tempDir('researcher-extract-'), 1, { maxBytes: 10_000, maxEntries: 3 });
+    expect(entries).toMatchObject({ files: 3, skipped: 2, capped: true });
   });
 });
 

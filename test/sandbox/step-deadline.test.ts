@@ -4,7 +4,8 @@
  * timers, because the overflow it guards against is Node's own behaviour.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_TIMER_MS, stepDeadline, type StopReason } from '../../src/sandbox/step-deadline.ts';
+import { MAX_TIMER_MS } from '../../src/core/long-timer.ts';
+import { stepDeadline, type StopReason } from '../../src/sandbox/step-deadline.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

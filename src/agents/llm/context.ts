@@ -10,6 +10,7 @@
 import picomatch from 'picomatch';
 import { isBeingProposed, isFinished, type Goal } from '../../core/ideas.ts';
 import type { ResearchContext } from '../../core/interfaces.ts';
+import { difference } from '../../core/statistics.ts';
 import type { IdeaRecord } from '../../core/types.ts';
 import type { Environment } from '../../environment/load.ts';
 import { compileRules } from '../../patch/guard.ts';
@@ -156,7 +157,7 @@ function rewardText(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Go
   let text = `reward ${formatReward(idea.reward)}`;
   if (idea.rewardCount > 1 && idea.rewardStd !== null) text += ` ± ${formatReward(idea.rewardStd)} (${idea.rewardCount} seeds)`;
   if (baseline?.reward !== null && baseline?.reward !== undefined && idea.reward !== null && idea.id !== 0) {
-    const delta = (goal === 'maximize' ? 1 : -1) * (idea.reward - baseline.reward);
+    const delta = (goal === 'maximize' ? 1 : -1) * difference(idea.reward, baseline.reward);
     text += `, ${delta >= 0 ? '+' : ''}${formatReward(delta)} vs baseline (${delta > 0 ? 'better' : delta < 0 ? 'worse' : 'same'})`;
   }
   return text;

@@ -7,6 +7,7 @@
  * are in flight and which hold a slot, and leaves recording results to the idea pipeline.
  */
 import { setMaxListeners } from 'node:events';
+import { longDelay } from '../long-timer.ts';
 import { BaselineFailed, BudgetExceeded, EvaluatorChanged, ModelError, ResearcherError } from '../errors.ts';
 import type { RunConfig } from '../run-config.ts';
 
@@ -225,7 +226,7 @@ export class Scheduler {
       this.timeLimit =
         maxHours === null
           ? new Promise(() => {})
-          : new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(0, maxHours * 3_600_000 - this.activeMs()) + 5, 2 ** 31 - 1)).unref());
+          : longDelay(Math.max(0, maxHours * 3_600_000 - this.activeMs()) + 5, { unref: true }); // --max-hours may pass 24.8 days
     }
     return this.timeLimit;
   }

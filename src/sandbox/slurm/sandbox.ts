@@ -31,7 +31,7 @@
  * (the shared folder), batch-script.ts (job.sh, step.sh, sbatch options); the submit / poll /
  * re-attach pattern itself is in ../batch/, for the next cluster backend to reuse.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, describeError } from '../../core/errors.ts';
@@ -45,6 +45,7 @@ import { claimOldest, submitOnce } from '../batch/scheduler.ts';
 import { sandboxResult } from '../result.ts';
 import { RESERVED_OPTIONS, batchScripts, stepIsolation, containerRuntime, jobEnvironment, resourceOptions, type ContainerRuntime, type SbatchPlacement } from './batch-script.ts';
 import { QUEUE_FORMAT, TRANSIENT, cancelJob, firstLine, isLive, liveJobsNamed, parseQueue, slurm, slurmScheduler } from './commands.ts';
+import { snapshotOutputs } from '../../reward/snapshot.ts';
 import { checkCluster } from './preflight.ts';
 import { LogMirror, STAGE_FOLDER, copyContents, readNumber, readText, stepFiles, type StepFiles } from './staging.ts';
 
@@ -266,8 +267,8 @@ export class SlurmSandbox implements Sandbox {
     copyContents(request.workDir, files.work);
     if (request.kind === 'evaluate') {
       mkdirSync(files.evalOut, { recursive: true });
-      // The run step of this seed normally left its outputs here; otherwise stage the run's.
-      if (!existsSync(stepFiles(files.seedDir, 'run').result)) copyContents(request.outputDir, files.outputs);
+      // What the run step left here is not what the evaluator may see: stage the clean copy it is given.
+      snapshotOutputs(request.outputDir, files.outputs);
     }
 
     const env = jobEnvironment(request, files);
@@ -360,8 +361,9 @@ export class SlurmSandbox implements Sandbox {
   /** Copies the step's outputs back next to the idea and tidies its stage. */
   private finish(request: SandboxRequest, files: StepFiles, result: SandboxResult): void {
     try {
-      if (request.kind === 'run') copyContents(files.outputs, request.outputDir);
-      else if (request.evalDir) copyContents(files.evalOut, request.evalDir);
+      // Regular files and folders only: no link a job left is followed or recreated on this machine.
+      if (request.kind === 'run') snapshotOutputs(files.outputs, request.outputDir);
+      else if (request.evalDir) snapshotOutputs(files.evalOut, request.evalDir);
       if (!result.interrupted && !result.infrastructureError) {
         const { logPath: _logPath, ...kept } = result;
         writeFileSync(files.result, JSON.stringify(kept));

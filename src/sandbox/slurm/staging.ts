@@ -4,9 +4,10 @@
  * the outputs, the job's log, and the small files its batch script writes (`started`, `ended`,
  * `exit`), which tell the step's outcome without accounting storage, and after a restart.
  */
-import { closeSync, cpSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, cpSync, existsSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { SandboxRequest } from '../../core/interfaces.ts';
+import { readFileNoFollow } from '../../reward/safe-read.ts';
 
 /** Where the stage of every run lives inside the shared folder. */
 export const STAGE_FOLDER = 'researcher-jobs';
@@ -53,11 +54,8 @@ export function stepFiles(seedDir: string, kind: SandboxRequest['kind']): StepFi
 }
 
 export function readText(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return null;
-  }
+  const read = readFileNoFollow(file, { maxBytes: 64 * 1024 });
+  return read.ok ? read.text.trim() : null;
 }
 
 export function readNumber(file: string): number | null {
@@ -88,7 +86,7 @@ export class LogMirror {
   sync(): void {
     let source: number;
     try {
-      source = openSync(this.from, 'r');
+      source = openSync(this.from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); // the job could swap in a link or fifo
     } catch {
       return; // the job has not started writing yet
     }
