@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { researcher, CLEAN_ENV } from '../agents/cli-harness.ts';
 import { FakeOpenAIServer } from '../fakes/openai-server.ts';
 import { byRole, idea, setX as setXReply } from '../fakes/researcher-replies.ts';
+import { LocalSandbox } from '../../src/sandbox/local.ts';
 import { createTestRun, scriptedCoder, scriptedThinker, tempDir } from '../helpers/sweep.ts';
 import { filesContaining, hardLinkOutput, hostSecret, linkEnvironment, linkOutput } from './link-attacks.ts';
 
@@ -44,6 +45,9 @@ describe('links a run leaves in its outputs, read on the host', () => {
     const run = await createTestRun(linkEnvironment({ evaluator: true }), { ideas: 3, repairRounds: 0 });
     const answer = path.join(run.runDir, 'evaluator', 'answer.json'); // the frozen evaluator's hidden answer
     const summary = await run.sweep({
+      // Unisolated, so the run can reach the answer and this checks the snapshot itself (under
+      // bubblewrap the answer is not even visible: see test/integrity/sandbox-attacks.test.ts).
+      sandbox: new LocalSandbox({ isolation: 'none' }),
       thinker: scriptedThinker([{}]),
       coder: scriptedCoder([linkOutput('prediction.json', answer), hardLinkOutput('prediction.json', answer), SET_X_3]),
     });
