@@ -6,13 +6,14 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { checkEnvironment } from '../environment/check.ts';
 import { environmentYaml, isDirectory, surveyRepo } from '../environment/init.ts';
+import { describeInterpreter, resolveInterpreter } from '../environment/interpreter.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
 import { createSandbox } from '../sandbox/index.ts';
 import { parseCommand, positiveInt, requirePositional } from './args.ts';
 
 const HELP = `usage:
-  researcher env init <path-to-repo> [--name N] [--out DIR]   write environments/<N>/environment.yaml with best guesses
+  researcher env init <path-to-repo> [--name N] [--out DIR]   write DIR/environment.yaml (default environments/<N>/) with best guesses
   researcher env check <environment> [--seeds S] [--sandbox NAME] [--gpus LIST]
                                                               validate, run the baseline, give a verdict`;
 
@@ -32,28 +33,50 @@ async function init(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const repoDir = path.resolve(requirePositional(parsed.positionals, 'repository folder', HELP));
   if (!isDirectory(repoDir)) throw new UsageError(`${repoDir} is not a folder`);
-  const name = (parsed.values.name ?? path.basename(repoDir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
-  const environmentDir = path.resolve(parsed.values.out ?? 'environments', name);
+  const out = parsed.values.out;
+  // --out DIR is the environment folder itself: DIR/environment.yaml, nothing deeper.
+  const name = environmentName(parsed.values.name ?? (out ? path.basename(path.resolve(out)) : path.basename(repoDir)));
+  const environmentDir = path.resolve(out ?? path.join('environments', name));
   const file = path.join(environmentDir, 'environment.yaml');
-  if (existsSync(file)) throw new UsageError(`${path.relative(process.cwd(), file)} already exists; pick another --name`);
+  const shownDir = shortPath(environmentDir);
+  if (existsSync(file)) throw new UsageError(`${path.relative(process.cwd(), file) || file} already exists; pick another --out or --name (or remove it)`);
 
   const survey = surveyRepo(repoDir);
-  const { yaml, todos } = environmentYaml(name, path.relative(environmentDir, repoDir) || '.', survey);
+  // The interpreter the user is working in now (an active venv or conda environment) is the one
+  // that has the code's packages: name it in the file, so later runs from another shell use it too.
+  const interpreter = resolveInterpreter({ host: process.env });
+  // Relative when the code is near the environment (the pair moves together), else absolute.
+  const relativeCode = path.relative(environmentDir, repoDir) || '.';
+  const codePath = relativeCode.startsWith(`..${path.sep}..${path.sep}`) ? repoDir : relativeCode;
+  const { yaml, todos } = environmentYaml(name, codePath, survey, { interpreter, repoDir, shownDir });
   mkdirSync(environmentDir, { recursive: true });
   writeFileSync(file, yaml);
-  const shown = path.relative(process.cwd(), file);
-  console.log(`wrote ${shown}`);
+  console.log(`wrote ${shortPath(file)}`);
   console.log(`  languages: ${survey.languages.map(([l, n]) => `${l} (${n} files)`).join(', ') || 'none recognised'}`);
-  console.log(`  run command: ${survey.command ?? '—'}${survey.commandSource ? ` (from ${survey.commandSource})` : ''}`);
-  console.log(`  reward: ${survey.metric ? `"${survey.metric.name}" printed by ${survey.metric.file} (${survey.metric.goal})` : '—'}`);
-  console.log(`  knobs: ${survey.knobs.map((k) => k.name).join(', ') || '—'}`);
+  console.log(`  run command: ${survey.command ?? '—'}${survey.entryReason ? ` (${survey.entryReason.replace(/^Entry point \S+: /, '')})` : ''}`);
+  if (survey.budget) console.log(`  short budget: ${survey.budget.flag}`);
+  console.log(`  reward: ${survey.metric ? `/${survey.metric.pattern}/${survey.metric.ratio ? ' as a ratio' : ''} from ${survey.metric.file} (${survey.metric.goal})` : '—'}`);
+  console.log(`  knobs: ${survey.knobs.map((k) => `${k.name}=${k.value}`).join(', ') || '—'}`);
+  console.log(`  editable: ${survey.editable.join(', ') || '—'}`);
   console.log(`  protected: ${survey.protectedPaths.join(', ') || '—'}`);
+  console.log(`  interpreter: ${interpreter && interpreter.source !== 'PATH' ? `${interpreter.bin} (written as python:)` : `${describeInterpreter(interpreter)}; set python: if the code needs another`}`);
   if (todos.length) {
     console.log(`could not decide (marked TODO in the file):`);
     for (const todo of todos) console.log(`  - ${todo}`);
   }
-  console.log(`next: check the guesses, then \`researcher env check ${path.relative(process.cwd(), environmentDir)} --seeds 3\``);
+  console.log(`next: check the guesses, then \`researcher env check ${shownDir} --seeds 3\` runs the baseline and shows its log`);
   return 0;
+}
+
+/** A path as the user would type it: relative to here unless that climbs out of it. */
+function shortPath(p: string): string {
+  const relative = path.relative(process.cwd(), p);
+  return !relative ? '.' : relative.startsWith('..') ? p : relative;
+}
+
+/** An environment name as the schema wants it: lower case, digits, ".", "_" and "-". */
+function environmentName(raw: string): string {
+  return raw.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'environment';
 }
 
 async function check(args: string[]): Promise<number> {
@@ -70,7 +93,10 @@ async function check(args: string[]): Promise<number> {
       seeds,
       sandbox,
       gpus,
-      onLine: (line) => console.log(`  ${line.ok ? (line.warning ? '!' : '✓') : '✗'} ${line.message}`),
+      onLine: (line) => {
+        console.log(`  ${line.ok ? (line.warning ? '!' : '✓') : '✗'} ${line.message}`);
+        for (const detail of line.details ?? []) console.log(`      ${detail}`);
+      },
     });
     console.log(report.verdict);
     return report.passed ? 0 : 1;

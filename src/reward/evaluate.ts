@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Sandbox, SandboxRequest, SandboxResult, Scored } from '../core/interfaces.ts';
 import type { Failure } from '../core/types.ts';
 import type { EnvironmentConfig } from '../environment/schema.ts';
+import { crashCause, readLogTail } from './log-cause.ts';
 import { extractMetric, logTail } from './metric.ts';
 
 /** Classifies a finished step; null when it succeeded. */
@@ -23,7 +24,9 @@ export function stepFailure(result: SandboxResult, step: 'run' | 'evaluator', ti
   if (result.exitCode !== 0) {
     const reason = step === 'run' ? 'crashed' : 'no-metric';
     const what = step === 'run' ? 'the run crashed' : 'the evaluator rejected the run\'s outputs';
-    return { reason, message: `${what} (exit code ${result.exitCode}): ${tail()}` };
+    // The exception line says why; the last lines printed (a test runner's banner, a progress bar) rarely do.
+    const { cause } = crashCause(readLogTail(result.logPath));
+    return { reason, message: `${what} (exit code ${result.exitCode}): ${cause ?? tail()}` };
   }
   return null;
 }

@@ -31,6 +31,15 @@ export function extractMetric(reward: Reward, where: { dir: string; logPath: str
   if (matches.length === 0) return fail('no-metric', `the output never matched /${reward.pattern}/`);
   // Training scripts print a metric many times; the final value is the one that counts.
   const last = matches[matches.length - 1];
+  if (reward.ratio) {
+    const count = Number(last[1]);
+    const total = Number(last[2]);
+    if (last[2] === undefined) return fail('bad-metric', `/${reward.pattern}/ has ratio: true but no second group (the total) matched`);
+    if (!Number.isFinite(count) || !Number.isFinite(total) || total === 0) {
+      return fail('bad-metric', `/${reward.pattern}/ matched "${last[1]}/${last[2]}", not a count over a non-zero total`);
+    }
+    return { ok: true, reward: count / total };
+  }
   return toReward(last[1] ?? last[0], `/${reward.pattern}/`);
 }
 
