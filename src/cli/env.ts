@@ -85,7 +85,7 @@ async function check(args: string[]): Promise<number> {
   const environment = loadEnvironment(requirePositional(parsed.positionals, 'environment folder', HELP));
   const seeds = positiveInt(parsed.values.seeds, '--seeds') ?? 1;
   const gpus = parsed.values.gpus ? parseGpuList(parsed.values.gpus) : [];
-  const sandbox = await createSandbox(parsed.values.sandbox ?? 'local', {});
+  const sandbox = await createSandbox(parsed.values.sandbox ?? 'local', {}, environment);
   try {
     await sandbox.preflight({ resources: environment.config.run.resources, gpus, image: environment.config.image });
     console.log(`checking ${environment.config.name} (${seeds} seed${seeds > 1 ? 's' : ''}, ${sandbox.name} sandbox)`);
