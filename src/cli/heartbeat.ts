@@ -50,13 +50,13 @@ export class RunningEvaluations {
   lines(now = Date.now()): string[] {
     return this.list().map((evaluation) => {
       const last = this.lastLogLine(evaluation);
-      return `${this.label(evaluation)}: running ${formatDuration(now - evaluation.startedAt)} of ${formatDuration(this.options.timeoutMs)} · ${last === null ? 'no output yet' : `last: ${last}`}`;
+      return `${this.label(evaluation)}: running ${formatDuration(now - evaluation.startedAt)} of ${formatLimit(this.options.timeoutMs)} · ${last === null ? 'no output yet' : `last: ${last}`}`;
     });
   }
 
   /** "idea 3 1m20s/30m", for a status bar. */
   compact(now = Date.now()): string[] {
-    return this.list().map((e) => `${e.ideaId === 0 ? 'baseline' : `idea ${e.ideaId}`} ${formatDuration(now - e.startedAt)}/${formatDuration(this.options.timeoutMs)}`);
+    return this.list().map((e) => `${e.ideaId === 0 ? 'baseline' : `idea ${e.ideaId}`} ${formatDuration(now - e.startedAt)}/${formatLimit(this.options.timeoutMs)}`);
   }
 
   private label(evaluation: RunningEvaluation): string {
@@ -71,4 +71,9 @@ export class RunningEvaluations {
       .filter((line) => line.trim() !== '');
     return lines.length ? lines[lines.length - 1].trim() : null;
   }
+}
+
+/** A time limit as it was likely written: "30m", "2h", "90s". */
+function formatLimit(ms: number): string {
+  return formatDuration(ms).replace(/m00s$/, 'm').replace(/h00m$/, 'h');
 }

@@ -166,7 +166,7 @@ function explainFailure(
     details.push(
       near.length ? `lines that nearly matched /${config.reward.pattern}/:` : `no line looks like a metric; the last lines of the log:`,
       ...(near.length ? near : text.split('\n').map((line) => printable(line)).filter((line) => line.trim()).slice(-3)).map((line) => `  ${line}`),
-      'fix reward.pattern so its first group captures the number (test it on the log below)',
+      'fix reward.pattern so its first group captures the number (try it on the full log named below)',
     );
   }
   details.push(existsSync(log) ? `full log: ${log}` : `no log was written (expected at ${log})`);

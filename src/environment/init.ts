@@ -180,11 +180,7 @@ export function environmentYaml(name: string, codePath: string, survey: RepoSurv
   const todos: string[] = [];
   const q = (value: string) => JSON.stringify(value);
   const list = (values: string[]) => `[${values.map(q).join(', ')}]`;
-  const lines: string[] = [
-    `# Written by \`researcher env init\`: each guess is explained beside it; check them, fill in any TODO,`,
-    `# then run \`researcher env check ${options.shownDir ?? `environments/${name}`} --seeds 3\`.`,
-    `name: ${name}`,
-  ];
+  const lines: string[] = [`name: ${name}`];
 
   const goalText = survey.metric ? ` The reward is "${survey.metric.name}"${survey.metric.ratio ? ' as a fraction' : ''}, ${survey.metric.goal === 'maximize' ? 'higher is better' : 'lower is better'}.` : '';
   if (survey.description) {
@@ -250,7 +246,11 @@ export function environmentYaml(name: string, codePath: string, survey: RepoSurv
   } else {
     lines.push('# No numeric settings found for the offline agent; LLM agents work without knobs.', 'knobs: []');
   }
-  return { yaml: `${lines.join('\n')}\n`, todos };
+  const header = [
+    `# Written by \`researcher env init\`: each guess is explained beside it; check them${todos.length ? ', fill in each TODO' : ''},`,
+    `# then run \`researcher env check ${options.shownDir ?? `environments/${name}`} --seeds 3\`.`,
+  ];
+  return { yaml: `${[...header, ...lines].join('\n')}\n`, todos };
 }
 
 // ─── Reading the repository ────────────────────────────────────────────────────────────────
@@ -378,7 +378,12 @@ function localImports(file: string, source: string, pyFiles: string[]): string[]
   for (const match of source.matchAll(/^[ \t]*import[ \t]+([\w., \t]+)/gm)) {
     for (const module of match[1].split(',').map((m) => m.trim().split(/\s+/)[0])) resolve(module, roots);
   }
-  // A package's __init__ brings its modules with it only if it imports them; the package itself counts.
+  // Importing pkg.module runs pkg/__init__.py first: it is part of what the script runs.
+  for (const module of [...found]) {
+    for (let dir = path.posix.dirname(module); dir !== '.'; dir = path.posix.dirname(dir)) {
+      if (pyFiles.includes(`${dir}/__init__.py`)) found.push(`${dir}/__init__.py`);
+    }
+  }
   return [...new Set(found)];
 }
 
