@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { describeError } from '../core/errors.ts';
-import type { Sandbox, SandboxRequest } from '../core/interfaces.ts';
+import type { Sandbox, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
 import { readKnob } from '../agents/knobs.ts';
 import { crashCause, missingModule, nearMatches, printable, readLogTail } from '../reward/log-cause.ts';
 import { describeInterpreter } from './interpreter.ts';
@@ -171,6 +171,30 @@ function explainFailure(
   }
   details.push(existsSync(log) ? `full log: ${log}` : `no log was written (expected at ${log})`);
   return { ok: false, message, details };
+}
+
+export interface SingleRun {
+  result: SandboxResult;
+  /** The run's log, kept (in a folder of its own under the temp folder) for the user to read. */
+  logPath: string;
+}
+
+/**
+ * Runs the unmodified code's run step once, as a sweep would (its own git snapshot, the sandbox,
+ * the environment's interpreter), and keeps the log: `env init --run` reads the real output.
+ */
+export async function runOnce(environment: Environment, sandbox: Sandbox): Promise<SingleRun> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'researcher-init-'));
+  const logsDir = mkdtempSync(path.join(os.tmpdir(), `researcher-init-${environment.config.name}-logs-`));
+  try {
+    const workspace = await GitWorkspace.create(environment, scratch);
+    const dir = await workspace.checkout(0, workspace.baseCommit);
+    const request = runRequest(environment, dir, logsDir, 0, []);
+    mkdirSync(request.outputDir, { recursive: true });
+    return { result: await sandbox.run(request), logPath: request.logPath };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 function runRequest(environment: Environment, workDir: string, folder: string, seed: number, gpus: string[]): SandboxRequest {

@@ -17,6 +17,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { printable } from '../reward/log-cause.ts';
 import type { Interpreter } from './interpreter.ts';
 
 export interface KnobGuess {
@@ -457,36 +458,60 @@ function firstParagraph(readme: string): string | null {
 
 /** What the code prints that looks like the metric, preferring test/validation over training lines. */
 function findMetric(files: string[], read: (file: string) => string): MetricGuess | null {
-  let best: (MetricGuess & { score: number }) | null = null;
-  let order = 0;
+  const PLACEHOLDER = '(\\{[^}]*\\}|%[-+ 0-9.]*[dfgeis]|\\{\\})';
+  const candidates: MetricCandidate[] = [];
   for (const file of files) {
-    const source = read(file);
-    for (const call of source.matchAll(/\b(?:print|log|info|write|logger\.\w+|logging\.\w+)\(\s*(f?)(['"])((?:\\.|(?!\2).)*)\2/g)) {
+    for (const call of read(file).matchAll(/\b(?:print|log|info|write|logger\.\w+|logging\.\w+)\(\s*(f?)(['"])((?:\\.|(?!\2).)*)\2/g)) {
       const literal = call[3];
-      const words = new RegExp(`(^|[^A-Za-z_])((?:[A-Za-z_]+[ _])?(?:${METRIC_WORDS}))\\s*([:=])\\s*(\\{[^}]*\\}|%[-+ 0-9.]*[dfgeis]|\\{\\})(\\s*/\\s*(\\{[^}]*\\}|%[-+ 0-9.]*[dfgeis]|\\{\\}))?`, 'gi');
-      for (const m of literal.matchAll(words)) {
-        order++;
-        let name = m[2];
+      for (const m of literal.matchAll(new RegExp(`(^|[^A-Za-z_])((?:[A-Za-z_]+[ _])?(?:${METRIC_WORDS}))\\s*([:=])\\s*${PLACEHOLDER}(\\s*/\\s*${PLACEHOLDER})?`, 'gi'))) {
         // "{split} score" or "%s final score": the word before is a placeholder; keep the literal words only.
-        if (/^[{%]/.test(name)) name = name.replace(/^\S+\s+/, '');
-        const separator = m[3];
-        const ratio = Boolean(m[5]);
-        const head = `${escapeRegex(name).replace(/ /g, '\\s+')}\\s*${separator === '=' ? '=' : ':'}\\s*`;
-        const pattern = ratio ? `${head}(\\d+)\\s*/\\s*(\\d+)` : `${head}([-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?)`;
-        let score = order * 0.001;
-        if (/\b(test|val|valid|validation|eval|final|heldout)\b|^(val|test|eval)_/i.test(name)) score += 10;
-        if (/^(train|training)\b|^train_/i.test(name)) score -= 5;
-        if (ratio || /acc|score|correct/i.test(name)) score += 2;
-        if (/\bloss\b/i.test(name) && !/val|test|eval/i.test(name)) score -= 1;
-        if (!best || score > best.score) {
-          best = { name, pattern, ratio, goal: LOWER_IS_BETTER.test(name) && !ratio ? 'minimize' : 'maximize', file, line: literal, score };
-        }
+        const name = /^[{%]/.test(m[2]) ? m[2].replace(/^\S+\s+/, '') : m[2];
+        candidates.push({ name, separator: m[3], ratio: Boolean(m[5]), file, line: literal });
       }
     }
   }
+  return bestMetric(candidates);
+}
+
+/**
+ * The metric read from a real log (`env init --run`): the lines the code actually printed, so a
+ * metric printed through a helper or a logging library the code survey missed is still found.
+ */
+export function metricFromLog(logText: string): MetricGuess | null {
+  const candidates: MetricCandidate[] = [];
+  for (const line of logText.split('\n').map((l) => printable(l)).filter((l) => l.trim() !== '')) {
+    for (const m of line.matchAll(new RegExp(`(^|[^A-Za-z_])((?:[A-Za-z_]+[ _])?(?:${METRIC_WORDS}))\\s*([:=])\\s*[-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?(\\s*/\\s*\\d+)?`, 'gi'))) {
+      candidates.push({ name: m[2], separator: m[3], ratio: Boolean(m[4]), file: 'the real log', line: line.trim() });
+    }
+  }
+  return bestMetric(candidates);
+}
+
+interface MetricCandidate {
+  name: string;
+  separator: string;
+  ratio: boolean;
+  file: string;
+  line: string;
+}
+
+/** Test/validation over training, accuracy-like and fractions over losses; later lines over earlier ones. */
+function bestMetric(candidates: MetricCandidate[]): MetricGuess | null {
+  let best: { candidate: MetricCandidate; score: number } | null = null;
+  candidates.forEach((candidate, order) => {
+    const { name, ratio } = candidate;
+    let score = order * 0.001;
+    if (/\b(test|val|valid|validation|eval|final|heldout)\b|^(val|test|eval)_/i.test(name)) score += 10;
+    if (/^(train|training)\b|^train_/i.test(name)) score -= 5;
+    if (ratio || /acc|score|correct/i.test(name)) score += 2;
+    if (/\bloss\b/i.test(name) && !/val|test|eval/i.test(name)) score -= 1;
+    if (!best || score > best.score) best = { candidate, score };
+  });
   if (!best) return null;
-  const { score: _score, ...metric } = best;
-  return metric;
+  const { name, separator, ratio, file, line } = (best as { candidate: MetricCandidate }).candidate;
+  const head = `${escapeRegex(name).replace(/ /g, '\\s+')}\\s*${separator === '=' ? '=' : ':'}\\s*`;
+  const pattern = ratio ? `${head}(\\d+)\\s*/\\s*(\\d+)` : `${head}([-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?)`;
+  return { name, pattern, ratio, goal: LOWER_IS_BETTER.test(name) && !ratio ? 'minimize' : 'maximize', file, line };
 }
 
 function findKnobs(source: string, file: string): KnobGuess[] {

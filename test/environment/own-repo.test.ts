@@ -129,6 +129,33 @@ describe('env init and env check on a repository written like real ones', () => 
     expect(existsSync(fullLogPath(checked.stdout))).toBe(true);
   });
 
+  it('--run reads the real log when the code prints its score in a way the survey cannot see', async () => {
+    const hidden = path.join(tempDir('researcher-repo-'), 'tinygpt');
+    cpSync(FIXTURE, hidden, { recursive: true });
+    const script = path.join(hidden, 'projects/adder/adder.py');
+    const printed = /    print\(f"train score: .*\n    print\(f"test score: .*\n/;
+    expect(readFileSync(script, 'utf8')).toMatch(printed);
+    writeFileSync(
+      script,
+      readFileSync(script, 'utf8').replace(
+        printed,
+        '    for split, (correct, total) in [("train", (train_correct, train_total)), ("test", (test_correct, test_total))]:\n        summary = "%s score: %d/%d" % (split, correct, total)\n        print(summary)\n',
+      ),
+    );
+    const guessed = await researcher(['env', 'init', hidden, '--out', path.join(tempDir('researcher-envs-'), 'guessed')], { ...NO_VENV, VIRTUAL_ENV: venv });
+    expect(guessed.stdout).toMatch(/- reward: no printed metric found/);
+    expect(guessed.stdout).toMatch(/to read the real log now, add --run/);
+
+    const out = path.join(tempDir('researcher-envs-'), 'ran');
+    const ran = await researcher(['env', 'init', hidden, '--out', out, '--run'], { ...NO_VENV, VIRTUAL_ENV: venv });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toMatch(/the real log prints "test score: \d+\/500": the reward now reads it/);
+    expect(ran.stdout).not.toMatch(/could not decide/);
+    const env = parseYaml(readFileSync(path.join(out, 'environment.yaml'), 'utf8'));
+    expect(env.reward).toMatchObject({ source: 'regex', ratio: true, goal: 'maximize' });
+    expect(new RegExp(env.reward.pattern).exec('test score: 26/500')?.slice(1, 3)).toEqual(['26', '500']);
+  });
+
   it('a sweep shows a heartbeat for each running idea in plain logs', { timeout: 240_000 }, async () => {
     const runsDir = tempDir('researcher-runs-');
     const env = { ...NO_VENV, AI_RESEARCHER_HEARTBEAT_SECONDS: '0.5' };
