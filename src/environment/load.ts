@@ -98,7 +98,9 @@ export function loadEnvironment(target: string): Environment {
     // it is relative to the code folder; a git source has no checkout here, so the environment's.
     interpreter = resolveInterpreter({ python: config.python, baseDir: code.kind === 'path' ? code.path : dir });
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(`${shown}: ${error.message}`);
+    if (error instanceof ConfigError) {
+      throw new ConfigError(`${shown}: ${error.message} (python: is the host's interpreter for local and Slurm runs; Docker runs use the image's, so leave it out there)`);
+    }
     throw error;
   }
 
