@@ -7,6 +7,7 @@
  * its cause and where the full log is, and a sweep must show a heartbeat for each running idea.
  */
 import { execFileSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +186,25 @@ describe('error wording from the same pass', () => {
     expect(command.stderr).toMatch(/^error: unknown command "rn"; did you mean `researcher run`\?$/m);
     const env = await researcher(['env', 'check', FIXTURE, '--sandbx', 'docker'], CLEAN_ENV);
     expect(env.stderr).toMatch(/^error: unknown option --sandbx; did you mean --sandbox\?$/m);
+  });
+
+  it('a model that cannot be reached before the run exists does not say resume', async () => {
+    // A loopback port nothing listens on: every connection is refused at once.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const agentFile = path.join(tempDir('researcher-agent-'), 'down.yaml');
+    writeFileSync(
+      agentFile,
+      `name: down\nmodel:\n  provider: openai-compatible\n  baseUrl: http://127.0.0.1:${port}/v1\n  model: m\nretry: { attempts: 2, initialDelaySeconds: 0.01, maxDelaySeconds: 0.02, maxWaitSeconds: 5 }\n`,
+    );
+    const runsDir = tempDir('researcher-runs-');
+    const result = await researcher(['run', QUADRATIC, '--agent', agentFile, '--runs-dir', runsDir, '--run-id', 'never'], NO_VENV);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/no run was created: try the same command again later/);
+    expect(result.stderr).not.toMatch(/resume/);
+    expect(existsSync(path.join(runsDir, 'never'))).toBe(false);
   });
 
   it('a folder that is not a run is not offered to resume', async () => {
