@@ -157,7 +157,7 @@ function explainFailure(
       details.push(
         usesHostPython
           ? `the run used ${describeInterpreter(environment.interpreter)}, which has no module '${module}'. Choose the interpreter that has it: set python: in environment.yaml (e.g. python: .venv/bin/python), or activate its venv or conda environment before running researcher`
-          : `the image's python has no module '${module}': install it in the image (see sandboxes/README.md) or name another image with image: in environment.yaml`,
+          : `the image's python has no module '${module}': install it in the image (the recipes are under sandboxes/, e.g. sandboxes/cpu/README.md) or name another image with image: in environment.yaml`,
       );
     }
   }
