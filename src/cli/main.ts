@@ -3,6 +3,7 @@
  * printed as one line with no stack trace; anything else is a bug and is printed in full.
  */
 import { ResearcherError, UsageError } from '../core/errors.ts';
+import { closest } from './args.ts';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -36,7 +37,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   try {
-    if (!command) throw new UsageError(`unknown command "${name}"\n${usage()}`);
+    if (!command) {
+      const guess = closest(name, Object.keys(COMMANDS));
+      throw new UsageError(`unknown command "${name}"${guess ? `; did you mean \`researcher ${guess}\`?` : ''}\n${usage()}`);
+    }
     return await (await command.load())(rest);
   } catch (error) {
     if (error instanceof ResearcherError) {

@@ -1,21 +1,47 @@
 /**
  * Progress as plain, timestamped log lines (what a pipe, a log file or `nohup` gets). After each
  * finished idea it adds one line with the sweep's numbers: done, running, failed, best, spend, ETA.
+ * With a heartbeat, every interval it adds a line per running evaluation (elapsed of its limit,
+ * the last line of its log).
  */
 import type { ProgressReporter, SweepEvent, SweepStatus } from '../core/progress.ts';
 import { formatNumber } from '../report/leaderboard.ts';
+import { RunningEvaluations, type HeartbeatOptions } from './heartbeat.ts';
 
 export class LogLineProgress implements ProgressReporter {
   private lastFinished = -1;
+  /** What is running now, for the heartbeat; null when no heartbeat was asked for. */
+  readonly running: RunningEvaluations | null;
+  private readonly ticker: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly totalIdeas: number,
     private readonly write: (line: string) => void = (line) => console.log(line),
-  ) {}
+    heartbeat?: HeartbeatOptions,
+  ) {
+    this.running = heartbeat ? new RunningEvaluations(heartbeat) : null;
+    if (heartbeat) {
+      // One line per running evaluation every interval; nothing while nothing runs.
+      this.ticker = setInterval(() => {
+        for (const line of this.running!.lines()) this.stamp(line);
+      }, heartbeat.intervalMs);
+      this.ticker.unref();
+    }
+  }
 
   report(event: SweepEvent): void {
+    this.running?.observe(event);
     const line = this.format(event);
-    if (line) this.write(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+    if (line) this.stamp(line);
+  }
+
+  /** Stops the heartbeat (the sweep is over). */
+  close(): void {
+    if (this.ticker) clearInterval(this.ticker);
+  }
+
+  private stamp(line: string): void {
+    this.write(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
   }
 
   private format(event: SweepEvent): string | null {

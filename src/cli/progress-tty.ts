@@ -1,9 +1,11 @@
 /**
  * Live progress for a terminal: the same log lines as LogLineProgress scroll by, and the last
  * line of the screen is a status bar (done, running, failed, best so far, spend, elapsed, ETA)
- * redrawn in place every second. Used only when stdout is a TTY; pipes get plain lines.
+ * redrawn in place every second, with each running idea's elapsed time against its limit. Used
+ * only when stdout is a TTY; pipes get plain lines.
  */
 import type { ProgressReporter, SweepEvent, SweepStatus } from '../core/progress.ts';
+import type { HeartbeatOptions } from './heartbeat.ts';
 import { LogLineProgress, formatStatus } from './progress-log.ts';
 
 const CLEAR_LINE = '\r\x1b[2K';
@@ -19,8 +21,10 @@ export class TtyProgress implements ProgressReporter {
   constructor(
     totalIdeas: number,
     private readonly stream: NodeJS.WriteStream = process.stdout,
+    heartbeat?: HeartbeatOptions,
   ) {
-    this.lines = new LogLineProgress(totalIdeas, (line) => this.printAbove(line));
+    // Heartbeat lines scroll above the bar like any other; the bar itself shows each running idea's clock.
+    this.lines = new LogLineProgress(totalIdeas, (line) => this.printAbove(line), heartbeat);
     this.ticker = setInterval(() => this.drawBar(), 1000);
     this.ticker.unref();
   }
@@ -38,6 +42,7 @@ export class TtyProgress implements ProgressReporter {
   /** Removes the bar (before the leaderboard is printed). */
   close(): void {
     clearInterval(this.ticker);
+    this.lines.close();
     if (this.barShown) this.stream.write(CLEAR_LINE);
     this.barShown = false;
   }
@@ -57,7 +62,8 @@ export class TtyProgress implements ProgressReporter {
       etaMs: this.status.etaMs === null ? null : Math.max(0, this.status.etaMs - since),
     };
     const width = Math.max(40, (this.stream.columns || 120) - 1); // 0 when the terminal does not say
-    let text = `▶ ${formatStatus(live)}`;
+    const clocks = this.lines.running?.compact() ?? [];
+    let text = `▶ ${formatStatus(live)}${clocks.length ? ` │ ${clocks.join(' · ')}` : ''}`;
     if (text.length > width) text = `${text.slice(0, width - 1)}…`;
     this.stream.write(`${CLEAR_LINE}\x1b[7m${text}\x1b[0m`);
     this.barShown = true;

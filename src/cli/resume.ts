@@ -28,6 +28,15 @@ export async function resumeCommand(args: string[]): Promise<number> {
     if (maxHours !== undefined) store.setMeta('config', { ...store.config, maxHours });
     const maxCostUsd = positiveNumber(parsed.values['max-cost'], '--max-cost');
     if (maxCostUsd !== undefined) store.setMeta('config', { ...store.config, maxCostUsd });
+    // A finished run has nothing to resume: say so before loading the environment or checking the agent's keys.
+    const records = store.ideas();
+    const finished = records.filter((i) => i.id !== 0 && (i.status === 'succeeded' || i.status === 'failed')).length;
+    const unfinished = records.filter((i) => i.status !== 'succeeded' && i.status !== 'failed');
+    if (finished >= store.config.ideas && unfinished.length === 0) {
+      const shown = path.relative(process.cwd(), runDir) || runDir;
+      console.log(`run ${store.config.runId} is finished: ${finished} of ${store.config.ideas} ideas done, nothing left to do. To try more, raise the budget: researcher resume ${shown} --ideas ${store.config.ideas + 12}`);
+      return 0;
+    }
     const environment = loadEnvironment(store.config.environmentDir);
     const workspace = await GitWorkspace.open(runDir);
     console.log(`resuming run ${store.config.runId}: ${store.ideas().filter(isFinished).length} idea(s) already finished`);

@@ -13,7 +13,8 @@ import { freezeEvaluator } from '../reward/frozen-evaluator.ts';
 import { chooseLocalIsolation } from '../sandbox/isolation.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
 import { createStrategy } from '../search/index.ts';
-import { RunStore } from '../store/run-store.ts';
+import { ModelUnavailableError, RESUME_HINT } from '../models/retry.ts';
+import { DATABASE_FILE, RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
 import { enginesFromFlags, slurmOptionsFromFlags } from './sandbox-flags.ts';
@@ -100,10 +101,17 @@ export async function runCommand(args: string[]): Promise<number> {
   const runId = values['run-id'] ?? defaultRunId(environment.config.name);
   if (!/^[\w.-]+$/.test(runId)) throw new UsageError(`--run-id may only hold letters, digits, ".", "_" and "-"`);
   const runDir = path.resolve(values['runs-dir'] ?? 'runs', runId);
-  if (existsSync(runDir)) throw new UsageError(`${runDir} already exists; pick another --run-id or \`researcher resume\` it`);
+  if (existsSync(runDir)) {
+    // Only a folder holding a run can be resumed; anything else would just fail again there.
+    throw new UsageError(
+      existsSync(path.join(runDir, DATABASE_FILE))
+        ? `${runDir} already holds a run; pick another --run-id, or continue that one with \`researcher resume ${path.relative(process.cwd(), runDir) || runDir}\``
+        : `${runDir} already exists and is not a run; pick another --run-id or remove that folder`,
+    );
+  }
 
   const sandbox = values.sandbox ?? 'local';
-  const agent = await prepareAgent(values.agent, positiveNumber(values['max-cost'], '--max-cost') ?? null);
+  const agent = await prepareNewRunAgent(values.agent, positiveNumber(values['max-cost'], '--max-cost') ?? null);
   if (values.unisolated && sandbox !== 'local') throw new UsageError(`--unisolated is for the local sandbox; the ${sandbox} sandbox isolates its steps itself`);
   const isolation = sandbox === 'local' ? chooseLocalIsolation({ agent, unisolated: values.unisolated ?? false }) : null;
 
@@ -165,6 +173,21 @@ export async function runCommand(args: string[]): Promise<number> {
     store.close();
   }
   return 0;
+}
+
+/**
+ * The agent, checked before the run exists. A model outage here must not say "resume": there is
+ * no run yet, so the same command is what to try again.
+ */
+async function prepareNewRunAgent(flag: string | undefined, maxCostUsd: number | null): Promise<string> {
+  try {
+    return await prepareAgent(flag, maxCostUsd);
+  } catch (error) {
+    if (error instanceof ModelUnavailableError && error.message.includes(RESUME_HINT)) {
+      throw new ModelUnavailableError(error.message.replace(RESUME_HINT, '; no run was created: try the same command again later'), { cause: error });
+    }
+    throw error;
+  }
 }
 
 /** As many evaluations at once as the GPUs can hold; 1 on a machine without GPUs. */

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { createAgents } from '../agents/index.ts';
+import { UsageError } from '../core/errors.ts';
 import { runSweep, type SweepSummary } from '../core/sweep/index.ts';
 import type { Environment } from '../environment/load.ts';
 import { formatLeaderboard } from '../report/leaderboard.ts';
@@ -15,6 +16,7 @@ import { createStrategy } from '../search/index.ts';
 import type { RunStore } from '../store/run-store.ts';
 import { claimRun, releaseRun } from '../store/run-owner.ts';
 import type { GitWorkspace } from '../workspace/git.ts';
+import { DEFAULT_HEARTBEAT_MS } from './heartbeat.ts';
 import { LogLineProgress } from './progress-log.ts';
 import { TtyProgress } from './progress-tty.ts';
 
@@ -23,7 +25,8 @@ export const EVALUATOR_DIR = 'evaluator';
 export async function runSession(store: RunStore, environment: Environment, workspace: GitWorkspace): Promise<SweepSummary> {
   const config = store.config;
   // A live status bar on a terminal; plain log lines in a pipe, a file or under nohup.
-  const progress = process.stdout.isTTY ? new TtyProgress(config.ideas) : new LogLineProgress(config.ideas);
+  const heartbeat = { runDir: store.runDir, timeoutMs: environment.config.run.timeout, intervalMs: heartbeatInterval() };
+  const progress = process.stdout.isTTY ? new TtyProgress(config.ideas, process.stdout, heartbeat) : new LogLineProgress(config.ideas, undefined, heartbeat);
   // Retry notices are diagnostics (stderr); on a terminal they go through the status bar so it stays intact.
   const onRetry = (line: string) => (progress instanceof TtyProgress ? progress.report({ type: 'log', message: line }) : console.error(line));
   const agents = createAgents(config.agent, { onRetry });
@@ -64,7 +67,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       signal: controller.signal,
     });
   } finally {
-    if (progress instanceof TtyProgress) progress.close();
+    progress.close();
     releaseRun(store);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -83,4 +86,13 @@ export async function runSession(store: RunStore, environment: Environment, work
     console.log(`\nstopped; continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`);
   }
   return summary;
+}
+
+/** The heartbeat interval: AI_RESEARCHER_HEARTBEAT_SECONDS (default 30 s). */
+function heartbeatInterval(): number {
+  const raw = process.env.AI_RESEARCHER_HEARTBEAT_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_HEARTBEAT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`AI_RESEARCHER_HEARTBEAT_SECONDS expects a positive number of seconds, got "${raw}"`);
+  return Math.round(seconds * 1000);
 }

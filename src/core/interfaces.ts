@@ -4,6 +4,7 @@
  * and imports whatever SDK it needs. Nothing here imports an SDK.
  */
 import type { Environment } from '../environment/load.ts';
+import type { Interpreter } from '../environment/interpreter.ts';
 import type { Resources, StepConfig } from '../environment/schema.ts';
 import type { Edit, Failure, IdeaDraft, IdeaRecord, Usage } from './types.ts';
 
@@ -135,6 +136,11 @@ export interface SandboxRequest {
   /** GPU ids handed to this run by the pool. */
   gpus: string[];
   image?: string;
+  /**
+   * The environment's interpreter (Environment.interpreter): local and Slurm runs put its folder
+   * first on PATH. Unset: the venv/conda active where the researcher started, if any.
+   */
+  interpreter?: Interpreter | null;
   signal?: AbortSignal;
   /** Called once the process/container/job exists, so the store can find it after a crash. */
   onStarted?(handle: SandboxHandle): void;

@@ -4,12 +4,14 @@
  * under a few seeds, checks that the value function fails loudly on a broken run, and ends with
  * a verdict.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeError } from '../core/errors.ts';
-import type { Sandbox, SandboxRequest } from '../core/interfaces.ts';
+import type { Sandbox, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
 import { readKnob } from '../agents/knobs.ts';
+import { crashCause, missingModule, nearMatches, printable, readLogTail } from '../reward/log-cause.ts';
+import { describeInterpreter } from './interpreter.ts';
 import { compileRules } from '../patch/guard.ts';
 import { scoreRun } from '../reward/evaluate.ts';
 import { mean, std } from '../core/statistics.ts';
@@ -21,6 +23,8 @@ export interface CheckLine {
   /** Warnings do not fail the check but deserve a look. */
   warning?: boolean;
   message: string;
+  /** Lines shown under the message: what led to a failure, where its full log is, how to fix it. */
+  details?: string[];
 }
 
 export interface CheckReport {
@@ -57,7 +61,8 @@ export async function checkEnvironment(environment: Environment, options: CheckO
     options.onLine?.(line);
   };
   const { config } = environment;
-  const shown = path.relative(process.cwd(), environment.file) || environment.file;
+  const relative = path.relative(process.cwd(), environment.file);
+  const shown = relative && !relative.startsWith('..') ? relative : environment.file;
   say({ ok: true, message: `${shown} is valid` });
 
   const todos = unresolvedTodos(config);
@@ -67,6 +72,9 @@ export async function checkEnvironment(environment: Environment, options: CheckO
   }
 
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'researcher-check-'));
+  // The baseline's logs outlive the check when it fails: the user is pointed at them.
+  const logsDir = mkdtempSync(path.join(os.tmpdir(), `researcher-check-${config.name}-logs-`));
+  let keepLogs = false;
   try {
     const workspace = await GitWorkspace.create(environment, scratch);
     const files = await workspace.listFiles(workspace.baseCommit);
@@ -77,15 +85,23 @@ export async function checkEnvironment(environment: Environment, options: CheckO
     const evaluatorDir = environment.evaluatorDir ? path.join(scratch, 'evaluator') : undefined;
     if (environment.evaluatorDir && evaluatorDir) cpSync(environment.evaluatorDir, evaluatorDir, { recursive: true });
     const dir = await workspace.checkout(0, workspace.baseCommit);
+    const usesHostPython = options.sandbox.name !== 'docker';
+    say({
+      ok: true,
+      message: usesHostPython
+        ? `interpreter: ${describeInterpreter(environment.interpreter)}`
+        : `interpreter: the image's (${config.image ?? 'the default image'}); python: in environment.yaml applies to local and Slurm runs`,
+    });
 
     const rewards: number[] = [];
     for (let seed = 0; seed < options.seeds; seed++) {
-      const folder = path.join(scratch, `seed-${seed}`);
+      const folder = path.join(logsDir, `seed-${seed}`);
       const request = runRequest(environment, dir, folder, seed, options.gpus ?? []);
       const result = await options.sandbox.run(request);
       const scored = await scoreRun({ config, sandbox: options.sandbox, run: request, runResult: result, evaluatorDir, evalDir: path.join(folder, 'eval') });
       if (!scored.ok) {
-        say({ ok: false, message: `baseline seed ${seed}: ${scored.failure.reason}: ${scored.failure.message}` });
+        keepLogs = true;
+        say(explainFailure(environment, seed, scored.failure, request.logPath, usesHostPython, scored.evaluateResult?.logPath));
         return finish(lines, rewards);
       }
       rewards.push(scored.reward);
@@ -109,6 +125,75 @@ export async function checkEnvironment(environment: Environment, options: CheckO
     return finish(lines, []);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    if (!keepLogs) rmSync(logsDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A failed baseline seed as the user needs it: the cause (the exception line, not the log's last
+ * line), what led to it, the full log's path, and for a missing module which interpreter ran and
+ * how to choose another; for a reward that did not parse, the lines that nearly matched.
+ */
+function explainFailure(
+  environment: Environment,
+  seed: number,
+  failure: { reason: string; message: string },
+  runLog: string,
+  usesHostPython: boolean,
+  evaluateLog?: string,
+): CheckLine {
+  const { config } = environment;
+  // The evaluate step only runs after the run step succeeded: when it ran, the failure is its own.
+  const log = evaluateLog ?? runLog;
+  const text = readLogTail(log);
+  const details: string[] = [];
+  let message = `baseline seed ${seed}: ${failure.reason}: ${failure.message}`;
+  if (failure.reason === 'crashed' || failure.reason === 'evaluator-failed' || failure.reason === 'oom' || failure.reason === 'timed-out') {
+    const { cause, before } = crashCause(text);
+    if (before.length) details.push(cause ? 'the lines before it:' : 'the last lines of the log:', ...before.map((line) => `  ${line}`));
+    const module = missingModule(cause);
+    if (module) {
+      message = `baseline seed ${seed}: ${failure.reason}: ${cause}`;
+      details.push(
+        usesHostPython
+          ? `the run used ${describeInterpreter(environment.interpreter)}, which has no module '${module}'. Choose the interpreter that has it: set python: in environment.yaml (e.g. python: .venv/bin/python), or activate its venv or conda environment before running researcher`
+          : `the image's python has no module '${module}': install it in the image (the recipes are under sandboxes/, e.g. sandboxes/cpu/README.md) or name another image with image: in environment.yaml`,
+      );
+    }
+  }
+  if ((failure.reason === 'no-metric' || failure.reason === 'bad-metric') && config.reward.source === 'regex') {
+    const near = nearMatches(config.reward.pattern, text);
+    details.push(
+      near.length ? `lines that nearly matched /${config.reward.pattern}/:` : `no line looks like a metric; the last lines of the log:`,
+      ...(near.length ? near : text.split('\n').map((line) => printable(line)).filter((line) => line.trim()).slice(-3)).map((line) => `  ${line}`),
+      'fix reward.pattern so its first group captures the number (try it on the full log named below)',
+    );
+  }
+  details.push(existsSync(log) ? `full log: ${log}` : `no log was written (expected at ${log})`);
+  return { ok: false, message, details };
+}
+
+export interface SingleRun {
+  result: SandboxResult;
+  /** The run's log, kept (in a folder of its own under the temp folder) for the user to read. */
+  logPath: string;
+}
+
+/**
+ * Runs the unmodified code's run step once, as a sweep would (its own git snapshot, the sandbox,
+ * the environment's interpreter), and keeps the log: `env init --run` reads the real output.
+ */
+export async function runOnce(environment: Environment, sandbox: Sandbox): Promise<SingleRun> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'researcher-init-'));
+  const logsDir = mkdtempSync(path.join(os.tmpdir(), `researcher-init-${environment.config.name}-logs-`));
+  try {
+    const workspace = await GitWorkspace.create(environment, scratch);
+    const dir = await workspace.checkout(0, workspace.baseCommit);
+    const request = runRequest(environment, dir, logsDir, 0, []);
+    mkdirSync(request.outputDir, { recursive: true });
+    return { result: await sandbox.run(request), logPath: request.logPath };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
@@ -127,6 +212,7 @@ function runRequest(environment: Environment, workDir: string, folder: string, s
     logPath: path.join(folder, 'run.log'),
     gpus: gpus.slice(0, run.resources.gpus),
     image: environment.config.image,
+    interpreter: environment.interpreter,
   };
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
+import { resolveInterpreter, type Interpreter } from './interpreter.ts';
 import { EnvironmentConfig } from './schema.ts';
 
 export interface Environment {
@@ -19,6 +20,11 @@ export interface Environment {
   code: { kind: 'path'; path: string; ref?: string } | { kind: 'git'; url: string; ref: string };
   /** Absolute path of the evaluator folder, when the environment has an evaluate step. */
   evaluatorDir?: string;
+  /**
+   * The Python local and Slurm runs use (see interpreter.ts); null when none was found. Unset
+   * (an Environment built by hand): the sandbox falls back to the researcher's active venv/conda.
+   */
+  interpreter?: Interpreter | null;
 }
 
 export const ENVIRONMENT_FILE = 'environment.yaml';
@@ -91,7 +97,19 @@ export function loadEnvironment(target: string): Environment {
     }
   }
 
-  return { config, dir, file, code, evaluatorDir };
+  let interpreter: Interpreter | null;
+  try {
+    // A relative `python:` names a file of the researcher's checkout (a .venv beside the code), so
+    // it is relative to the code folder; a git source has no checkout here, so the environment's.
+    interpreter = resolveInterpreter({ python: config.python, baseDir: code.kind === 'path' ? code.path : dir });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new ConfigError(`${shown}: ${error.message} (python: is the host's interpreter for local and Slurm runs; Docker runs use the image's, so leave it out there)`);
+    }
+    throw error;
+  }
+
+  return { config, dir, file, code, evaluatorDir, interpreter };
 }
 
 function isInside(child: string, parent: string): boolean {

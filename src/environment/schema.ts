@@ -120,6 +120,11 @@ export const Reward = z.discriminatedUnion('source', [
       source: z.literal('regex'),
       /** Regular expression over the step's output; the first capture group is the metric. */
       pattern: z.string().min(1),
+      /**
+       * The pattern captures a count and a total ("test score: 472/500"): the reward is the first
+       * group divided by the second (0.944), so scores stay comparable when the total changes.
+       */
+      ratio: z.boolean().optional(),
       goal: z.enum(['maximize', 'minimize']),
       range: RewardRange.optional(),
     })
@@ -200,6 +205,13 @@ export const EnvironmentConfig = z
     reward: Reward,
     /** Numeric settings the offline agent searches over. */
     knobs: z.array(Knob).default([]),
+    /**
+     * The interpreter local and Slurm runs use (its folder goes first on the run's PATH): a path
+     * relative to the code (".venv/bin/python"), an absolute path, or a name on PATH. Default: the
+     * venv or conda environment active when the researcher started, else python3 on PATH.
+     * Docker runs use the image's.
+     */
+    python: z.string().min(1).optional(),
     /** Docker image: a tag, or the name of a build context under sandboxes/. */
     image: z.string().optional(),
     /** Container, set-up lines and scheduler defaults for `--sandbox slurm`. */

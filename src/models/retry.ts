@@ -34,6 +34,9 @@ export type Verdict = { retry: true; reason: string; retryAfterMs: number | null
 /** The provider kept failing in ways retries are meant for; the run stops and can be resumed later. */
 export class ModelUnavailableError extends ModelError {}
 
+/** How a model outage message ends during a sweep; a command with no run yet says something else (see run.ts). */
+export const RESUME_HINT = '; try again later (`researcher resume` continues the run)';
+
 export interface RetryOptions {
   policy: RetryPolicy;
   /** "openai gpt-5.6-terra at https://…", for messages. */
@@ -55,7 +58,7 @@ export async function withRetries<T>(call: () => Promise<T>, judge: (error: unkn
       if (!verdict.retry) throw verdict.error;
       if (attempt >= policy.attempts) {
         throw new ModelUnavailableError(
-          `${options.describe}: gave up after ${attempt} attempts (last: ${verdict.reason}); try again later (\`researcher resume\` continues the run)`,
+          `${options.describe}: gave up after ${attempt} attempts (last: ${verdict.reason})${RESUME_HINT}`,
           { cause: error },
         );
       }
@@ -63,7 +66,7 @@ export async function withRetries<T>(call: () => Promise<T>, judge: (error: unkn
       const delayMs = verdict.retryAfterMs ?? backoffMs * (0.75 + 0.25 * Math.random());
       if (waitedMs + delayMs > policy.maxWaitSeconds * 1000) {
         throw new ModelUnavailableError(
-          `${options.describe}: ${verdict.reason}; waiting ${(delayMs / 1000).toFixed(1)} s more would pass the ${policy.maxWaitSeconds} s retry budget (retry.maxWaitSeconds in the agent file); try again later (\`researcher resume\` continues the run)`,
+          `${options.describe}: ${verdict.reason}; waiting ${(delayMs / 1000).toFixed(1)} s more would pass the ${policy.maxWaitSeconds} s retry budget (retry.maxWaitSeconds in the agent file)${RESUME_HINT}`,
           { cause: error },
         );
       }

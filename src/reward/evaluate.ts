@@ -11,6 +11,7 @@ import type { Sandbox, SandboxRequest, SandboxResult, Scored } from '../core/int
 import type { Failure } from '../core/types.ts';
 import type { EnvironmentConfig } from '../environment/schema.ts';
 import { checkEvaluator } from './frozen-evaluator.ts';
+import { crashCause, readLogTail } from './log-cause.ts';
 import { extractMetric, logTail } from './metric.ts';
 import { describeSkipped, snapshotOutputs } from './snapshot.ts';
 
@@ -26,7 +27,9 @@ export function stepFailure(result: SandboxResult, step: 'run' | 'evaluator', ti
   if (result.exitCode !== 0) {
     const reason = step === 'run' ? 'crashed' : 'no-metric';
     const what = step === 'run' ? 'the run crashed' : 'the evaluator rejected the run\'s outputs';
-    return { reason, message: `${what} (exit code ${result.exitCode}): ${tail()}` };
+    // The exception line says why; the last lines printed (a test runner's banner, a progress bar) rarely do.
+    const { cause } = crashCause(readLogTail(result.logPath));
+    return { reason, message: `${what} (exit code ${result.exitCode}): ${cause ?? tail()}` };
   }
   return null;
 }

@@ -47,8 +47,17 @@ export function extractMetric(reward: Reward, where: { dir: string; logPath: str
   for (const match of text.matchAll(pattern)) last = match;
   if (!last) return fail('no-metric', `the output never matched /${reward.pattern}/${log.ok && log.dropped > 0 ? ` (in its last ${MAX_LOG_SCAN_BYTES} bytes)` : ''}`);
   // Training scripts print a metric many times; the final value is the one that counts.
-  const captured = (last[1] ?? last[0]).trim();
   const at = `/${reward.pattern}/`;
+  if (reward.ratio) {
+    // "472/500": a count over a total, both plain decimals.
+    if (last[2] === undefined) return fail('bad-metric', `${at} has ratio: true but no second group (the total) matched`);
+    const [count, total] = [last[1].trim(), last[2].trim()];
+    if (!DECIMAL.test(count) || !DECIMAL.test(total) || Number(total) === 0) {
+      return fail('bad-metric', `${at} matched ${describe(`${count}/${total}`)}, not a count over a non-zero total`);
+    }
+    return checked(Number(count) / Number(total), at, reward.range);
+  }
+  const captured = (last[1] ?? last[0]).trim();
   if (!DECIMAL.test(captured)) return fail('bad-metric', `${at} captured ${describe(captured)}, not a decimal number`);
   return checked(Number(captured), at, reward.range);
 }

@@ -5,6 +5,7 @@
  * researcher's variables (OUTPUT_DIR, SEED, …).
  */
 import type { SandboxRequest } from '../core/interfaces.ts';
+import { resolveInterpreter } from '../environment/interpreter.ts';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -23,8 +24,12 @@ export function sandboxEnvironment(
   paths: PathsInSandbox,
   host: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
+  // The interpreter the researcher means (python: in environment.yaml, or their active venv/conda)
+  // comes first, so `python3` in a command is that one; only its folder is added, no other variable.
+  const interpreter = request.interpreter === undefined ? resolveInterpreter({ host }) : request.interpreter;
+  const basePath = host.PATH ?? DEFAULT_PATH;
   const env: Record<string, string> = {
-    PATH: host.PATH ?? DEFAULT_PATH,
+    PATH: interpreter && interpreter.source !== 'PATH' ? `${interpreter.binDir}:${basePath}` : basePath,
     HOME: paths.home,
     LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',

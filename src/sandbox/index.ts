@@ -24,5 +24,18 @@ function localIsolation(value: unknown): LocalIsolation | undefined {
 export async function createSandbox(name: string, options: Record<string, unknown> = {}, environment?: Environment): Promise<Sandbox> {
   const factory = SANDBOXES[name];
   if (!factory) throw new UsageError(`unknown sandbox "${name}"; choose one of: ${Object.keys(SANDBOXES).join(', ')}`);
-  return factory(options, environment);
+  return withEnvironmentInterpreter(await factory(options, environment), environment);
+}
+
+/**
+ * A sandbox made for an environment runs its steps with that environment's interpreter
+ * (`python:` in environment.yaml, or the venv active when it was loaded): every request that does
+ * not name one gets it, whoever built the request.
+ */
+function withEnvironmentInterpreter(sandbox: Sandbox, environment: Environment | undefined): Sandbox {
+  if (!environment || environment.interpreter === undefined) return sandbox;
+  const { interpreter } = environment;
+  const run = sandbox.run.bind(sandbox);
+  sandbox.run = (request) => run(request.interpreter === undefined ? { ...request, interpreter } : request);
+  return sandbox;
 }

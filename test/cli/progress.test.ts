@@ -2,12 +2,16 @@
  * Progress output: plain timestamped lines for pipes and logs (one status line per finished idea),
  * and on a terminal the same lines scrolling above a status bar redrawn in place.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { SweepStatus } from '../../src/core/progress.ts';
 import type { IdeaRecord } from '../../src/core/types.ts';
 import { LogLineProgress, formatDuration, formatStatus } from '../../src/cli/progress-log.ts';
 import { TtyProgress } from '../../src/cli/progress-tty.ts';
+import { seedDir } from '../../src/store/idea-files.ts';
+import { tempDir } from '../helpers/sweep.ts';
 
 const status: SweepStatus = {
   ideas: 12,
@@ -90,4 +94,43 @@ describe('progress', () => {
     progress.close();
     expect(terminal.output).toBe('\r\x1b[2K');
   });
+
+  it('beats once per interval per running evaluation, with its clock and the last line of its log', async () => {
+    const runDir = tempDir('researcher-heartbeat-');
+    mkdirSync(seedDir(runDir, 3, 1), { recursive: true });
+    // The log is hostile: escape sequences and a carriage-return progress bar must not reach the screen.
+    writeFileSync(path.join(seedDir(runDir, 3, 1), 'run.log'), 'starting\nstep 1\rstep 2 \x1b[31mloss 0.5\x1b[0m\n\n');
+    const lines: string[] = [];
+    const progress = new LogLineProgress(12, (line) => lines.push(line), { runDir, timeoutMs: 1_800_000, intervalMs: 40 });
+    try {
+      progress.report({ type: 'evaluation-started', ideaId: 3, seed: 1, gpus: [] });
+      progress.report({ type: 'evaluation-started', ideaId: 5, seed: 0, gpus: [] });
+      await waitFor(() => lines.length >= 4);
+      expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\] idea 3 seed 1: running \d+s of 30m · last: step 2 loss 0\.5$/);
+      expect(lines[1]).toMatch(/^\[\d\d:\d\d:\d\d\] idea 5 seed 0: running \d+s of 30m · no output yet$/);
+      progress.report({ type: 'idea-finished', idea: idea({ id: 3 }), best: undefined });
+      progress.report({ type: 'idea-failed-early', ideaId: 5, failure: { reason: 'crashed', message: 'x' } });
+      const count = lines.length;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Nothing runs: no more beats (the finished-idea line is the only new one).
+      expect(lines.slice(count).filter((line) => line.includes('running'))).toEqual([]);
+    } finally {
+      progress.close();
+    }
+  });
+
+  it('on a terminal the bar shows each running idea against its limit', () => {
+    const terminal = new FakeTerminal();
+    const progress = new TtyProgress(12, terminal as unknown as NodeJS.WriteStream, { runDir: tempDir('researcher-heartbeat-'), timeoutMs: 600_000, intervalMs: 60_000 });
+    progress.report({ type: 'evaluation-started', ideaId: 0, seed: 0, gpus: [] });
+    progress.report({ type: 'evaluation-started', ideaId: 2, seed: 0, gpus: [] });
+    progress.report({ type: 'status', status });
+    expect(terminal.output).toMatch(/▶ 5\/12 done .* │ baseline \d+s\/10m · idea 2 \d+s\/10m\x1b\[0m$/);
+    progress.close();
+  });
 });
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(condition()).toBe(true);
+}

@@ -63,7 +63,8 @@ describe('env init and env check', () => {
   it('surveys a plain repo: entry point, printed metric, knobs, data', () => {
     const survey = surveyRepo(plainRepo());
     expect(survey.entryPoint).toBe('train.py');
-    expect(survey.command).toBe('python3 train.py');
+    // The seed the researcher hands each run (SEED) reaches the script's own --seed.
+    expect(survey.command).toBe('python3 train.py --seed $SEED');
     expect(survey.metric).toMatchObject({ name: 'val_acc', goal: 'maximize' });
     expect(survey.knobs.map((k) => k.name)).toEqual(['learning_rate', 'epochs']);
     expect(survey.protectedPaths).toContain('data/**');
@@ -72,7 +73,7 @@ describe('env init and env check', () => {
   it('writes a file that env check accepts once the listed TODOs are filled', async () => {
     const repo = plainRepo();
     const environments = tempDir('environments-');
-    const init = await cli(['env', 'init', repo, '--name', 'logreg', '--out', environments]);
+    const init = await cli(['env', 'init', repo, '--name', 'logreg', '--out', path.join(environments, 'logreg')]);
     expect(init.code).toBe(0);
     expect(init.out).toMatch(/could not decide \(marked TODO in the file\):\n {2}- description/);
     const file = path.join(environments, 'logreg', 'environment.yaml');
@@ -89,7 +90,8 @@ describe('env init and env check', () => {
     const checked = await cli(['env', 'check', path.dirname(file), '--seeds', '2']);
     expect(checked.out).toMatch(/knobs found: learning_rate=0\.05, epochs=20/);
     expect(checked.out).toMatch(/a broken run \(no output\) is refused: no-metric/);
-    expect(checked.out).toMatch(/^PASS: ready for a sweep — baseline reward 0\.\d+ ± 0 /m);
+    // Each seed draws its own data now (--seed $SEED), so the spread is measured, not zero by construction.
+    expect(checked.out).toMatch(/^PASS: ready for a sweep — baseline reward 0\.\d+ ± [\d.]+ \(std over 2 seeds/m);
     expect(checked.out).toMatch(/! no evaluate step: the reward is read from the run's own output/);
     expect(checked.code).toBe(0);
   });
