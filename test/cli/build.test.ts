@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyEnvironment, tempDir } from '../helpers/sweep.ts';
 import { buildState } from '../../bin/build-stamp.js';
 
 const run = promisify(execFile);
@@ -31,9 +32,20 @@ beforeAll(async () => {
 afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
 describe('the compiled bin', () => {
-  it('compiles every module with .js specifiers', () => {
+  it('compiles every module with .js specifiers and copies the report CSS beside its module', () => {
     expect(existsSync(path.join(copy, 'dist/cli/main.js'))).toBe(true);
     expect(readFileSync(path.join(copy, 'dist/cli/main.js'), 'utf8')).toContain("import('./run.js')".replace(/'/g, '"'));
+    expect(readFileSync(path.join(copy, 'dist/report/report.css'), 'utf8')).toBe(readFileSync(path.join(copy, 'src/report/report.css'), 'utf8'));
+  });
+
+  it('runs a sweep and writes its report from dist/ (bundled agents found, CSS inlined)', async () => {
+    const runs = tempDir('researcher-build-runs-');
+    // `offline.yaml` is not in the working folder: it is the bundled agents/offline.yaml, found from dist/ as from src/.
+    await researcher('run', copyEnvironment(), '--ideas', '1', '--agent', 'offline.yaml', '--runs-dir', runs, '--run-id', 'compiled');
+    const html = readFileSync(path.join(runs, 'compiled/report.html'), 'utf8');
+    expect(html).toContain(readFileSync(path.join(copy, 'src/report/report.css'), 'utf8'));
+    const shown = JSON.parse(await researcher('show', path.join(runs, 'compiled'), '--json'));
+    expect(shown.run).toMatchObject({ agent: path.join(copy, 'agents/offline.yaml'), status: 'finished', ideasFinished: 1 });
   });
 
   it('runs dist/ while it matches the sources, and the sources once one changes: never stale JavaScript', async () => {
