@@ -36,13 +36,15 @@ describe('what a command loads', () => {
     expect(staticGraph('src/cli/main.ts')).toEqual({ modules: ['src/cli/main.ts', 'src/core/errors.ts'], packages: [] });
   });
 
-  it('resume (and run): no Docker or Slurm code until the run asks for it', () => {
+  it('resume (and run): no model SDK, no Docker or Slurm code until the run asks for it', () => {
     for (const command of ['src/cli/resume.ts', 'src/cli/sweep-session.ts']) {
       const { modules, packages } = staticGraph(command);
 
+      expect(packages).not.toContain('openai');
+      expect(packages).not.toContain('@anthropic-ai/sdk');
       expect(packages).not.toContain('dockerode');
 
-      expect(modules.filter((m) => /^src\/(sandbox\/(docker|slurm|local))/.test(m))).toEqual([]);
+      expect(modules.filter((m) => /^src\/(models\/(openai|anthropic)|sandbox\/(docker|slurm|local))/.test(m))).toEqual([]);
     }
   });
 });
