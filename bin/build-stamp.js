@@ -19,7 +19,9 @@ const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json'];
 export function sourceFiles(root) {
   const entries = readdirSync(path.join(root, 'src'), { recursive: true, withFileTypes: true });
   // Dirent.parentPath is Node ≥ 20.12; .path is the older name of the same thing.
-  const files = entries.filter((entry) => entry.isFile()).map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)));
+  const files = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)));
   return [...CONFIG_FILES, ...files.sort()];
 }
 
@@ -36,7 +38,11 @@ async function hashOf(root, files) {
   // Loaded only on the slow path: node:crypto costs a few milliseconds of start-up.
   const { createHash } = await import('node:crypto');
   const hash = createHash('sha256');
-  for (const file of files) hash.update(`${file}\0`).update(readFileSync(path.join(root, file))).update('\0');
+  for (const file of files)
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(path.join(root, file)))
+      .update('\0');
   return hash.digest('hex');
 }
 

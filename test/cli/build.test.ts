@@ -35,7 +35,9 @@ describe('the compiled bin', () => {
   it('compiles every module with .js specifiers and copies the report CSS beside its module', () => {
     expect(existsSync(path.join(copy, 'dist/cli/main.js'))).toBe(true);
     expect(readFileSync(path.join(copy, 'dist/cli/main.js'), 'utf8')).toContain("import('./run.js')".replace(/'/g, '"'));
-    expect(readFileSync(path.join(copy, 'dist/report/report.css'), 'utf8')).toBe(readFileSync(path.join(copy, 'src/report/report.css'), 'utf8'));
+    expect(readFileSync(path.join(copy, 'dist/report/report.css'), 'utf8')).toBe(
+      readFileSync(path.join(copy, 'src/report/report.css'), 'utf8'),
+    );
   });
 
   it('runs a sweep and writes its report from dist/ (bundled agents found, CSS inlined)', async () => {
@@ -52,7 +54,10 @@ describe('the compiled bin', () => {
     expect(await buildState(copy)).toBe('fresh');
     // Marking the compiled help shows which of the two ran.
     const compiled = path.join(copy, 'dist/cli/main.js');
-    writeFileSync(compiled, readFileSync(compiled, 'utf8').replace('usage: researcher <command>', 'usage (compiled): researcher <command>'));
+    writeFileSync(
+      compiled,
+      readFileSync(compiled, 'utf8').replace('usage: researcher <command>', 'usage (compiled): researcher <command>'),
+    );
     expect(await researcher('--help')).toContain('usage (compiled): researcher <command>');
 
     // A file rewritten with the same content (a checkout) changes its time, not what dist/ was built from.

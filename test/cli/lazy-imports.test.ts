@@ -21,10 +21,17 @@ function staticGraph(entry: string): { modules: string[]; packages: string[] } {
     modules.add(relative);
     for (const [, typeOnly, clause, specifier] of readFileSync(file, 'utf8').matchAll(IMPORT)) {
       // `import { type A, type B } from` is erased as well as `import type`.
-      const onlyTypes = clause !== undefined && /^\{[^}]*\}$/.test(clause.trim()) && clause.replace(/[{}\s]/g, '').split(',').filter(Boolean).every((name) => name.startsWith('type'));
+      const names = clause
+        ?.trim()
+        .match(/^\{([^}]*)\}$/)?.[1]
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean);
+      const onlyTypes = names !== undefined && names.every((name) => /^type\s/.test(name));
       if (typeOnly || onlyTypes) continue;
       if (specifier.startsWith('.')) visit(path.resolve(path.dirname(file), specifier));
-      else if (!specifier.startsWith('node:')) packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]);
+      else if (!specifier.startsWith('node:'))
+        packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]);
     }
   };
   visit(path.join(REPO_ROOT, entry));

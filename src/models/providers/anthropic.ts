@@ -22,6 +22,14 @@ export const anthropicProvider: ModelProvider = {
     const { AnthropicModel } = await import('../anthropic.ts');
     const { effort } = AnthropicSettings.parse(role.options);
     if (role.model === null) throw new Error('anthropic: no model (the agent-file loader requires one)');
-    return new AnthropicModel({ model: role.model, baseURL: role.baseURL, apiKey: role.apiKey, keyVariable: role.keyVariable, maxOutputTokens: role.maxOutputTokens, effort, ...options });
+    return new AnthropicModel({
+      model: role.model,
+      baseURL: role.baseURL,
+      apiKey: role.apiKey,
+      keyVariable: role.keyVariable,
+      maxOutputTokens: role.maxOutputTokens,
+      effort,
+      ...options,
+    });
   },
 };

@@ -15,7 +15,11 @@ export const OpenAISettings = z.object({
 
 export const OPENAI_REFUSALS = { effort: 'effort is for Anthropic models; OpenAI reasoning models take reasoningEffort' };
 
-export async function createOpenAIModel(role: ResolvedModelSettings, options: ModelOptions, defaultTokensField: 'max_tokens' | 'max_completion_tokens'): Promise<Model> {
+export async function createOpenAIModel(
+  role: ResolvedModelSettings,
+  options: ModelOptions,
+  defaultTokensField: 'max_tokens' | 'max_completion_tokens',
+): Promise<Model> {
   const { OpenAIModel } = await import('../openai.ts');
   const settings = OpenAISettings.parse(role.options);
   return new OpenAIModel({
