@@ -22,15 +22,25 @@ import { buildState, DIST_DIR, sourceFiles, takeStamp, writeStamp } from '../bin
 const root = path.resolve(import.meta.dirname, '..');
 const force = process.argv.includes('--force');
 
+let tsc = null;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  // An install without devDependencies (npm ci --omit=dev) runs `prepare` too, without the compiler.
+}
+
 if (!force && (await buildState(root)) === 'fresh') {
   console.error(`build: ${DIST_DIR}/ is up to date`);
+} else if (tsc === null) {
+  console.error(
+    `build: typescript is not installed (devDependencies left out?); not compiling: bin/researcher.js runs the sources through tsx`,
+  );
 } else {
   const started = performance.now();
   const stamp = await takeStamp(root);
   const dist = path.join(root, DIST_DIR);
   // Removed first: a source file deleted since the last build must not live on as JavaScript.
   rmSync(dist, { recursive: true, force: true });
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--noCheck'], { cwd: root, stdio: 'inherit' });
   for (const file of sourceFiles(root)) {
     if (!file.startsWith(`src${path.sep}`) || file.endsWith('.ts')) continue;
