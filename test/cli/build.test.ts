@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyEnvironment, tempDir } from '../helpers/sweep.ts';
 import { buildState } from '../../bin/build-stamp.js';
 
 const run = promisify(execFile);
@@ -41,9 +40,12 @@ describe('the compiled bin', () => {
   });
 
   it('runs a sweep and writes its report from dist/ (bundled agents found, CSS inlined)', async () => {
-    const runs = tempDir('researcher-build-runs-');
+    // Inside the copy, so they go with it; outside src/, so they are no input of the build.
+    const environment = path.join(copy, 'quadratic');
+    cpSync(path.join(REPO_ROOT, 'test/fixtures/quadratic'), environment, { recursive: true });
+    const runs = path.join(copy, 'runs');
     // `offline.yaml` is not in the working folder: it is the bundled agents/offline.yaml, found from dist/ as from src/.
-    await researcher('run', copyEnvironment(), '--ideas', '1', '--agent', 'offline.yaml', '--runs-dir', runs, '--run-id', 'compiled');
+    await researcher('run', environment, '--ideas', '1', '--agent', 'offline.yaml', '--runs-dir', runs, '--run-id', 'compiled');
     const html = readFileSync(path.join(runs, 'compiled/report.html'), 'utf8');
     expect(html).toContain(readFileSync(path.join(copy, 'src/report/report.css'), 'utf8'));
     const shown = JSON.parse(await researcher('show', path.join(runs, 'compiled'), '--json'));
