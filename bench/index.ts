@@ -3,6 +3,7 @@
  * beat, side by side in one process run, prints a table and writes bench/results.json.
  *
  * Sections (all but `search` by default):
+ *   startup    `researcher --help` (compiled, and from the sources through tsx) vs `node -e 0`
  *   overhead   per-idea framework time vs `git worktree add` (and a no-op `docker run --rm`)
  *   scheduler  slot utilisation of the pipelined sweep vs the naive think → code → run loop
  *   patches    patch robustness: the project's applier vs git apply, git apply --3way, patch --fuzz=3
@@ -22,12 +23,14 @@ import { patchBench, type PatchResult } from './patches.ts';
 import { promptBench, type PromptResult } from './prompts.ts';
 import { schedulerBench, type SchedulerResult } from './scheduler.ts';
 import { searchBench, type SearchResult } from './search.ts';
+import { startupBench, type StartupResult } from './startup.ts';
 import { fmt, fmtSummary, removeBenchDirs } from './stats.ts';
 import { storeBench, type StoreResult } from './store-scale.ts';
 
 type Options = { quick: boolean; log: (line: string) => void };
 
 const SECTIONS = {
+  startup: startupBench,
   overhead: overheadBench,
   scheduler: schedulerBench,
   patches: patchBench,
@@ -36,7 +39,7 @@ const SECTIONS = {
   search: searchBench,
 } satisfies Record<string, (options: Options) => Promise<unknown>>;
 type Section = keyof typeof SECTIONS;
-const DEFAULT_SECTIONS: Section[] = ['overhead', 'scheduler', 'patches', 'store', 'prompts'];
+const DEFAULT_SECTIONS: Section[] = ['startup', 'overhead', 'scheduler', 'patches', 'store', 'prompts'];
 
 export const RESULTS_FILE = path.resolve(import.meta.dirname, 'results.json');
 
@@ -86,6 +89,15 @@ function table(header: string[], rows: string[][]): string {
 export function formatSection(name: string, record: SectionRecord): string {
   const title = `${name} (${record.mode}, ${fmt(record.seconds)} s, load ${record.machine.load})`;
   switch (name as Section) {
+    case 'startup': {
+      const data = record.data as StartupResult;
+      const rows = [
+        ['node -e 0', fmtSummary(data.node), '1×'],
+        ['researcher --help (dist/)', fmtSummary(data.compiled), `${fmt(data.ratio, 2)}×`],
+        ['researcher --help (sources, tsx)', fmtSummary(data.sources), `${fmt(data.sourcesRatio, 2)}×`],
+      ];
+      return `${title}\nstart-up to exit, ms (median (min–max)), ${data.repeats} interleaved repeats (tsx: every third); target: dist/ ≤ 2× node\n${table(['command', 'ms', 'vs node'], rows)}`;
+    }
     case 'overhead': {
       const data = record.data as OverheadResult;
       const rows = data.rows.map((r) => [

@@ -65,7 +65,7 @@ async function sweep(setup: Partial<RunConfigInput>, ideas: number, seed: number
     ...setup,
   });
   const store = RunStore.create(runDir, config);
-  const agents = createAgents('offline');
+  const agents = await createAgents('offline');
   const summary = await runSweep({
     store,
     environment,

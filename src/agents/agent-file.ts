@@ -13,35 +13,36 @@ import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
 import { formatIssues } from '../environment/load.ts';
 import { Price } from '../models/prices.ts';
+import { type ModelProvider, PROVIDER_NAMES, PROVIDERS, type ResolvedModelSettings } from '../models/providers/index.ts';
 import { RetryPolicy } from '../models/retry.ts';
 
 /** The repository's own folder (agents/ holds the bundled agent files). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLED_AGENTS_DIR = path.join(PACKAGE_ROOT, 'agents');
 
-export const Provider = z.enum(['openai', 'anthropic', 'openai-compatible']);
+export const Provider = z.enum(PROVIDER_NAMES);
 export type Provider = z.output<typeof Provider>;
 
+/** The settings every provider takes. */
+const SharedModelSettings = {
+  provider: Provider,
+  /** Model name. Default: the provider's model variable (OPENAI_MODEL), else (openai-compatible) the one model the server serves. */
+  model: z.string().min(1),
+  /** Server base URL. Default: the provider's variable (OPENAI_BASE_URL / ANTHROPIC_BASE_URL), else the provider's own. */
+  baseUrl: z.string().url(),
+  /** Variable holding the key. Default: the provider's (OPENAI_API_KEY, ANTHROPIC_API_KEY). */
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+  maxOutputTokens: z.number().int().positive(),
+};
+
+/**
+ * What `model:`, `thinker:` and `coder:` may hold: the shared settings and every provider's own
+ * (src/models/providers/). The role's provider is known only once the shared block is merged
+ * in, so which of them the provider takes is checked then (see providerOptions).
+ */
+const providerSettings: Record<string, z.ZodType> = Object.assign({}, ...Object.values(PROVIDERS).map((provider) => provider.settings.shape));
 const ModelSettings = z
-  .object({
-    provider: Provider,
-    /** Model name. openai-compatible: default OPENAI_MODEL, else the one model the server serves. */
-    model: z.string().min(1),
-    /** Server base URL. Default: OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the provider's own. */
-    baseUrl: z.string().url(),
-    /** Variable holding the key. Default: OPENAI_API_KEY or ANTHROPIC_API_KEY. */
-    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
-    maxOutputTokens: z.number().int().positive(),
-    /** OpenAI and compatible servers only (Anthropic's current models take no sampling settings). */
-    temperature: z.number().min(0).max(2),
-    topP: z.number().gt(0).max(1),
-    /** OpenAI reasoning models: minimal | low | medium | high. */
-    reasoningEffort: z.string().min(1),
-    /** Anthropic: output_config.effort. */
-    effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']),
-    /** Which field carries maxOutputTokens. Default: max_completion_tokens for openai, max_tokens otherwise. */
-    maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']),
-  })
+  .object({ ...providerSettings, ...SharedModelSettings })
   .partial()
   .strict();
 
@@ -92,20 +93,8 @@ export const AgentFileSchema = z
 export type AgentFile = z.output<typeof AgentFileSchema>;
 
 /** One role's settings, with the shared ones merged in and the environment's defaults applied. */
-export interface RoleSettings {
+export interface RoleSettings extends ResolvedModelSettings {
   role: 'thinker' | 'coder';
-  provider: Provider;
-  /** null: ask the server (openai-compatible only). */
-  model: string | null;
-  baseURL: string | null;
-  apiKey: string;
-  keyVariable: string;
-  maxOutputTokens: number;
-  temperature?: number;
-  topP?: number;
-  reasoningEffort?: string;
-  effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max';
-  maxTokensField: 'max_tokens' | 'max_completion_tokens';
   /** The prompt templates, read. */
   prompts: { system: string; user: string; systemFile: string; userFile: string };
 }
@@ -157,44 +146,37 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
 
   const role = <R extends 'thinker' | 'coder'>(name: R): RoleSettings => {
     const settings = { ...config.model, ...stripUndefined(config[name]) };
-    const { provider } = settings;
-    if (!provider) throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (openai, anthropic or openai-compatible), here or under model:`);
-    if (provider === 'anthropic' && (settings.temperature !== undefined || settings.topP !== undefined)) {
-      throw new ConfigError(`${shown}: ${name}: Anthropic's current models take no temperature or topP (the API rejects them); remove them`);
+    if (!settings.provider) {
+      throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (${listed(PROVIDER_NAMES)}), here or under model:`);
     }
-    if (provider !== 'anthropic' && settings.effort !== undefined) {
-      throw new ConfigError(`${shown}: ${name}.effort is for Anthropic models; OpenAI reasoning models take reasoningEffort`);
-    }
-    const keyVariable = settings.apiKeyEnv ?? (provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY');
-    const baseVariable = provider === 'anthropic' ? 'ANTHROPIC_BASE_URL' : 'OPENAI_BASE_URL';
-    const baseURL = settings.baseUrl ?? (env[baseVariable] || null);
+    const provider = PROVIDERS[settings.provider];
+    const options = providerOptions(provider, settings, `${shown}: ${name}`);
+    const keyVariable = settings.apiKeyEnv ?? provider.keyVariable;
+    const baseURL = settings.baseUrl ?? (env[provider.baseUrlVariable] || null);
     let apiKey = env[keyVariable];
     if (!apiKey) {
       // Local servers (vLLM, Ollama, llama.cpp) need no key, but the clients insist on one.
-      if (provider === 'openai-compatible' || (provider === 'anthropic' && baseURL)) apiKey = 'not-needed';
-      else throw new ConfigError(`${shown}: the ${name} uses ${provider} and ${keyVariable} is not set; export it, or run with --agent offline`);
+      if (provider.keyOptional(baseURL)) apiKey = 'not-needed';
+      else throw new ConfigError(`${shown}: the ${name} uses ${provider.name} and ${keyVariable} is not set; export it, or run with --agent offline`);
     }
-    if (provider === 'openai-compatible' && !baseURL) {
-      throw new ConfigError(`${shown}: the ${name} uses an OpenAI-compatible server but neither baseUrl: nor OPENAI_BASE_URL says where it is (e.g. http://127.0.0.1:8000/v1)`);
+    if (provider.needsBaseUrl && !baseURL) {
+      const { what, example } = provider.needsBaseUrl;
+      throw new ConfigError(`${shown}: the ${name} uses ${what} but neither baseUrl: nor ${provider.baseUrlVariable} says where it is (e.g. ${example})`);
     }
-    const model = settings.model ?? (provider === 'anthropic' ? null : env.OPENAI_MODEL || null);
-    if (!model && provider !== 'openai-compatible') {
-      throw new ConfigError(`${shown}: ${name}.model: say which model the ${name} uses${provider === 'openai' ? ' (or set OPENAI_MODEL)' : ''}`);
+    const model = settings.model ?? ((provider.modelVariable && env[provider.modelVariable]) || null);
+    if (!model && !provider.asksServerForModel) {
+      throw new ConfigError(`${shown}: ${name}.model: say which model the ${name} uses${provider.modelVariable ? ` (or set ${provider.modelVariable})` : ''}`);
     }
     const prompts = config[name].prompts ?? DEFAULT_PROMPTS[name];
     return {
       role: name,
-      provider,
+      provider: provider.name,
       model,
       baseURL,
       apiKey,
       keyVariable,
       maxOutputTokens: settings.maxOutputTokens ?? DEFAULT_MAX_OUTPUT[name],
-      temperature: settings.temperature,
-      topP: settings.topP,
-      reasoningEffort: settings.reasoningEffort,
-      effort: settings.effort,
-      maxTokensField: settings.maxTokensField ?? (provider === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
+      options,
       prompts: {
         system: readTemplate(prompts.system, `${name}.prompts.system`),
         user: readTemplate(prompts.user, `${name}.prompts.user`),
@@ -212,6 +194,28 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     thinker: role('thinker'),
     coder: { ...role('coder'), editFormat, editFormatText: readTemplate(EDIT_FORMAT_FILES[editFormat], 'coder.editFormat') },
   };
+}
+
+/**
+ * The settings besides the shared ones, checked against what the role's provider takes: another
+ * provider's setting is refused, with the provider's reason where it gives one.
+ */
+function providerOptions(provider: ModelProvider, settings: Record<string, unknown>, where: string): Record<string, unknown> {
+  // Only providers' settings: the shared ones and the role's own (prompts, editFormat) are not the provider's business.
+  const own = Object.fromEntries(Object.entries(settings).filter(([key, value]) => key in providerSettings && !(key in SharedModelSettings) && value !== undefined));
+  const refused = Object.keys(own).filter((key) => !(key in provider.settings.shape));
+  if (refused.length) {
+    const reasons = [...new Set(refused.map((key) => provider.refusals?.[key] ?? `${provider.name} takes no ${key}; remove it`))];
+    throw new ConfigError(`${where}: ${reasons.join('; ')}`);
+  }
+  const parsed = provider.settings.safeParse(own);
+  if (!parsed.success) throw new ConfigError(formatIssues(where, parsed.error));
+  return parsed.data;
+}
+
+/** "a, b or c". */
+function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

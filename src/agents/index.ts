@@ -4,7 +4,8 @@
  */
 import type { Coder, Thinker } from '../core/interfaces.ts';
 import { loadAgentFile, resolveAgentFile } from './agent-file.ts';
-import { createLlmAgents, type LlmAgentOptions } from './llm/index.ts';
+import { PROVIDERS } from '../models/providers/index.ts';
+import type { LlmAgentOptions } from './llm/index.ts';
 import { OfflineCoder, OfflineThinker } from './offline.ts';
 
 export interface Agents {
@@ -17,10 +18,13 @@ export interface Agents {
 
 export const OFFLINE_AGENT = 'offline';
 
-export function createAgents(spec: string, options: LlmAgentOptions = { onRetry: (line) => console.error(line) }): Agents {
+/** Async because an LLM agent loads its providers' SDKs: an offline run never loads them. */
+export async function createAgents(spec: string, options: LlmAgentOptions = { onRetry: (line) => console.error(line) }): Promise<Agents> {
   if (spec === OFFLINE_AGENT) return offlineAgents();
   const agent = loadAgentFile(resolveAgentFile(spec));
-  return agent.offline ? offlineAgents() : createLlmAgents(agent, options);
+  if (agent.offline) return offlineAgents();
+  const { createLlmAgents } = await import('./llm/index.ts');
+  return createLlmAgents(agent, options);
 }
 
 function offlineAgents(): Agents {
@@ -29,10 +33,15 @@ function offlineAgents(): Agents {
 
 /** The one line `run` prints when no --agent is given. */
 export function defaultAgentNotice(env: NodeJS.ProcessEnv = process.env): string {
-  const keys = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY'].filter((name) => env[name]);
-  if (keys.length === 0) return 'agent: offline (knob search, no model calls): neither OPENAI_API_KEY nor ANTHROPIC_API_KEY is set';
+  // Each hosted provider has a bundled agent file of the same name (agents/<provider>.yaml).
+  const hosted = Object.values(PROVIDERS).filter((provider) => provider.hostedKey);
+  const set = hosted.filter((provider) => env[provider.keyVariable]);
+  if (set.length === 0) {
+    const variables = hosted.map((provider) => provider.keyVariable);
+    return `agent: offline (knob search, no model calls): ${variables.length === 1 ? `${variables[0]} is not set` : `neither ${variables.join(' nor ')} is set`}`;
+  }
   // A key in the shell is not consent to spend it: model calls happen only when asked for.
-  const hint = keys.map((name) => `--agent ${name.startsWith('ANTHROPIC') ? 'anthropic' : 'openai'} uses ${name}`).join(', ');
+  const hint = set.map((provider) => `--agent ${provider.name} uses ${provider.keyVariable}`).join(', ');
   return `agent: offline (knob search, no model calls); ${hint}`;
 }
 
@@ -47,6 +56,6 @@ export async function prepareAgent(flag: string | undefined, maxCostUsd: number 
     return OFFLINE_AGENT;
   }
   const spec = flag === OFFLINE_AGENT ? OFFLINE_AGENT : resolveAgentFile(flag);
-  await createAgents(spec).check?.({ maxCostUsd });
+  await (await createAgents(spec)).check?.({ maxCostUsd });
   return spec;
 }

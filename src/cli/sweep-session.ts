@@ -29,7 +29,7 @@ export async function runSession(store: RunStore, environment: Environment, work
   const progress = process.stdout.isTTY ? new TtyProgress(config.ideas, process.stdout, heartbeat) : new LogLineProgress(config.ideas, undefined, heartbeat);
   // Retry notices are diagnostics (stderr); on a terminal they go through the status bar so it stays intact.
   const onRetry = (line: string) => (progress instanceof TtyProgress ? progress.report({ type: 'log', message: line }) : console.error(line));
-  const agents = createAgents(config.agent, { onRetry });
+  const agents = await createAgents(config.agent, { onRetry });
   // A bad key or an unpriced model under --max-cost stops here, on resume too, before any work.
   await agents.check?.({ maxCostUsd: config.maxCostUsd });
   const sandbox = await createSandbox(config.sandbox, config.sandboxOptions, environment);

@@ -1,10 +1,11 @@
 /**
- * report.html: one self-contained page (inline CSS, inline SVG, a few lines of inline script; no
- * network, no CDN) that a researcher opens in the morning: the headline numbers, reward over
+ * report.html: one self-contained page (inline CSS, read from report.css beside this module; inline
+ * SVG; a few lines of inline script; no network, no CDN) that a researcher opens in the morning: the headline numbers, reward over
  * time, a sortable leaderboard, the lineage of ideas and a card per idea with its diff and log.
  * The live view (`researcher watch`) serves the same page with a script that reloads it when the
  * run changes.
  */
+import { readFileSync } from 'node:fs';
 import { diffToHtml, escapeHtml } from './diff-html.ts';
 import { formatNumber } from './leaderboard.ts';
 import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model.ts';
@@ -26,7 +27,8 @@ export function renderReportHtml(model: ReportModel, options: RenderOptions = {}
 <meta name="generator" content="ai-researcher">
 <link rel="icon" href="data:,">
 <title>${escapeHtml(title)} — research report</title>
-<style>${CSS}</style>
+<style>
+${styleSheet()}</style>
 </head>
 <body${options.live ? ` data-live-version="${escapeHtml(options.live.version)}" data-live-events="${escapeHtml(options.live.eventsPath)}"` : ''}>
 ${header(model, options)}
@@ -398,160 +400,12 @@ function shellQuote(text: string): string {
 
 // ─── inline assets ────────────────────────────────────────────────────────────────────────
 
-const CSS = `
-:root{--bg:#f5f6f8;--panel:#fff;--ink:#1d2433;--muted:#6b7385;--line:#e3e6ec;--accent:#2856d8;--good:#177245;--good-bg:#e5f4ec;--bad:#c0362c;--bad-bg:#fbe9e7;--warn:#9a6100;--warn-bg:#fdf3dc;--best:#c98a00;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace}
-*{box-sizing:border-box}
-html{scroll-behavior:smooth}
-body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
-code,pre{font-family:var(--mono);font-size:12.5px}
-code{background:#eef0f4;border-radius:4px;padding:1px 5px}
-.page-head{padding:28px max(24px,calc(50vw - 580px)) 12px}
-.eyebrow{color:var(--muted);font-size:12px;letter-spacing:.06em;text-transform:uppercase;display:flex;gap:10px;align-items:center}
-h1{margin:6px 0 4px;font-size:28px;font-weight:650;display:flex;align-items:center;gap:12px;flex-wrap:wrap}
-.run-id{font-family:var(--mono);font-size:15px;font-weight:500;color:var(--muted)}
-.facts{margin:0;color:var(--muted)}
-.facts b{color:var(--ink);font-weight:600}
-.toc{position:sticky;top:0;z-index:5;display:flex;gap:4px;padding:8px max(24px,calc(50vw - 580px));background:rgba(245,246,248,.92);backdrop-filter:blur(6px);border-bottom:1px solid var(--line)}
-.toc a{color:var(--ink);padding:4px 10px;border-radius:6px;font-size:14px}.toc a:hover{background:#e6e9ef;text-decoration:none}
-main{padding:18px max(24px,calc(50vw - 580px)) 40px}
-h2{font-size:19px;margin:0}
-h3{font-size:17px;margin:0}
-h4{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);margin:16px 0 6px}
-.headline{background:var(--panel);border:1px solid var(--line);border-left:4px solid var(--best);border-radius:10px;padding:14px 18px;margin-bottom:16px;font-size:16px}
-.headline.neutral{border-left-color:var(--muted)}
-.headline p{margin:0}.headline p+p{margin-top:8px}
-.headline q{font-weight:600}
-.apply-line{font-size:13px;color:var(--muted)}
-.star{color:var(--best)}
-.warn{color:var(--warn)}.muted{color:var(--muted)}
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin-bottom:18px}
-.tile{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:10px 14px}
-.tile-label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
-.tile-value{font-size:24px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}
-.tile-sub{font-size:12.5px;color:var(--muted)}
-.tile.accent .tile-value{color:var(--accent)}
-.tile.bad .tile-value{color:var(--bad)}
-.panel{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:18px}
-.panel-head{display:flex;justify-content:space-between;align-items:baseline;gap:12px;flex-wrap:wrap;margin-bottom:10px}
-.hint{color:var(--muted);font-size:13px;margin:6px 0 0}
-.legend{display:flex;gap:14px;flex-wrap:wrap;font-size:13px;color:var(--muted)}
-.lg{display:inline-flex;align-items:center;gap:5px}
-.reward-plot{width:100%;height:auto;display:block}
-.reward-plot .grid{stroke:#eceef2;stroke-width:1}
-.reward-plot .axis{stroke:#9aa1ad;stroke-width:1}
-.reward-plot .tick,.reward-plot .lane-label{fill:var(--muted);font-size:12px;font-family:inherit}
-.reward-plot .lane-label{fill:var(--bad)}
-.reward-plot .axis-label{fill:var(--muted);font-size:12.5px}
-.reward-plot .clip-note{fill:var(--muted);font-size:12px}
-.fail-lane{fill:var(--bad-bg);fill-opacity:.6}
-.baseline-band{fill:#8b93a3;fill-opacity:.16}
-.baseline{stroke:#6b7385;stroke-width:1.5;stroke-dasharray:6 4}
-.best-line{fill:none;stroke:var(--good);stroke-width:2.2}
-.best-step{fill:var(--good)}
-.eval-point,.eval-dot{stroke:#fff;stroke-width:1.2}
-.is-idea{fill:var(--accent);fill-opacity:.75}
-.is-best{fill:var(--best);stroke:#7a5400}
-.is-baseline{fill:#8b93a3}
-.is-failed,.idea-failure{stroke:var(--bad);stroke-width:2.2;fill:none}
-.eval-point:hover{stroke:var(--ink);stroke-width:2}
-.table-wrap{overflow-x:auto}
-table{border-collapse:collapse;width:100%}
-.leaderboard th,.leaderboard td{padding:7px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle;white-space:nowrap}
-.leaderboard td.title{white-space:normal;min-width:220px}
-.leaderboard th{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;padding:0}
-.leaderboard th button{all:unset;cursor:pointer;display:block;padding:8px 10px;width:100%;box-sizing:border-box}
-.leaderboard th button:hover{color:var(--ink)}
-.leaderboard th.num button{text-align:right}
-.sort-mark{display:inline-block;width:12px;margin-left:2px}
-th[aria-sort=ascending] .sort-mark::after{content:"▲";font-size:9px}
-th[aria-sort=descending] .sort-mark::after{content:"▼";font-size:9px}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-.leaderboard td.num{text-align:right}
-.leaderboard tbody tr:hover{background:#f7f9fd}
-.row-best{background:#fff9e8}
-.row-baseline td{background:#f6f7f9}
-.row-failed .title-link{color:var(--muted)}
-.title-link{color:var(--ink)}
-.pm,.n{color:var(--muted);font-size:12.5px}
-.delta{font-weight:600;font-variant-numeric:tabular-nums}.delta.pos{color:var(--good)}.delta.neg{color:var(--bad)}.delta.zero{color:var(--muted)}
-.verdict{font-size:11.5px;border-radius:10px;padding:1px 7px;margin-left:4px;white-space:nowrap}
-.v-better{background:var(--good-bg);color:var(--good)}.v-worse{background:var(--bad-bg);color:var(--bad)}.v-noise{background:var(--warn-bg);color:var(--warn)}
-.badge{display:inline-block;font-size:12px;font-weight:600;border-radius:10px;padding:1px 8px;white-space:nowrap}
-.badge.ok{background:var(--good-bg);color:var(--good)}.badge.bad{background:var(--bad-bg);color:var(--bad)}.badge.run{background:#e4ecfd;color:var(--accent)}.badge.wait{background:#eceef2;color:var(--muted)}.badge.best{background:#fff1cc;color:#7a5400}
-.run-status{font-size:13px;vertical-align:middle}
-.tree,.tree ul{list-style:none;margin:0;padding-left:22px}
-.tree{padding-left:0}
-.tree li{position:relative;padding:3px 0}
-.tree ul li::before{content:"";position:absolute;left:-14px;top:0;bottom:0;border-left:1px solid #cfd4dc}
-.tree ul li:last-child::before{bottom:calc(100% - 15px)}
-.tree ul li::after{content:"";position:absolute;left:-14px;top:15px;width:10px;border-top:1px solid #cfd4dc}
-.node{display:inline-block;border:1px solid var(--line);border-radius:8px;padding:2px 9px;background:#fbfbfc}
-.node-root{background:#eef0f4;font-weight:600}
-.node-best{border-color:var(--best);background:#fff9e8}
-.node-failed{color:var(--muted)}
-.node-reward{font-variant-numeric:tabular-nums;color:var(--muted);margin-left:4px}
-#ideas>h2{margin:26px 0 10px}
-.card{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:14px;scroll-margin-top:56px}
-.card:target{box-shadow:0 0 0 3px #c9d7fb}
-.card-best{border-color:#e9c868}
-.card-failed{border-left:4px solid var(--bad)}
-.card-head{display:flex;align-items:center;gap:10px;flex-wrap:wrap;cursor:pointer;list-style:none}
-.card-head::-webkit-details-marker{display:none}
-.card-head::before{content:"▸";color:var(--muted);font-size:12px;transition:transform .15s}
-.card[open]>.card-head::before{transform:rotate(90deg)}
-.card-right{margin-left:auto;display:flex;gap:12px;align-items:baseline}
-.card-reward{font-weight:650;font-variant-numeric:tabular-nums}
-.idea-text{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:0 28px}
-.idea-text .plan{border-left:1px solid var(--line);padding-left:20px}
-.h4-note{text-transform:none;letter-spacing:0;font-weight:400}
-@media (max-width:860px){.idea-text{grid-template-columns:1fr}.idea-text .plan{border-left:0;padding-left:0}}
-.idea-id{font-family:var(--mono);font-size:13px;color:var(--muted);background:#eef0f4;border-radius:6px;padding:1px 7px}
-.rank{font-size:12px;color:var(--muted)}
-.card-facts{margin:8px 0 0;color:var(--muted);font-size:13.5px}
-.card-facts b{color:var(--ink)}
-.prose{margin:0;white-space:pre-wrap;max-width:95ch}
-.failure{margin-top:12px;background:var(--bad-bg);border-radius:8px;padding:10px 12px;color:var(--bad)}
-.failure pre{margin:6px 0 0;white-space:pre-wrap;color:#5c1a14;max-height:200px;overflow:auto}
-.diff-file{border:1px solid var(--line);border-radius:8px;overflow:hidden;margin-bottom:10px}
-.diff-name{display:flex;gap:10px;align-items:center;background:#f3f5f8;padding:6px 10px;font-family:var(--mono);font-size:12.5px;border-bottom:1px solid var(--line)}
-.diff-note{font-family:inherit;font-size:11px;background:#e4ecfd;color:var(--accent);border-radius:8px;padding:0 6px}
-.diff-stat{margin-left:auto}.plus{color:var(--good)}.minus{color:var(--bad)}
-.diff-file table{display:block;max-height:520px;overflow:auto}
-table.diff{font-family:var(--mono);font-size:12.5px;line-height:1.45}
-table.diff tbody{display:table;width:100%}
-table.diff td{padding:0 8px;vertical-align:top}
-table.diff td.ln{width:1%;min-width:38px;text-align:right;color:#a0a7b4;user-select:none;border-right:1px solid var(--line);font-size:11.5px}
-table.diff td.code{white-space:pre-wrap;word-break:break-word;width:98%}
-.sign{display:inline-block;width:14px;color:#a0a7b4;user-select:none}
-.d-add td.code{background:#e9f7ee}.d-add td.ln{background:#d7f0e0}.d-add .sign{color:var(--good)}
-.d-del td.code{background:#fcecea}.d-del td.ln{background:#f8dbd7}.d-del .sign{color:var(--bad)}
-.d-hunk td{background:#eef3fd;color:#55637d}
-.d-meta td{color:var(--muted);font-style:italic}
-.tok-k{color:#8a2bb5}.tok-s{color:#0b7a52}.tok-c{color:#7c8595;font-style:italic}.tok-n{color:#b05a00}.tok-a{color:#2856d8}
-.diff-raw{white-space:pre-wrap}
-.seeds{margin-top:12px;font-size:13px;max-width:720px}
-.seeds th,.seeds td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left}
-.seeds th{font-size:11.5px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;font-weight:600}
-.seeds .num{text-align:right}
-details.log{margin-top:12px}
-details.log summary{cursor:pointer;color:var(--muted);font-size:13px}
-details.log pre{background:#1e2330;color:#e4e7ee;border-radius:8px;padding:10px 12px;margin:8px 0 0;max-height:360px;overflow:auto;white-space:pre-wrap;word-break:break-word}
-details.log pre .muted{color:#9aa1ad}
-.log-sub{font-size:12px;color:var(--muted);margin-top:8px}
-.totals-grid{display:grid;grid-template-columns:minmax(280px,1fr) 1fr;gap:24px}
-.kv th{text-align:left;font-weight:500;color:var(--muted);padding:4px 16px 4px 0;white-space:nowrap;width:1%}
-.kv td{padding:4px 0;font-variant-numeric:tabular-nums}
-.reasons{list-style:none;padding:0;margin:0}.reasons li{padding:3px 0}
-.empty{color:var(--muted)}
-.live-pill{background:#e5f4ec;color:var(--good);border-radius:10px;padding:0 8px;font-weight:600;letter-spacing:.04em}
-.live-pill::before{content:"●";margin-right:4px;animation:pulse 2s infinite}
-@keyframes pulse{50%{opacity:.3}}
-.live-lost{background:var(--warn-bg);color:var(--warn);border-radius:10px;padding:0 8px}
-footer{color:var(--muted);font-size:12.5px;padding:0 max(24px,calc(50vw - 580px)) 30px}
-@media (max-width:720px){.totals-grid{grid-template-columns:1fr}h1{font-size:22px}}
-@media print{.toc{display:none}.card,.panel{break-inside:avoid}}
-`;
+/** The page's style sheet: report.css beside this module (scripts/build.js copies it into dist/). Read on first use. */
+let css: string | undefined;
+function styleSheet(): string {
+  css ??= readFileSync(new URL('./report.css', import.meta.url), 'utf8');
+  return css;
+}
 
 /** Click a column header to sort; missing values always go last; the state survives live reloads. */
 const SORT_SCRIPT = `

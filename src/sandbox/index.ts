@@ -4,16 +4,18 @@
 import { UsageError } from '../core/errors.ts';
 import type { Sandbox } from '../core/interfaces.ts';
 import type { Environment } from '../environment/load.ts';
-import { createDockerSandbox } from './docker/sandbox.ts';
-import { LocalSandbox, type LocalIsolation } from './local.ts';
-import { SlurmSandbox } from './slurm/sandbox.ts';
+import type { LocalIsolation } from './local.ts';
 
 export type SandboxFactory = (options: Record<string, unknown>, environment?: Environment) => Sandbox | Promise<Sandbox>;
 
+/**
+ * Each sandbox's module is loaded only when a run uses it: a local run (or a `resume` of one)
+ * does not pay for loading dockerode or the Slurm code.
+ */
 export const SANDBOXES: Record<string, SandboxFactory> = {
-  local: (options) => new LocalSandbox({ isolation: localIsolation(options.isolation) }),
-  docker: (options) => createDockerSandbox(options),
-  slurm: (options, environment) => new SlurmSandbox(options, environment),
+  local: async (options) => new (await import('./local.ts')).LocalSandbox({ isolation: localIsolation(options.isolation) }),
+  docker: async (options) => (await import('./docker/sandbox.ts')).createDockerSandbox(options),
+  slurm: async (options, environment) => new (await import('./slurm/sandbox.ts')).SlurmSandbox(options, environment),
 };
 
 /** A run's recorded isolation; without one (`env check`, runs made before isolation), bubblewrap where it works. */

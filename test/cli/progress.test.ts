@@ -85,10 +85,12 @@ describe('progress', () => {
     const terminal = new FakeTerminal();
     const progress = new TtyProgress(12, terminal as unknown as NodeJS.WriteStream);
     progress.report({ type: 'status', status });
+    // eslint-disable-next-line no-control-regex -- the escape codes are what the status bar writes
     expect(terminal.output).toMatch(/\r\x1b\[2K\x1b\[7m▶ 5\/12 done \(1 failed\) · 2 running.*\x1b\[0m$/);
     terminal.output = '';
     progress.report({ type: 'idea-finished', idea: idea({ status: 'failed', reward: null, failureReason: 'crashed', error: 'exit 1' }), best: undefined });
     // The bar is cleared, the line printed, and the bar drawn again below it.
+    // eslint-disable-next-line no-control-regex -- the escape codes are what the status bar writes
     expect(terminal.output).toMatch(/^\r\x1b\[2K\[\d\d:\d\d:\d\d\] idea 4: failed \(crashed\): exit 1\n\r\x1b\[2K\x1b\[7m▶ 5\/12/);
     terminal.output = '';
     progress.close();

@@ -1,13 +1,12 @@
 /**
- * Building the LLM thinker and coder from a loaded agent file: one Model per role (the provider
- * adapter the file names), prompt templates checked up front.
+ * Building the LLM thinker and coder from a loaded agent file: one Model per role (from the
+ * provider registry, src/models/providers/), prompt templates checked up front.
  */
 import path from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
 import type { LlmAgentFile, RoleSettings } from '../agent-file.ts';
-import { AnthropicModel } from '../../models/anthropic.ts';
 import type { Model } from '../../models/model.ts';
-import { OpenAIModel } from '../../models/openai.ts';
+import { PROVIDERS } from '../../models/providers/index.ts';
 import { CODER_PLACEHOLDERS, LlmCoder } from './coder.ts';
 import { checkTemplate } from './template.ts';
 import { LlmThinker, THINKER_PLACEHOLDERS } from './thinker.ts';
@@ -28,39 +27,13 @@ export interface LlmAgentOptions {
   onRetry?: (line: string) => void;
 }
 
-export function createModel(settings: RoleSettings, agent: LlmAgentFile, options: LlmAgentOptions = {}): Model {
+/** The role's model, from the provider its settings name (its SDK adapter is loaded here, not before). */
+export async function createModel(settings: RoleSettings, agent: LlmAgentFile, options: LlmAgentOptions = {}): Promise<Model> {
   const { retry, prices } = agent.config;
-  if (settings.provider === 'anthropic') {
-    return new AnthropicModel({
-      model: settings.model!,
-      baseURL: settings.baseURL,
-      apiKey: settings.apiKey,
-      keyVariable: settings.keyVariable,
-      maxOutputTokens: settings.maxOutputTokens,
-      effort: settings.effort,
-      retry,
-      prices,
-      onRetry: options.onRetry,
-    });
-  }
-  return new OpenAIModel({
-    provider: settings.provider,
-    model: settings.model,
-    baseURL: settings.baseURL,
-    apiKey: settings.apiKey,
-    keyVariable: settings.keyVariable,
-    maxOutputTokens: settings.maxOutputTokens,
-    maxTokensField: settings.maxTokensField,
-    temperature: settings.temperature,
-    topP: settings.topP,
-    reasoningEffort: settings.reasoningEffort,
-    retry,
-    prices,
-    onRetry: options.onRetry,
-  });
+  return PROVIDERS[settings.provider].create(settings, { retry, prices, onRetry: options.onRetry });
 }
 
-export function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = {}): LlmAgents {
+export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = {}): Promise<LlmAgents> {
   const shown = path.relative(process.cwd(), agent.file) || agent.file;
   const { thinker, coder, config } = agent;
   checkTemplate(thinker.prompts.system, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.systemFile}`);
@@ -68,8 +41,8 @@ export function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = 
   checkTemplate(coder.prompts.system, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.systemFile}`);
   checkTemplate(coder.prompts.user, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.userFile}`);
 
-  const thinkerModel = createModel(thinker, agent, options);
-  const coderModel = createModel(coder, agent, options);
+  const thinkerModel = await createModel(thinker, agent, options);
+  const coderModel = await createModel(coder, agent, options);
   const endpoint = (s: RoleSettings) => JSON.stringify([s.provider, s.model, s.baseURL, s.keyVariable]);
   const shared = { contextTokens: config.context.maxTokens, diffLines: config.context.diffLines, parseRetries: config.parseRetries };
   return {
