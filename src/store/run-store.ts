@@ -15,6 +15,7 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
+import { recordModelCallRequest } from './model-call-requests.ts';
 import { mean, std } from '../core/statistics.ts';
 import type { Failure, FailureReason, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 
@@ -294,7 +295,12 @@ export class RunStore {
   // ─── model calls and usage ──────────────────────────────────────────────────────────────
 
   recordModelCall(call: ModelCallRecord): void {
-    this.db
+    // The call and what was sent are one write: a kill never leaves a reply without its prompt.
+    this.db.transaction(() => this.insertModelCall(call))();
+  }
+
+  private insertModelCall(call: ModelCallRecord): void {
+    const result = this.db
       .prepare(
         `INSERT INTO model_calls(idea_id, role, provider, model, cache_key, input_tokens, cached_tokens, cache_write_tokens,
          output_tokens, cost_usd, latency_ms, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -314,6 +320,7 @@ export class RunStore {
         call.response,
         now(),
       );
+    if (call.request) recordModelCallRequest(this.db, Number(result.lastInsertRowid), call.request);
   }
 
   /** A recorded model response for this content address, so resume never pays twice. */
