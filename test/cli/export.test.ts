@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrajectoryRecord } from '../../src/report/trajectory.ts';
 import { CLEAN_ENV, researcher } from '../agents/cli-harness.ts';
@@ -196,9 +197,77 @@ describe('researcher export', () => {
   it('refuses an unknown format and a missing run folder argument', async () => {
     const format = await researcher(['export', offlineRun, '--format', 'csv']);
     expect(format.code).toBe(2);
-    expect(format.stderr).toMatch(/^error: --format expects one of jsonl.*, got "csv"\n$/);
+    expect(format.stderr).toBe('error: --format expects one of jsonl, parquet, got "csv"\n');
     const none = await researcher(['export']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^error: expected at least one run folder/);
+  });
+});
+
+/** The record fields of docs/export.md with their documented types. */
+function documentedFields(): Map<string, string> {
+  const doc = readFileSync(DOCS, 'utf8');
+  const table = doc.slice(doc.indexOf('## Record'), doc.indexOf('## Seed'));
+  return new Map([...table.matchAll(/^\| `([a-z_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()]));
+}
+
+describe('researcher export --format parquet', () => {
+  let file: string;
+  let bytes: Uint8Array;
+  let jsonl: TrajectoryRecord[];
+
+  beforeAll(async () => {
+    file = path.join(runsDir, 'ideas.parquet');
+    const result = await researcher(['export', offlineRun, llmRun, '--out', file]); // the format follows the file name
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`wrote 7 record(s) from 2 run(s) to ${file} (parquet)\n`);
+    bytes = new Uint8Array(readFileSync(file));
+    const lines = await researcher(['export', offlineRun, llmRun]);
+    jsonl = lines.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as TrajectoryRecord);
+  });
+
+  it('writes a Parquet file whose rows, read back with hyparquet, are the JSON-lines records', async () => {
+    // No Python Parquet reader (pyarrow, fastparquet) is installed here: hyparquet, the writer's
+    // own reader, checks the file.
+    expect(Buffer.from(bytes.subarray(0, 4)).toString()).toBe('PAR1');
+    expect(Buffer.from(bytes.subarray(-4)).toString()).toBe('PAR1');
+    const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
+    expect(rows).toHaveLength(7);
+    const nested = new Set(['seeds', 'model_calls', 'thinker_prompt', 'coder_prompt']);
+    const decoded = rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([key, value]) => [
+          key,
+          typeof value === 'bigint' ? Number(value) : nested.has(key) && typeof value === 'string' ? JSON.parse(value) : value,
+        ]),
+      ),
+    );
+    expect(decoded).toEqual(jsonl);
+  });
+
+  it('has one typed column per documented field, nullable exactly where the docs say "or null"', () => {
+    const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const top = new Map<string, (typeof metadata.schema)[number]>();
+    // The root's children, skipping the inner levels of the rewards list.
+    for (let i = 1; i < metadata.schema.length; i++) {
+      const element = metadata.schema[i];
+      top.set(element.name, element);
+      if (element.converted_type === 'LIST') i += 2;
+    }
+    const documented = documentedFields();
+    expect([...top.keys()].sort()).toEqual([...documented.keys()].sort());
+    const expected = (type: string) =>
+      type.startsWith('list of (number') ? 'LIST' : type.startsWith('list of') ? 'JSON' : ({ string: 'UTF8', integer: 'INT64', number: 'DOUBLE', boolean: 'BOOLEAN' } as Record<string, string>)[type.replace(/,? or null$/, '')];
+    for (const [field, type] of documented) {
+      const element = top.get(field)!;
+      expect(element.converted_type ?? element.type, field).toBe(expected(type));
+      expect(element.repetition_type, field).toBe(type.endsWith('or null') && !type.startsWith('list of (') ? 'OPTIONAL' : 'REQUIRED');
+    }
+  });
+
+  it('needs --out: a binary file is never written to standard output', async () => {
+    const result = await researcher(['export', offlineRun, '--format', 'parquet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('error: --format parquet writes a binary file: give --out FILE\n');
   });
 });
