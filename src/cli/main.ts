@@ -23,6 +23,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   watch: { load: async () => (await import('./watch.ts')).watchCommand, summary: 'watch <run-dir> [--port N]       serve the report live on localhost' },
   apply: { load: async () => (await import('./apply.ts')).applyCommand, summary: 'apply <run-dir> <idea-id|best>   put an idea on a branch (--patch: print it)' },
   compare: { load: async () => (await import('./compare.ts')).compareCommand, summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost' },
+  export: { load: async () => (await import('./export.ts')).exportCommand, summary: 'export <run-dir> … [--out FILE]  one record per idea (prompts, diffs, rewards): JSON lines or Parquet' },
 };
 
 export function usage(): string {

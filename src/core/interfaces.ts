@@ -21,6 +21,14 @@ export interface ModelCall {
   latencyMs: number;
   /** The raw response text, kept so a resumed run never pays twice for the same prompt. */
   response: string | null;
+  /** What was sent (system prompt and messages, parts joined), kept for `export`; absent when not known. */
+  request?: ModelRequestText | null;
+}
+
+/** A model request as plain text: what `researcher export` gives as the prompt of a call. */
+export interface ModelRequestText {
+  system: string;
+  messages: { role: 'user' | 'assistant'; content: string }[];
 }
 
 /** Where agents record their model calls and check the run's spending. Backed by the run store. */

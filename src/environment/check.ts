@@ -101,7 +101,7 @@ export async function checkEnvironment(environment: Environment, options: CheckO
       const scored = await scoreRun({ config, sandbox: options.sandbox, run: request, runResult: result, evaluatorDir, evalDir: path.join(folder, 'eval') });
       if (!scored.ok) {
         keepLogs = true;
-        say(explainFailure(environment, seed, scored.failure, request.logPath, usesHostPython, scored.evaluateResult?.logPath));
+        say(explainFailure(environment, seed, scored.failure, request.logPath, usesHostPython, config.evaluate ? path.join(folder, 'eval', 'evaluate.log') : undefined));
         return finish(lines, rewards);
       }
       rewards.push(scored.reward);

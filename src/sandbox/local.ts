@@ -120,14 +120,18 @@ export class LocalSandbox implements Sandbox {
       home: SANDBOX_PATHS.home,
     });
     const interpreterDirs = interpreterPaths(env.PATH);
-    env.PATH = [...interpreterDirs.bin, ...SANDBOX_PATH_DIRS].join(':');
+    // The environment's own interpreter (python: in environment.yaml, the active venv or conda):
+    // its folders are shown read-only, its bin first on PATH.
+    const chosen = request.interpreter && request.interpreter.source !== 'PATH' ? request.interpreter : null;
+    const bins = [...new Set([...(chosen ? [chosen.binDir] : []), ...interpreterDirs.bin])];
+    env.PATH = [...bins, ...SANDBOX_PATH_DIRS].join(':');
     env.TMPDIR = '/tmp';
     const args = bubblewrapArgs({
       mounts,
       chdir: SANDBOX_PATHS.code,
       network: request.network,
       gpus: request.gpus.length > 0,
-      readOnlyPaths: [...interpreterDirs.prefixes, ...(request.kind === 'run' ? (request.readOnly ?? []) : [])],
+      readOnlyPaths: [...(chosen?.readOnlyDirs ?? []), ...interpreterDirs.prefixes, ...(request.kind === 'run' ? (request.readOnly ?? []) : [])],
     });
     return { argv: [status.path, ...args, '/bin/bash', '-c', request.step.command], env };
   }

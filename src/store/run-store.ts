@@ -15,6 +15,8 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
+import { recordModelCallRequest } from './model-call-requests.ts';
+import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
 import { mean, std } from '../core/statistics.ts';
 import type { Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 import { DATABASE_FILE, SCHEMA, SCHEMA_VERSION, openDatabase, toEvaluation, toIdea, type EvaluationRecord, type EvaluationRow, type IdeaRow } from './tables.ts';
@@ -106,6 +108,17 @@ export class RunStore {
     this.db
       .prepare('UPDATE ideas SET title = ?, hypothesis = ?, plan = ?, expected_effect = ?, meta = ? WHERE id = ?')
       .run(draft.title, draft.hypothesis, draft.plan, draft.expectedEffect, JSON.stringify(meta), id);
+  }
+
+  /** The edit the coder wrote for an idea (parsed), or null. */
+  ideaEdit(id: number): unknown {
+    const row = this.db.prepare('SELECT edit FROM ideas WHERE id = ?').get(id) as { edit: string | null } | undefined;
+    return row?.edit ? JSON.parse(row.edit) : null;
+  }
+
+  /** Every model call with what it sent, for `researcher export`. */
+  recordedModelCalls(): RecordedModelCall[] {
+    return recordedModelCalls(this.db);
   }
 
   /** Keeps the edit of an idea that fails before it is committed (refused), for the report. */
@@ -222,7 +235,12 @@ export class RunStore {
   // ─── model calls and usage ──────────────────────────────────────────────────────────────
 
   recordModelCall(call: ModelCallRecord): void {
-    this.db
+    // The call and what was sent are one write: a kill never leaves a reply without its prompt.
+    this.db.transaction(() => this.insertModelCall(call))();
+  }
+
+  private insertModelCall(call: ModelCallRecord): void {
+    const result = this.db
       .prepare(
         `INSERT INTO model_calls(idea_id, role, provider, model, cache_key, input_tokens, cached_tokens, cache_write_tokens,
          output_tokens, cost_usd, latency_ms, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -242,6 +260,7 @@ export class RunStore {
         call.response,
         now(),
       );
+    if (call.request) recordModelCallRequest(this.db, Number(result.lastInsertRowid), call.request);
   }
 
   /** A recorded model response for this content address, so resume never pays twice. */

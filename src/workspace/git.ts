@@ -19,7 +19,7 @@ export const BASE_BRANCH = 'base';
 export const ideaBranch = (ideaId: number) => `idea/${ideaId}`;
 
 /** Files a snapshot never copies: caches and build outputs that are not part of the code. */
-const SNAPSHOT_SKIP = new Set(['.git', '__pycache__', 'node_modules', '.pytest_cache', '.mypy_cache']);
+const SNAPSHOT_SKIP = new Set(['.git', '__pycache__', 'node_modules', '.pytest_cache', '.mypy_cache', '.venv', 'venv']);
 
 export class GitWorkspace implements Workspace {
   /** Clean worktrees ready for the next idea. */

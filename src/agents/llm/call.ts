@@ -74,6 +74,7 @@ export async function callModel(model: Model, role: string, context: ResearchCon
     usage: result.usage,
     latencyMs: result.latencyMs,
     response: result.text,
+    request: { system: joinParts(system), messages: messages.map((m) => ({ role: m.role, content: joinParts(m.content) })) },
   });
   return { text: result.text, usage: result.usage, fromCache: false };
 }
