@@ -39,8 +39,8 @@ function staticGraph(entry: string): { modules: string[]; packages: string[] } {
 }
 
 describe('what a command loads', () => {
-  it('--help: the dispatcher and the error types, no package', () => {
-    expect(staticGraph('src/cli/main.ts')).toEqual({ modules: ['src/cli/main.ts', 'src/core/errors.ts'], packages: [] });
+  it('--help: the dispatcher, its flag parser ("did you mean") and the error types, no package', () => {
+    expect(staticGraph('src/cli/main.ts')).toEqual({ modules: ['src/cli/args.ts', 'src/cli/main.ts', 'src/core/errors.ts'], packages: [] });
   });
 
   it('resume (and run): no model SDK, no Docker or Slurm code until the run asks for it', () => {
