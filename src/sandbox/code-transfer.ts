@@ -16,8 +16,7 @@ import { constants, createReadStream, createWriteStream, lstatSync, mkdirSync, o
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
-import { simpleGit } from 'simple-git';
+import { runGit, spawnGit } from '../workspace/git-command.ts';
 import tar from 'tar-stream';
 import { BASE_BRANCH } from '../workspace/git.ts';
 
@@ -57,9 +56,11 @@ export type CodeSnapshot =
  */
 export async function snapshotCode(workDir: string): Promise<CodeSnapshot> {
   const dir = path.resolve(workDir);
-  const git = simpleGit(dir);
+  // Hardened git (no hooks, fsmonitor or global config; a scrubbed environment): the worktree
+  // was written by a coder, and may have been by a step.
+  const git = { raw: (args: string[]) => runGit(dir, args) };
   try {
-    const top = (await git.revparse(['--show-toplevel'])).trim();
+    const top = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
     if (path.resolve(top) !== dir) throw new Error('not the top of a repository');
     const baseCommit = (await git.raw(['rev-parse', '--verify', '--quiet', `${BASE_BRANCH}^{commit}`])).trim();
     if (!baseCommit) throw new Error('no base branch');
@@ -152,15 +153,21 @@ export function baseCommitArchive(gitDir: string, commit: string, user: Owner, k
     );
     body.pipe(entry);
   });
-  const child = execa('git', ['archive', '--format=tar', commit], { cwd: gitDir, buffer: { stdout: false, stderr: true }, encoding: 'buffer', stdin: 'ignore', stderr: 'pipe' });
-  child.stdout.pipe(extract);
+  const child = spawnGit({ cwd: gitDir }, ['archive', '--format=tar', commit], { stdoutToStream: true });
+  child.stdout!.pipe(extract);
   const extracted = new Promise<void>((resolve, reject) => {
     extract.on('finish', resolve);
     extract.on('error', reject);
   });
   // The archive ends only once git has exited cleanly: a failed git must not look like an empty commit.
   Promise.all([child, extracted]).then(
-    () => pack.finalize(),
+    ([result]) => {
+      if (result.exitCode === 0) pack.finalize();
+      else {
+        const stderr = result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString() : String(result.stderr ?? '');
+        pack.destroy(new Error(`git archive failed: ${(stderr || result.message || `exit code ${result.exitCode}`).trim()}`));
+      }
+    },
     (error: { stderr?: unknown; message: string }) => {
       const stderr = error.stderr instanceof Uint8Array ? Buffer.from(error.stderr).toString() : String(error.stderr ?? '');
       pack.destroy(new Error(`git archive failed: ${(stderr || error.message).trim()}`));

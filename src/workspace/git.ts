@@ -6,7 +6,7 @@
  * commit on its own branch (`idea/<id>`) that plain git can inspect.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, cpSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -98,6 +98,7 @@ export class GitWorkspace implements Workspace {
     const pooled = this.pool.pop();
     if (pooled) {
       try {
+        this.restoreGitFile(pooled);
         await runGit(this.tree(pooled), ['checkout', '--detach', '--force', '--quiet', commit]);
         return pooled;
       } catch {
@@ -110,6 +111,18 @@ export class GitWorkspace implements Workspace {
     await runGit(this.repo(), ['worktree', 'add', '--detach', '--quiet', dir, commit]);
     this.worktreeGitDirs.set(dir, worktreeGitDir(this.repoDir, dir));
     return dir;
+  }
+
+  /**
+   * Rewrites a worktree's `.git` file to point at its real git dir. A step that could write the
+   * worktree (unisolated, or a Docker bind mount) may have pointed it at a git dir of its own,
+   * whose config names programs to run; anything that later finds the repository by walking up
+   * from the worktree (any git, any tool) must find the researcher's.
+   */
+  private restoreGitFile(dir: string): void {
+    const marker = path.join(dir, '.git');
+    rmSync(marker, { recursive: true, force: true });
+    writeFileSync(marker, `gitdir: ${this.tree(dir).gitDir}\n`);
   }
 
   /** Where git finds the run's repository: its git dir, named explicitly. */
@@ -184,6 +197,7 @@ export class GitWorkspace implements Workspace {
     const cleaning = (async () => {
       try {
         await this.reset(dir);
+        this.restoreGitFile(dir);
         this.pool.push(dir);
       } catch {
         await this.discard(dir);

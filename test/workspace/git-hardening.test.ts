@@ -4,6 +4,7 @@
  * the researcher's git, and the researcher's environment (its API key) never reaches git.
  */
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEnvironment } from '../../src/environment/load.ts';
@@ -64,6 +65,11 @@ describe('the researcher\'s git', () => {
     await workspace.release(tree);
     expect(['pre-commit', 'post-commit', 'fsmonitor', 'reference-transaction'].filter((what) => existsSync(`${evidence}-${what}`))).toEqual([]);
     expect(readFileSync(path.join(workspace.repoDir, '.git', 'config'), 'utf8')).not.toContain('fsmonitor');
+    // The pooled worktree points at the real git dir again, for any tool that walks up to it.
+    const reused = await workspace.checkout(2, committed.commit);
+    expect(reused).toBe(tree);
+    expect(readFileSync(path.join(reused, '.git'), 'utf8')).not.toContain(fake);
+    expect(execFileSync('git', ['rev-parse', '--git-common-dir'], { cwd: reused, encoding: 'utf8' }).trim()).toBe(path.join(workspace.repoDir, '.git'));
   });
 
   it('ignores global git configuration a run could have written under HOME', async () => {
