@@ -13,17 +13,21 @@ import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { UsageError, WorkspaceError, describeError } from '../core/errors.ts';
 import { BASE_BRANCH } from './git.ts';
+import { runGit } from './git-command.ts';
 
 /** Identity for commits replayed into a repository that has none configured. */
 const FALLBACK_IDENTITY = ['user.name=ai-researcher', 'user.email=ai-researcher@localhost'];
 
+/** The run's repository, for hardened git (no hooks, fsmonitor or user config; a scrubbed environment). */
+const runRepository = (runRepo: string) => ({ cwd: runRepo, gitDir: path.join(runRepo, '.git') });
+
 export async function runBaseCommit(runRepo: string): Promise<string> {
-  return (await simpleGit({ baseDir: runRepo }).revparse([BASE_BRANCH])).trim();
+  return (await runGit(runRepository(runRepo), ['rev-parse', BASE_BRANCH])).trim();
 }
 
 /** The whole change from the run's base to `commit`, as one patch. */
 export function changeSinceBase(runRepo: string, base: string, commit: string): Promise<string> {
-  return simpleGit({ baseDir: runRepo }).raw(['diff', '--binary', '--no-color', '--no-ext-diff', base, commit]);
+  return runGit(runRepository(runRepo), ['diff', '--binary', '--no-color', '--no-ext-diff', base, commit]);
 }
 
 /** The repository holding `target` and the target's path inside it, or null for a plain folder. */
@@ -66,7 +70,7 @@ export async function putOnBranch(options: PutOnBranch): Promise<{ start: string
   } else {
     const from = onto ?? 'HEAD';
     start = await resolveCommit(repo, from, top);
-    const patches = await simpleGit({ baseDir: runRepo }).raw(['format-patch', '--stdout', '--binary', '--no-signature', `${base}..${commit}`]);
+    const patches = await runGit(runRepository(runRepo), ['format-patch', '--stdout', '--binary', '--no-signature', `${base}..${commit}`]);
     await replay(top, branch, start, patches, prefix, from);
   }
   const log = (await repo.raw(['log', '--format=%h %s', `${start}..${branch}`])).trim();
