@@ -1,4 +1,8 @@
 /**
+ * (Over 400 lines on purpose: one survey of a repository whose heuristics — entry point, command,
+ * knobs, metric, editable paths — share the same file list and patterns; read top to bottom, it is
+ * the order a researcher reads a new repository in.)
+ *
  * `researcher env init <repo>`: read a codebase that was not written for ai-researcher the way a
  * researcher would, and write a commented environment.yaml, marking as TODO only what it cannot
  * know (each TODO says what to fill in).

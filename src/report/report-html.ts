@@ -1,4 +1,7 @@
 /**
+ * (Over 400 lines on purpose: one HTML template, section by section in page order; its logic lives
+ * in report-model.ts, its CSS in report.css.)
+ *
  * report.html: one self-contained page (inline CSS, read from report.css beside this module; inline
  * SVG; a few lines of inline script; no network, no CDN) that a researcher opens in the morning: the headline numbers, reward over
  * time, a sortable leaderboard, the lineage of ideas and a card per idea with its diff and log.
