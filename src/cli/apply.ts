@@ -12,14 +12,14 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ResearcherError, UsageError, WorkspaceError, describeError } from '../core/errors.ts';
+import { ResearcherError, UsageError, WorkspaceError } from '../core/errors.ts';
 import type { IdeaRecord } from '../core/types.ts';
 import { loadEnvironment } from '../environment/load.ts';
-import { formatNumber } from '../report/leaderboard.ts';
 import { summarizeRun } from '../report/run-summary.ts';
 import { RunStore } from '../store/run-store.ts';
 import { changeSinceBase, putOnBranch, repositoryHolding, runBaseCommit } from '../workspace/take-home.ts';
 import { parseCommand } from './args.ts';
+import { errorLine, formatNumber } from '../core/format.ts';
 
 const HELP = `usage: researcher apply <run-dir> <idea-id|best> [--branch NAME] [--to REPO] [--onto REF] [--patch]
 
@@ -138,7 +138,7 @@ function environmentCode(environmentDir: string, runDir: string, ideaId: number)
   } catch (error) {
     if (!(error instanceof ResearcherError)) throw error;
     throw new UsageError(
-      `the run's environment (${environmentDir}) can no longer be read (${firstLine(error)}); pass --to <git repository> to apply there, or write the patch: ${patchHint}`,
+      `the run's environment (${environmentDir}) can no longer be read (${errorLine(error)}); pass --to <git repository> to apply there, or write the patch: ${patchHint}`,
     );
   }
   if (environment.code.kind === 'git') {
@@ -166,9 +166,6 @@ async function repositoryOf(target: string, explicit: boolean, runDir: string, i
   return found;
 }
 
-function firstLine(error: unknown): string {
-  return describeError(error).trim().split('\n')[0];
-}
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();

@@ -7,13 +7,14 @@ import { UsageError } from '../core/errors.ts';
 import { checkEnvironment, runOnce } from '../environment/check.ts';
 import { environmentYaml, isDirectory, metricFromLog, surveyRepo, type MetricGuess } from '../environment/init.ts';
 import { crashCause, readLogTail } from '../reward/log-cause.ts';
-import { formatMs, stepFailure } from '../reward/evaluate.ts';
+import { stepFailure } from '../reward/evaluate.ts';
 import { extractMetric } from '../reward/metric.ts';
 import { describeInterpreter, resolveInterpreter } from '../environment/interpreter.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { parseGpuList } from '../sandbox/gpu-pool.ts';
 import { createSandbox } from '../sandbox/index.ts';
 import { parseCommand, positiveInt, requirePositional } from './args.ts';
+import { formatLimit } from '../core/format.ts';
 
 const HELP = `usage:
   researcher env init <path-to-repo> [--name N] [--out DIR] [--run]
@@ -92,7 +93,7 @@ async function init(args: string[]): Promise<number> {
  */
 async function readRealLog(environmentDir: string, guessedPattern: string | null): Promise<MetricGuess | null> {
   const environment = loadEnvironment(environmentDir);
-  console.log(`running the baseline once to read its real log (up to ${formatMs(environment.config.run.timeout)}; interpreter ${describeInterpreter(environment.interpreter)})`);
+  console.log(`running the baseline once to read its real log (up to ${formatLimit(environment.config.run.timeout)}; interpreter ${describeInterpreter(environment.interpreter)})`);
   const sandbox = await createSandbox('local', {}, environment);
   let single: Awaited<ReturnType<typeof runOnce>>;
   try {

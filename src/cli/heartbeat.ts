@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { SweepEvent } from '../core/progress.ts';
 import { printable, readLogTail } from '../reward/log-cause.ts';
 import { seedDir } from '../store/idea-files.ts';
-import { formatDuration } from './progress-log.ts';
+import { formatClock } from '../core/format.ts';
 
 export interface HeartbeatOptions {
   /** The run's folder (runs/<run-id>): logs are at ideas/<id>/seed-<s>/run.log. */
@@ -50,13 +50,13 @@ export class RunningEvaluations {
   lines(now = Date.now()): string[] {
     return this.list().map((evaluation) => {
       const last = this.lastLogLine(evaluation);
-      return `${this.label(evaluation)}: running ${formatDuration(now - evaluation.startedAt)} of ${formatLimit(this.options.timeoutMs)} · ${last === null ? 'no output yet' : `last: ${last}`}`;
+      return `${this.label(evaluation)}: running ${formatClock(now - evaluation.startedAt)} of ${formatLimit(this.options.timeoutMs)} · ${last === null ? 'no output yet' : `last: ${last}`}`;
     });
   }
 
   /** "idea 3 1m20s/30m", for a status bar. */
   compact(now = Date.now()): string[] {
-    return this.list().map((e) => `${e.ideaId === 0 ? 'baseline' : `idea ${e.ideaId}`} ${formatDuration(now - e.startedAt)}/${formatLimit(this.options.timeoutMs)}`);
+    return this.list().map((e) => `${e.ideaId === 0 ? 'baseline' : `idea ${e.ideaId}`} ${formatClock(now - e.startedAt)}/${formatLimit(this.options.timeoutMs)}`);
   }
 
   private label(evaluation: RunningEvaluation): string {
@@ -75,5 +75,5 @@ export class RunningEvaluations {
 
 /** A time limit as it was likely written: "30m", "2h", "90s". */
 function formatLimit(ms: number): string {
-  return formatDuration(ms).replace(/m00s$/, 'm').replace(/h00m$/, 'h');
+  return formatClock(ms).replace(/m00s$/, 'm').replace(/h00m$/, 'h');
 }

@@ -5,8 +5,8 @@
  * the last line of its log).
  */
 import type { ProgressReporter, SweepEvent, SweepStatus } from '../core/progress.ts';
-import { formatNumber } from '../report/leaderboard.ts';
 import { RunningEvaluations, type HeartbeatOptions } from './heartbeat.ts';
+import { formatClock, formatNumber } from '../core/format.ts';
 
 export class LogLineProgress implements ProgressReporter {
   private lastFinished = -1;
@@ -94,17 +94,11 @@ export function formatStatus(status: SweepStatus): string {
     const spread = status.best.rewardCount > 1 ? ` ± ${formatNumber(status.best.rewardStd ?? 0)}` : '';
     parts.push(`best ${formatNumber(status.best.reward)}${spread} (${status.best.id === 0 ? 'baseline' : `idea ${status.best.id}`})`);
   }
-  parts.push(`$${status.spentUsd.toFixed(4)}`, formatDuration(status.elapsedMs));
-  if (status.etaMs !== null && status.finished < status.ideas) parts.push(`ETA ${formatDuration(status.etaMs)}`);
+  parts.push(`$${status.spentUsd.toFixed(4)}`, formatClock(status.elapsedMs));
+  if (status.etaMs !== null && status.finished < status.ideas) parts.push(`ETA ${formatClock(status.etaMs)}`);
   return parts.join(' · ');
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 function firstLine(text: string | null): string {
   const line = (text ?? '').split('\n')[0];

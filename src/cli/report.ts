@@ -5,9 +5,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RunStore } from '../store/run-store.ts';
-import { formatNumber } from '../report/leaderboard.ts';
 import { writeReport } from '../report/write-report.ts';
 import { parseCommand, requirePositional } from './args.ts';
+import { formatNumber } from '../core/format.ts';
 
 const HELP = `usage: researcher report <run-dir> [--out DIR]
 

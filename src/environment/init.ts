@@ -19,6 +19,7 @@
  *   evaluation code are protected.
  * Every guess is explained in a comment beside it so the user can check it.
  */
+import type { Goal } from '../core/ideas.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { printable } from '../reward/log-cause.ts';
@@ -42,7 +43,7 @@ export interface MetricGuess {
   pattern: string;
   /** The pattern captures a count and a total: the reward is their ratio. */
   ratio: boolean;
-  goal: 'maximize' | 'minimize';
+  goal: Goal;
   file: string;
   /** The printing line, as written. */
   line: string;

@@ -5,10 +5,10 @@
  */
 import { bestFinished, isBetter, isFinished, type Goal } from '../core/ideas.ts';
 import { difference } from '../core/statistics.ts';
-import { formatNumber } from './leaderboard.ts';
-import { formatDuration, formatSpread } from './report-html.ts';
+import { formatSpread } from './report-html.ts';
 import { buildReportModel } from './report-model.ts';
 import type { RunSummary } from './run-summary.ts';
+import { formatDuration, formatNumber, signed } from '../core/format.ts';
 
 export interface ComparedRun {
   runId: string;
@@ -197,7 +197,3 @@ function verdict(comparison: RunComparison): string {
   return `${parts.join('; ')}${cost}.`;
 }
 
-function signed(delta: number | null): string {
-  if (delta === null) return '—';
-  return `${delta >= 0 ? '+' : '−'}${formatNumber(Math.abs(delta))}`;
-}

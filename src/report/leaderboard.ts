@@ -3,6 +3,7 @@
  * then failures with their reasons.
  */
 import type { IdeaSummary, RunSummary } from './run-summary.ts';
+import { formatNumber, truncate } from '../core/format.ts';
 
 export function rankedIdeas(summary: RunSummary): IdeaSummary[] {
   const sign = summary.goal === 'maximize' ? -1 : 1;
@@ -17,11 +18,6 @@ export function formatReward(idea: Pick<IdeaSummary, 'reward' | 'rewardStd' | 'r
   return idea.rewardCount > 1 ? `${value} ± ${formatNumber(idea.rewardStd ?? 0)} (n=${idea.rewardCount})` : value;
 }
 
-export function formatNumber(x: number): string {
-  if (x === 0) return '0';
-  const abs = Math.abs(x);
-  return abs >= 1000 || abs < 0.001 ? x.toExponential(3) : String(Number(x.toPrecision(4)));
-}
 
 export function formatLeaderboard(summary: RunSummary): string {
   const rows = rankedIdeas(summary).map((idea) => {
@@ -50,7 +46,3 @@ export function formatLeaderboard(summary: RunSummary): string {
   return lines.join('\n');
 }
 
-function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ');
-  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
-}

@@ -10,9 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { diffToHtml, escapeHtml } from './diff-html.ts';
-import { formatNumber } from './leaderboard.ts';
 import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model.ts';
 import { rewardPlotSvg } from './reward-plot.ts';
+import { formatDuration, formatNumber, plural, truncate } from '../core/format.ts';
 
 export interface RenderOptions {
   /** Serve as the live view: reload when the run's version (from `eventsPath`) differs from `version`. */
@@ -360,15 +360,6 @@ function shortAgent(agent: string): string {
   return agent.split('/').pop() ?? agent;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
-  const h = Math.floor(m / 60);
-  return `${h} h ${m % 60} min`;
-}
 
 export function formatHours(hours: number): string {
   if (hours === 0) return '0 h';
@@ -388,14 +379,7 @@ export function formatDate(iso: string): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
 
-function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ');
-  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
-}
 
 function shellQuote(text: string): string {
   return /^[\w./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;

@@ -9,8 +9,8 @@
  */
 import { escapeHtml } from './diff-html.ts';
 import { fraction } from '../core/statistics.ts';
-import { formatNumber } from './leaderboard.ts';
 import type { ReportModel } from './report-model.ts';
+import { formatNumber } from '../core/format.ts';
 
 const WIDTH = 960;
 const HEIGHT = 380;

@@ -2,9 +2,9 @@
  * summary.md: the run in a page of Markdown, for a lab notebook or a pull request. The same
  * numbers as report.html (both read the report model), without the pictures.
  */
-import { formatNumber } from './leaderboard.ts';
-import { formatCount, formatDate, formatDuration, formatSpread } from './report-html.ts';
+import { formatCount, formatDate, formatSpread } from './report-html.ts';
 import type { IdeaView, ReportModel } from './report-model.ts';
+import { formatDuration, formatNumber, signed, truncate } from '../core/format.ts';
 
 const TOP_IDEAS = 15;
 
@@ -68,10 +68,6 @@ function reward(idea: Pick<IdeaView, 'reward' | 'rewardStd' | 'rewardCount'>): s
   return idea.rewardCount > 1 ? `${formatNumber(idea.reward)} ± ${formatSpread(idea.rewardStd ?? 0)} (n=${idea.rewardCount})` : formatNumber(idea.reward);
 }
 
-function signed(delta: number | null): string {
-  if (delta === null) return '—';
-  return `${delta >= 0 ? '+' : '−'}${formatNumber(Math.abs(delta))}`;
-}
 
 function verdictText(idea: IdeaView): string {
   if (idea.verdict === 'better') return 'The gain is beyond seed-to-seed noise.';
@@ -88,9 +84,6 @@ function cell(text: string): string {
   return inline(text).replace(/\|/g, '\\|');
 }
 
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 /** A fenced block whose fence is longer than any backtick run inside. */
 function fence(text: string, language: string): string {

@@ -14,6 +14,7 @@ import { checkEvaluator } from './frozen-evaluator.ts';
 import { crashCause, readLogTail } from './log-cause.ts';
 import { extractMetric, logTail } from './metric.ts';
 import { describeSkipped, snapshotOutputs } from './snapshot.ts';
+import { formatLimit } from '../core/format.ts';
 
 /** Classifies a finished step; null when it succeeded. */
 export function stepFailure(result: SandboxResult, step: 'run' | 'evaluator', timeoutMs: number): Failure | null {
@@ -21,7 +22,7 @@ export function stepFailure(result: SandboxResult, step: 'run' | 'evaluator', ti
   if (result.interrupted) return { reason: 'interrupted', message: `the ${step} was stopped because the sweep stopped` };
   if (result.infrastructureError) return { reason: 'infrastructure', message: result.infrastructureError };
   if (result.timedOut) {
-    return { reason: 'timed-out', message: `the ${step} passed its ${formatMs(timeoutMs)} time limit and was killed` };
+    return { reason: 'timed-out', message: `the ${step} passed its ${formatLimit(timeoutMs)} time limit and was killed` };
   }
   if (result.oomKilled) return { reason: 'oom', message: `the ${step} was killed for running out of memory` };
   if (result.exitCode !== 0) {
@@ -96,9 +97,3 @@ function lastLines(logPath: string): string {
   return tail ? tail.replace(/\n/g, ' ⏎ ').slice(-400) : '(no output)';
 }
 
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 120_000) return `${+(ms / 1000).toFixed(1)}s`;
-  if (ms < 7_200_000) return `${+(ms / 60_000).toFixed(1)}m`;
-  return `${+(ms / 3_600_000).toFixed(1)}h`;
-}

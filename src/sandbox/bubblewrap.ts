@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
+import { shellQuote } from '../core/format.ts';
 
 /** Where things live inside the sandbox: the same layout as the Docker sandbox's containers. */
 export const SANDBOX_PATHS = {
@@ -187,7 +188,7 @@ export function bubblewrapShellLines(
     paths: { isolated: Record<string, string>; unisolated: Record<string, string> };
   },
 ): string[] {
-  const q = shellWord;
+  const q = shellQuote;
   const exports = (vars: Record<string, string>) => Object.entries(vars).map(([name, value]) => `  export ${name}=${q(value)}`);
   const mounts = layout.mounts.map((m) => `  ${m.writable ? '--bind' : '--ro-bind'} ${q(m.host)} ${q(m.inside)} \\`);
   return [
@@ -224,9 +225,4 @@ export function bubblewrapShellLines(
       ? [`echo "ai-researcher: this step must run under bubblewrap, but bwrap is not on PATH on $(hostname): ${INSTALL_BUBBLEWRAP}" >&2`, 'exit 126']
       : [...exports(options.paths.unisolated).map((line) => line.trim()), `exec /bin/bash -c ${q(command)}`]),
   ];
-}
-
-/** A string as one bash word. */
-function shellWord(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -6,6 +6,7 @@
  * heartbeat) sees the newest lines and a killed researcher leaves a readable log behind.
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { formatBytes } from '../core/format.ts';
 
 /** Default log cap: generous for training logs, small next to a disk. */
 export const DEFAULT_LOG_LIMIT_BYTES = 32 * 2 ** 20;
@@ -94,8 +95,3 @@ export class CappedLog {
   }
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes >= 2 ** 20) return `${+(bytes / 2 ** 20).toFixed(1)} MiB`;
-  if (bytes >= 2 ** 10) return `${+(bytes / 2 ** 10).toFixed(1)} KiB`;
-  return `${bytes} B`;
-}

@@ -11,9 +11,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { CommitResult, Workspace } from '../core/interfaces.ts';
-import { WorkspaceError, describeError } from '../core/errors.ts';
+import { WorkspaceError } from '../core/errors.ts';
 import type { Environment } from '../environment/load.ts';
 import { GIT_IDENTITY, runGit, safeGitEnvironment, safeGitOptions, type GitLocation } from './git-command.ts';
+import { errorLine } from '../core/format.ts';
 
 export const BASE_BRANCH = 'base';
 export const ideaBranch = (ideaId: number) => `idea/${ideaId}`;
@@ -70,7 +71,7 @@ export class GitWorkspace implements Workspace {
     } catch (error) {
       if (error instanceof WorkspaceError) throw error;
       const source = code.kind === 'git' ? code.url : code.path;
-      throw new WorkspaceError(`could not prepare the code from ${source}: ${firstLine(error)}`, { cause: error });
+      throw new WorkspaceError(`could not prepare the code from ${source}: ${errorLine(error)}`, { cause: error });
     }
     const baseCommit = (await runGit(repoDir, ['rev-parse', 'HEAD'])).trim();
     return new GitWorkspace(repoDir, baseCommit, path.join(runDir, 'worktrees'));
@@ -287,9 +288,6 @@ function snapshotFolder(from: string, to: string): void {
   });
 }
 
-function firstLine(error: unknown): string {
-  return describeError(error).trim().split('\n')[0];
-}
 
 /** Parses `--raw -z` lines from `start`; returns the paths and where the text after them begins. */
 function parseRaw(text: string, start: number): { paths: { path: string; newMode: string; status: string }[]; patchStart: number } {

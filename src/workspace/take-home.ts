@@ -14,6 +14,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { UsageError, WorkspaceError, describeError } from '../core/errors.ts';
 import { BASE_BRANCH } from './git.ts';
 import { runGit } from './git-command.ts';
+import { errorLine } from '../core/format.ts';
 
 /** Identity for commits replayed into a repository that has none configured. */
 const FALLBACK_IDENTITY = ['user.name=ai-researcher', 'user.email=ai-researcher@localhost'];
@@ -150,9 +151,6 @@ function amFailure(error: unknown): string {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => /^(error|fatal|CONFLICT|Patch failed)/i.test(line));
-  return lines.slice(0, 2).join('; ') || firstLine(error);
+  return lines.slice(0, 2).join('; ') || errorLine(error);
 }
 
-function firstLine(error: unknown): string {
-  return describeError(error).trim().split('\n')[0];
-}

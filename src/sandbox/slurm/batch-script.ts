@@ -2,16 +2,15 @@
  * What a Slurm job is made of: the batch script (job.sh) and the step script it runs (step.sh),
  * the step's variables inside the job, and the sbatch options for its resources and placement.
  */
+import { shellQuote } from '../../core/format.ts';
 import { SANDBOX_PATHS, bubblewrapShellLines, type BubblewrapLayout, type Mount } from '../bubblewrap.ts';
 import type { SandboxRequest } from '../../core/interfaces.ts';
 import type { Resources } from '../../environment/schema.ts';
 import { sandboxEnvironment } from '../environment-variables.ts';
 import type { StepFiles } from './staging.ts';
 
-/** A string as one bash word. */
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
+/** A string as one bash word (re-exported for the Slurm tests). */
+export { shellQuote };
 
 export type ContainerRuntime = 'apptainer' | 'pyxis';
 

@@ -8,6 +8,8 @@ import { execa } from 'execa';
 import { SandboxError } from '../../core/errors.ts';
 import { sleep } from '../../core/sleep.ts';
 import type { BatchJob, BatchScheduler } from '../batch/scheduler.ts';
+import { firstLine } from '../../core/format.ts';
+
 
 /** Job states after which a job never runs again. Anything else (PENDING, RUNNING, COMPLETING, …) is live. */
 const TERMINAL_STATES = new Set([
@@ -80,9 +82,6 @@ export function onPath(command: string): boolean {
   });
 }
 
-export function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.trim())?.trim() ?? '';
-}
 
 export function isLive(state: string): boolean {
   return !TERMINAL_STATES.has(state);

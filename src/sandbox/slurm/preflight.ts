@@ -8,7 +8,8 @@ import path from 'node:path';
 import { SandboxError, describeError } from '../../core/errors.ts';
 import type { Resources } from '../../environment/schema.ts';
 import { resourceOptions, type ContainerRuntime, type SbatchPlacement } from './batch-script.ts';
-import { firstLine, onPath, slurm } from './commands.ts';
+import { firstLine } from '../../core/format.ts';
+import { onPath, slurm } from './commands.ts';
 
 export interface ClusterRequest {
   sharedDir: string | undefined;
