@@ -31,6 +31,7 @@ export function readLogTail(logPath: string, bytes = TAIL_BYTES): string {
 /** One printable line: escape sequences and control characters removed, carriage-return progress bars reduced to their last state. */
 export function printable(line: string, max = 200): string {
   const lastFrame = line.split('\r').filter((part) => part.trim() !== '').pop() ?? '';
+  // eslint-disable-next-line no-control-regex -- terminal escapes and control bytes are what this strips
   const clean = lastFrame.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '').trimEnd();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

@@ -128,6 +128,7 @@ describe('progress', () => {
     progress.report({ type: 'evaluation-started', ideaId: 0, seed: 0, gpus: [] });
     progress.report({ type: 'evaluation-started', ideaId: 2, seed: 0, gpus: [] });
     progress.report({ type: 'status', status });
+    // eslint-disable-next-line no-control-regex -- the escape codes are what the status bar writes
     expect(terminal.output).toMatch(/▶ 5\/12 done .* │ baseline \d+s\/10m · idea 2 \d+s\/10m\x1b\[0m$/);
     progress.close();
   });
