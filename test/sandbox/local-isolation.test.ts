@@ -61,13 +61,17 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
     }
   });
 
-  it('runs as an unprivileged user, in a private copy of the code', async () => {
-    const req = request('id -u; echo injected > train.py; echo ok > $OUTPUT_DIR/written; touch /usr/evil 2>&1 || echo cannot-write-usr');
+  it('runs as an unprivileged user in the idea\'s worktree, whose way into the repository is masked', async () => {
+    const req = request('id -u; cat .git | wc -c; echo "gitdir: /evil" > .git 2>/dev/null || echo git-file-read-only; echo ok > $OUTPUT_DIR/written; touch /usr/evil 2>&1 || echo cannot-write-usr');
+    writeFileSync(path.join(req.workDir, '.git'), 'gitdir: /the/run/repo/.git/worktrees/tree-1\n');
     const result = await sandbox.run(req);
     expect(result.exitCode).toBe(0);
-    expect(log(req).split('\n')[0]).toBe('1000');
+    const lines = log(req).split('\n');
+    expect(lines[0]).toBe('1000');
+    expect(lines[1].trim()).toBe('0'); // the .git file reads as empty inside
+    expect(log(req)).toContain('git-file-read-only');
     expect(log(req)).toContain('cannot-write-usr');
-    expect(readFileSync(path.join(req.workDir, 'train.py'), 'utf8')).toBe('print("hello")\n'); // the worktree is untouched
+    expect(readFileSync(path.join(req.workDir, '.git'), 'utf8')).toBe('gitdir: /the/run/repo/.git/worktrees/tree-1\n');
     expect(readFileSync(path.join(req.outputDir, 'written'), 'utf8')).toBe('ok\n');
   });
 

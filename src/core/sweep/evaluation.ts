@@ -17,6 +17,8 @@ import type { SweepParts } from './dependencies.ts';
 type SeedOutcome = 'recorded' | 'crashed' | 'stopped';
 
 export class IdeaEvaluator {
+  /** Worktrees a seed has run in since they were checked out (reset before the next seed). */
+  private readonly dirtied = new Set<string>();
   constructor(private readonly parts: SweepParts) {}
 
   /**
@@ -63,7 +65,10 @@ export class IdeaEvaluator {
       if (holding) scheduler.running--;
       scheduler.releaseSlot();
       // Cleaning the worktree for reuse happens in the background; the sweep waits for it at the end.
-      if (dir) scheduler.releaseInBackground(workspace.release(dir));
+      if (dir) {
+        this.dirtied.delete(dir);
+        scheduler.releaseInBackground(workspace.release(dir));
+      }
     }
   }
 
@@ -101,6 +106,9 @@ export class IdeaEvaluator {
       if (done.has(seed)) continue;
       // Between seeds, a stopping sweep lets the idea go: its finished seeds are kept for resume.
       if (scheduler.runSignal.aborted || scheduler.draining) return false;
+      // Each seed starts from the idea's commit: nothing an earlier seed wrote next to the code stays.
+      if (this.dirtied.has(dir)) await this.parts.deps.workspace.reset(dir);
+      this.dirtied.add(dir);
       const outcome = await this.evaluateSeed(idea, seed, gpus, dir);
       if (outcome === 'stopped') return false; // left in flight for resume
       done.add(seed);
