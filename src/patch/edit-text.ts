@@ -46,7 +46,7 @@ export function parseSearchReplaceBlocks(text: string): SearchReplace[] | null {
       if (SEARCH.test(lines[j])) break;
       replace.push(lines[j++]);
     }
-    if (j >= lines.length || !REPLACE.test(lines[j])) throw new EditParseError(`search/replace block ${number} (${filePath}) is not closed with ">>>>>>> REPLACE"`);
+    if (j >= lines.length || !REPLACE.test(lines[j])) throw new EditParseError(`search/replace block ${number} (${filePath}) is not closed with ">>>>>>> REPLACE" (the reply looks cut off: send the whole block)`);
     blocks.push({ path: filePath, search: asText(search), replace: asText(replace) });
     lastPath = filePath;
     i = j;
@@ -76,11 +76,15 @@ function pathAbove(lines: string[], at: number): string | null {
   return null;
 }
 
+/**
+ * A path line as written, less its markdown: "## `path`", "**path**", "File: path". Underscores
+ * are left alone: "__init__.py" is a real name, and "__path__" bold is rare next to it.
+ */
 function cleanPath(line: string): string {
   return line
     .replace(/^#+\s*/, '')
     .replace(/^(file|path|filename)\s*:\s*/i, '')
-    .replace(/^[*_`'"]+|[*_`'":]+$/g, '')
+    .replace(/^[*`'"]+|[*`'":]+$/g, '')
     .trim();
 }
 

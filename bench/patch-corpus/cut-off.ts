@@ -1,0 +1,84 @@
+/**
+ * The held-out cut-off set: model replies stopped by max_tokens inside their last hunk (or inside
+ * a search/replace block's REPLACE part). Each complete diff of cases.json is cut at every line of
+ * its last hunk (after the line, before its newline, and half-way through it), and each cut is
+ * sent three ways: as it stops, inside a ```diff block that never closes, and inside one closed
+ * right after the cut line. Every one must be refused: what the rest of the hunk said is unknown.
+ *
+ * Generated on the fly (deterministic): the cuts follow the committed corpus.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { EDITS, type PatchCase } from './generate.ts';
+
+export interface CutOffCase {
+  name: string;
+  file: string;
+  original: string;
+  /** The reply as it arrived. */
+  reply: string;
+}
+
+const HERE = import.meta.dirname;
+
+/** Offsets at which to cut `text` inside [from, to): after each line, before its line end, mid-way. */
+function cutPoints(text: string, from: number, to: number): number[] {
+  const points = new Set<number>();
+  let start = from;
+  while (start < to) {
+    let end = text.indexOf('\n', start);
+    if (end < 0 || end >= to) end = to;
+    const content = text.slice(start, end).replace(/\r$/, '');
+    if (content.length > 1) points.add(start + Math.floor(content.length / 2));
+    points.add(start + content.length);
+    if (end + 1 < to) points.add(end + 1);
+    start = end + 1;
+  }
+  return [...points].filter((p) => p > from && p < to).sort((a, b) => a - b);
+}
+
+function variants(cut: string, fenced: boolean): [string, string][] {
+  const eol = cut.includes('\r\n') ? '\r\n' : '\n';
+  const lineEnded = cut.endsWith('\n') ? cut : `${cut}${eol}`;
+  const out: [string, string][] = [['as cut', cut]];
+  if (!fenced) out.push(['in an unclosed fence', `Here is the change:${eol}${eol}\`\`\`diff${eol}${cut}`]);
+  out.push(['fence closed after the cut', `${fenced ? '' : `\`\`\`diff${eol}`}${lineEnded}\`\`\`${eol}`]);
+  return out;
+}
+
+export function cutOffCases(): CutOffCase[] {
+  const corpus = JSON.parse(readFileSync(path.join(HERE, 'cases.json'), 'utf8')) as PatchCase[];
+  const out: CutOffCase[] = [];
+  for (const kase of corpus) {
+    if (kase.expected === null) continue;
+    const text = kase.diff;
+    const lastHeader = Math.max(text.lastIndexOf('\n@@') + 1, text.startsWith('@@') ? 0 : -1);
+    if (lastHeader <= 0) continue;
+    const fenceAt = text.slice(lastHeader).search(/^```/m);
+    const fenced = fenceAt >= 0;
+    // The end of the hunk's last line (without its line end): cutting there or later is no cut.
+    const hunkEnd = (fenced ? lastHeader + fenceAt : text.length).valueOf();
+    const body = text.slice(0, hunkEnd).replace(/\r?\n$/, '');
+    const seen = new Set<string>();
+    for (const at of cutPoints(text, lastHeader, body.length)) {
+      for (const [how, reply] of variants(text.slice(0, at), fenced)) {
+        if (seen.has(reply)) continue;
+        seen.add(reply);
+        out.push({ name: `${kase.name} cut at ${at}/${body.length}, ${how}`, file: kase.file, original: kase.original, reply });
+      }
+    }
+  }
+  // Search/replace replies cut inside the last block's REPLACE part.
+  for (const edit of EDITS) {
+    const original = readFileSync(path.join(HERE, 'sources', edit.file.endsWith('.ts') ? `${edit.file}.txt` : edit.file), 'utf8');
+    const reply = edit.changes.map(([search, replace]) => `${edit.file}\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n`).join('\n');
+    const replaceStart = reply.lastIndexOf('=======\n') + '=======\n'.length;
+    const replaceEnd = reply.lastIndexOf('>>>>>>> REPLACE');
+    for (const at of cutPoints(reply, replaceStart, replaceEnd + '>>>>>>> REPLAC'.length)) {
+      for (const [how, text] of variants(reply.slice(0, at), false).filter(([how]) => how !== 'in an unclosed fence')) {
+        out.push({ name: `${edit.name} search/replace cut at ${at}/${reply.length}, ${how}`, file: edit.file, original, reply: how === 'as cut' ? text : `\`\`\`\n${text.replace(/^```diff\n/, '')}` });
+      }
+    }
+  }
+  return out;
+}
