@@ -2,8 +2,9 @@
  * The held-out cut-off set: model replies stopped by max_tokens inside their last hunk (or inside
  * a search/replace block's REPLACE part). Each complete diff of cases.json is cut at every line of
  * its last hunk (after the line, before its newline, and half-way through it), and each cut is
- * sent three ways: as it stops, inside a ```diff block that never closes, and inside one closed
- * right after the cut line. Every one must be refused: what the rest of the hunk said is unknown.
+ * sent three ways: as it stops, inside a ```diff block that never closes, and (for a cut half-way
+ * through a line) inside one closed right after the cut line. Every one must be refused: what the
+ * rest of the hunk said is unknown.
  *
  * Generated on the fly (deterministic): the cuts follow the committed corpus.
  */
@@ -21,28 +22,30 @@ export interface CutOffCase {
 
 const HERE = import.meta.dirname;
 
-/** Offsets at which to cut `text` inside [from, to): after each line, before its line end, mid-way. */
-function cutPoints(text: string, from: number, to: number): number[] {
-  const points = new Set<number>();
+/** Offsets at which to cut `text` inside [from, to): after each line, before its line end, mid-way (`midLine`). */
+function cutPoints(text: string, from: number, to: number): { at: number; midLine: boolean }[] {
+  const points = new Map<number, boolean>();
   let start = from;
   while (start < to) {
     let end = text.indexOf('\n', start);
     if (end < 0 || end >= to) end = to;
     const content = text.slice(start, end).replace(/\r$/, '');
-    if (content.length > 1) points.add(start + Math.floor(content.length / 2));
-    points.add(start + content.length);
-    if (end + 1 < to) points.add(end + 1);
+    if (content.length > 1) points.set(start + Math.floor(content.length / 2), true);
+    if (!points.has(start + content.length)) points.set(start + content.length, false);
+    if (end + 1 < to) points.set(end + 1, false);
     start = end + 1;
   }
-  return [...points].filter((p) => p > from && p < to).sort((a, b) => a - b);
+  return [...points].filter(([at]) => at > from && at < to).sort((a, b) => a[0] - b[0]).map(([at, midLine]) => ({ at, midLine }));
 }
 
-function variants(cut: string, fenced: boolean): [string, string][] {
+function variants(cut: string, fenced: boolean, midLine: boolean): [string, string][] {
   const eol = cut.includes('\r\n') ? '\r\n' : '\n';
-  const lineEnded = cut.endsWith('\n') ? cut : `${cut}${eol}`;
+  const lineEnded = `${cut}${eol}`;
   const out: [string, string][] = [['as cut', cut]];
   if (!fenced) out.push(['in an unclosed fence', `Here is the change:${eol}${eol}\`\`\`diff${eol}${cut}`]);
-  out.push(['fence closed after the cut', `${fenced ? '' : `\`\`\`diff${eol}`}${lineEnded}\`\`\`${eol}`]);
+  // A closed fence says the reply went on after the diff: only half a line can show a cut then
+  // (a whole last line, fenced and closed, is a complete diff with a miscounted header).
+  if (midLine) out.push(['fence closed after the cut', `${fenced ? '' : `\`\`\`diff${eol}`}${lineEnded}\`\`\`${eol}`]);
   return out;
 }
 
@@ -60,8 +63,8 @@ export function cutOffCases(): CutOffCase[] {
     const hunkEnd = (fenced ? lastHeader + fenceAt : text.length).valueOf();
     const body = text.slice(0, hunkEnd).replace(/\r?\n$/, '');
     const seen = new Set<string>();
-    for (const at of cutPoints(text, lastHeader, body.length)) {
-      for (const [how, reply] of variants(text.slice(0, at), fenced)) {
+    for (const { at, midLine } of cutPoints(text, lastHeader, body.length)) {
+      for (const [how, reply] of variants(text.slice(0, at), fenced, midLine)) {
         if (seen.has(reply)) continue;
         seen.add(reply);
         out.push({ name: `${kase.name} cut at ${at}/${body.length}, ${how}`, file: kase.file, original: kase.original, reply });
@@ -74,8 +77,8 @@ export function cutOffCases(): CutOffCase[] {
     const reply = edit.changes.map(([search, replace]) => `${edit.file}\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n`).join('\n');
     const replaceStart = reply.lastIndexOf('=======\n') + '=======\n'.length;
     const replaceEnd = reply.lastIndexOf('>>>>>>> REPLACE');
-    for (const at of cutPoints(reply, replaceStart, replaceEnd + '>>>>>>> REPLAC'.length)) {
-      for (const [how, text] of variants(reply.slice(0, at), false).filter(([how]) => how !== 'in an unclosed fence')) {
+    for (const { at, midLine } of cutPoints(reply, replaceStart, replaceEnd + '>>>>>>> REPLAC'.length)) {
+      for (const [how, text] of variants(reply.slice(0, at), false, midLine).filter(([how]) => how !== 'in an unclosed fence')) {
         out.push({ name: `${edit.name} search/replace cut at ${at}/${reply.length}, ${how}`, file: edit.file, original, reply: how === 'as cut' ? text : `\`\`\`\n${text.replace(/^```diff\n/, '')}` });
       }
     }

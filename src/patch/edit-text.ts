@@ -92,9 +92,13 @@ function looksLikeDiff(text: string): boolean {
   return /^diff --git /m.test(text) || (/^--- \S/m.test(text) && /^\+\+\+ \S/m.test(text)) || /^@@/m.test(text);
 }
 
-/** The diff inside a reply: the fenced diff blocks when there are any, else the whole text. */
+/**
+ * The diff inside a reply: the fenced diff blocks when there are any (fences kept: a block that
+ * closes says the reply did not stop inside it, which the applier needs to tell a miscounted
+ * hunk from a cut-off one), else the whole text.
+ */
 function extractDiff(text: string): string {
-  const fenced = [...text.matchAll(/^\s*(```|~~~)[^\n]*\n([\s\S]*?)^\s*\1\s*$/gm)].map((m) => m[2]).filter(looksLikeDiff);
+  const fenced = [...text.matchAll(/^\s*(```|~~~)[^\n]*\n([\s\S]*?)^\s*\1\s*$/gm)].filter((m) => looksLikeDiff(m[2])).map((m) => `${m[0].replace(/\s+$/, '')}\n`);
   return fenced.length ? fenced.join('\n') : text;
 }
 

@@ -75,11 +75,6 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   /** The file came from `diff --git` and has not had its ---/+++ lines yet. */
   let gitPending = false;
   let open: OpenHunk | null = null;
-  /** The index of the text's last line with anything on it. */
-  let lastTextLine = lines.length - 1;
-  while (lastTextLine > 0 && lines[lastTextLine].trim() === '') lastTextLine--;
-  /** The last hunk header is the text's last line and does not parse ("@@ -12,7 +1"): cut off in it. */
-  let lastHunkHeaderBroken = false;
   /** Some context line with content came without its prefix space. */
   let droppedPrefixes = false;
   const looseLines = new Map<Hunk, boolean[]>();
@@ -121,6 +116,8 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   let fenceOpen = false;
   /** The last fence line came after the last hunk started (the diff's block was closed after it). */
   let fenceAfterLastHunk = false;
+  /** The last hunk, when a closing fence ended it and nothing but prose came after. */
+  let fencedLast: OpenHunk | null = null;
   const isFileHeader = (i: number): boolean => {
     if (!lines[i].startsWith('--- ') || !lines[i + 1]?.startsWith('+++ ')) return false;
     if (!open || counted(open)) return true;
@@ -132,6 +129,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (FENCE.test(line)) {
+      if (fenceOpen && open) fencedLast = open;
       closeHunk();
       fenceOpen = !fenceOpen;
       fenceAfterLastHunk = true;
@@ -151,6 +149,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     if (isFileHeader(i)) {
       closeHunk();
+      fencedLast = null;
       if (!file || !gitPending) {
         file = newFile();
         files.push(file);
@@ -170,7 +169,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
       }
       const match = HUNK_HEADER.exec(line);
       fenceAfterLastHunk = false;
-      lastHunkHeaderBroken = !match && /^@@ -/.test(line) && i === lastTextLine;
+      fencedLast = null;
       open = {
         hunk: {
           lines: [],
@@ -226,9 +225,17 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   // abruptly, often inside the ``` block it opened). Short counts alone are a common slip, so it
   // takes a second sign: the text stops mid-line, the hunk stops on a change, not context, or the
   // fenced block the diff sits in is never closed.
-  const last = open as OpenHunk | null;
+  // A closing fence after the hunk says the reply went on past it: then only signs inside the
+  // hunk count (it stops on a change before its counts, it has no change, half a last line).
+  const fenced = !open && fencedLast !== null && !fenceOpen;
+  const last = (open ?? (fenced ? fencedLast : null)) as OpenHunk | null;
   const lastFile = file as FilePatch | null;
-  if (last && lastFile) {
+  if (last && lastFile && fenced) {
+    const kept = last.hunk.lines;
+    const short = last.oldCount !== null && !counted(last);
+    if (kept.length === 0) lastFile.truncated = true; // a header and nothing under it ("@@ -12,7 +1")
+    else if ((!kept.some((line) => line.kind !== ' ') || (short && kept[kept.length - 1].kind !== ' ' && (last.hunk.droppedTail ?? []).every((t) => t === '')))) lastFile.truncated = true;
+  } else if (last && lastFile) {
     // Lines without a prefix that trail the hunk (the text's final newline, prose) are not in it.
     let carried = last.hunk.lines.length;
     while (carried > 0 && last.loose[carried - 1]) carried--;
@@ -239,7 +246,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     const short = kept.oldCount !== null && !counted(kept);
     // A hunk that changes nothing is never the whole of one: the reply stopped before its change.
     const changes = kept.hunk.lines.some((line) => line.kind !== ' ');
-    if (fenceOpen || lastHunkHeaderBroken || carried === 0 || !changes) lastFile.truncated = true;
+    if (fenceOpen || carried === 0 || !changes) lastFile.truncated = true;
     else if (short && (!text.replace(/\r$/, '').endsWith('\n') || endsOnChange)) lastFile.truncated = true;
     else if (kept.oldCount !== null && (oldSeen !== kept.oldCount || newSeen !== kept.newCount)) lastFile.lastHunkMiscounted = true;
   } else if (lastFile && lastFile.hunks.length === 0 && !lastFile.binary && !lastFile.symlink && lastFile.renameFrom === null && !lastFile.newFile && !lastFile.deletedFile && (lastFile.oldPath !== null || lastFile.newPath !== null) && (fenceOpen || !fenceAfterLastHunk)) {
