@@ -3,7 +3,8 @@
  * a search/replace block's REPLACE part). Each complete diff of cases.json is cut at every line of
  * its last hunk (after the line, before its newline, and half-way through it), and each cut is
  * sent three ways: as it stops, inside a ```diff block that never closes, and (for a cut half-way
- * through a line) inside one closed right after the cut line. Every one must be refused: what the
+ * through a context or deleted line) inside one closed right after the cut line; under a closed
+ * fence a whole last line, or half an added one, is what a complete, miscounted hunk looks like. Every one must be refused: what the
  * rest of the hunk said is unknown.
  *
  * Generated on the fly (deterministic): the cuts follow the committed corpus.
@@ -22,7 +23,7 @@ export interface CutOffCase {
 
 const HERE = import.meta.dirname;
 
-/** Offsets at which to cut `text` inside [from, to): after each line, before its line end, mid-way (`midLine`). */
+/** Offsets at which to cut `text` inside [from, to): after each line, before its line end, mid-way (`midLine`: through a context or deleted line). */
 function cutPoints(text: string, from: number, to: number): { at: number; midLine: boolean }[] {
   const points = new Map<number, boolean>();
   let start = from;
@@ -30,7 +31,9 @@ function cutPoints(text: string, from: number, to: number): { at: number; midLin
     let end = text.indexOf('\n', start);
     if (end < 0 || end >= to) end = to;
     const content = text.slice(start, end).replace(/\r$/, '');
-    if (content.length > 1) points.set(start + Math.floor(content.length / 2), true);
+    // Half an added line under a closed fence reads as a whole one: only context and deleted
+    // lines cut mid-way are knowable there.
+    if (content.length > 1) points.set(start + Math.floor(content.length / 2), !content.startsWith('+'));
     if (!points.has(start + content.length)) points.set(start + content.length, false);
     if (end + 1 < to) points.set(end + 1, false);
     start = end + 1;

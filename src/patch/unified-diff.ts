@@ -226,15 +226,16 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   // takes a second sign: the text stops mid-line, the hunk stops on a change, not context, or the
   // fenced block the diff sits in is never closed.
   // A closing fence after the hunk says the reply went on past it: then only signs inside the
-  // hunk count (it stops on a change before its counts, it has no change, half a last line).
+  // hunk count (it has no line or no change; half a last context line, checked by the applier).
   const fenced = !open && fencedLast !== null && !fenceOpen;
   const last = (open ?? (fenced ? fencedLast : null)) as OpenHunk | null;
   const lastFile = file as FilePatch | null;
   if (last && lastFile && fenced) {
+    // Not "stops on a change before its counts": complete fenced diffs often end on their change
+    // with counts off, and half an added line reads like a whole one.
     const kept = last.hunk.lines;
-    const short = last.oldCount !== null && !counted(last);
     if (kept.length === 0) lastFile.truncated = true; // a header and nothing under it ("@@ -12,7 +1")
-    else if ((!kept.some((line) => line.kind !== ' ') || (short && kept[kept.length - 1].kind !== ' ' && (last.hunk.droppedTail ?? []).every((t) => t === '')))) lastFile.truncated = true;
+    else if (!kept.some((line) => line.kind !== ' ')) lastFile.truncated = true;
   } else if (last && lastFile) {
     // Lines without a prefix that trail the hunk (the text's final newline, prose) are not in it.
     let carried = last.hunk.lines.length;
