@@ -14,7 +14,7 @@ import { createTwoFilesPatch } from 'diff';
 
 const HERE = import.meta.dirname;
 
-interface BaseEdit {
+export interface BaseEdit {
   name: string;
   file: string;
   /** (search, replace) pairs applied in order to the source: the intended change. */
@@ -22,7 +22,7 @@ interface BaseEdit {
 }
 
 /** What a model might be asked to do to this code, written as the change it should make. */
-const EDITS: BaseEdit[] = [
+export const EDITS: BaseEdit[] = [
   {
     name: 'clip-advantages',
     file: 'grpo.py',

@@ -13,7 +13,7 @@ import { diffArrays } from 'diff';
 import type { Edit, SearchReplace } from '../core/types.ts';
 import { symlinkOnPath, unsafePathReason } from './guard.ts';
 import { FileIndex, type Hunk, type HunkLine, type HunkMatch, locateHunk } from './hunk.ts';
-import { type FileText, joinText, splitModelLines, splitText } from './text.ts';
+import { type FileText, joinText, normalizeLine, splitModelLines, splitText } from './text.ts';
 import { type FilePatch, parseUnifiedDiff } from './unified-diff.ts';
 import { parseSearchReplaceBlocks } from './edit-text.ts';
 
@@ -32,7 +32,19 @@ export type EditPlan = { ok: true; files: PlannedFile[]; notes: string[] } | { o
 export async function applyEdit(edit: Edit, root: string): Promise<ApplyResult> {
   const plan = planEdit(edit, root);
   if (!plan.ok) return plan;
+  // Every file the edit names is already as it would leave it: applying it would commit nothing,
+  // and calling that a success would send an unchanged tree to a full run.
+  if (plan.files.length === 0) return { ok: false, message: `the edit applied but changed nothing: ${unchangedReason(edit)}` };
   return writePlan(plan, root);
+}
+
+function unchangedReason(edit: Edit): string {
+  const paths =
+    edit.kind === 'search-replace'
+      ? [...new Set(edit.blocks.map((b) => b.path.trim()))]
+      : [...new Set(parseUnifiedDiff(edit.diff).map((f) => f.newPath ?? f.oldPath).filter((p): p is string => p !== null))];
+  const named = paths.length ? paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', …' : '') : 'the files it names';
+  return `${named} would read exactly as they do now (each REPLACE equal to its SEARCH, or the change is already there); write the change the idea needs`;
 }
 
 /** Works out what the edit does to each file without touching the tree. */
@@ -229,8 +241,11 @@ function planFilePatch(file: FilePatch, index: number, count: number, tree: Pend
     return null;
   }
 
-  const result = applyHunks(current, file.hunks, source, notes);
+  const result = applyHunks(current, file.hunks, source, notes, file.lastHunkMiscounted, index === count - 1);
   if (!result.ok) return result.message;
+  if (result.cutOff) {
+    return `${where} looks cut off inside its last hunk (${file.newPath ?? file.oldPath}): ${result.cutOff}, and its @@ header announces a different number of lines than it carries; send the complete hunk`;
+  }
   const text = result.text;
   if (deleting) {
     if (text.trim() !== '') {
@@ -264,7 +279,7 @@ function suggestion(missing: string, tree: PendingTree): string {
  * Applies hunks to a file's text: each hunk is located in the ORIGINAL text (so their order in
  * the diff does not matter), overlaps are refused, then all are applied at once.
  */
-function applyHunks(text: string, hunks: Hunk[], relative: string, notes: string[]): Replaced {
+function applyHunks(text: string, hunks: Hunk[], relative: string, notes: string[], lastMiscounted = false, lastSection = false): Replaced & { cutOff?: string } {
   const file = splitText(text);
   const index = new FileIndex(file);
   const matches: (HunkMatch & { hunk: Hunk; number: number })[] = [];
@@ -308,7 +323,107 @@ function applyHunks(text: string, hunks: Hunk[], relative: string, notes: string
     }
   }
   out.push(...file.lines.slice(position));
-  return { ok: true, text: joinText({ lines: out, eol: file.eol, finalEol } satisfies FileText), tolerance: null };
+  const cutOff = lastMiscounted ? cutOffSign(file, matches, hunks.length) : lastSection ? cutMidLine(file, matches, hunks.length) : null;
+  return { ok: true, text: joinText({ lines: out, eol: file.eol, finalEol } satisfies FileText), tolerance: null, ...(cutOff ? { cutOff } : {}) };
+}
+
+const DEFAULT_CONTEXT = 3;
+
+const oldLinesOf = (hunk: Hunk) => hunk.lines.filter((line) => line.kind !== '+').length;
+const newLinesOf = (hunk: Hunk) => hunk.lines.filter((line) => line.kind !== '-').length;
+
+/** How far from their headers' line numbers the hunks before `last` were found (0 when none). */
+function offsetBefore(matches: (HunkMatch & { hunk: Hunk; number: number })[], last: HunkMatch & { hunk: Hunk; number: number }): number | null {
+  const before = matches.filter((m) => m.number < last.number && m.hunk.oldStart !== null);
+  if (before.length === 0) return 0;
+  const m = before[before.length - 1];
+  return m.start - m.firstOldIndex - (m.hunk.oldStart! - 1);
+}
+
+
+/**
+ * The diff's very last line is context the file does not have there, but the start of the line
+ * the file does have: the reply stopped half-way through that line (even when a closing fence
+ * came after it). Complete diffs do not end on half a line, whatever their counts say.
+ */
+function cutMidLine(file: FileText, matches: (HunkMatch & { hunk: Hunk; number: number })[], count: number): string | null {
+  const last = matches.find((m) => m.number === count);
+  if (!last || last.droppedTrail === 0) return null;
+  const lastLine = last.hunk.lines[last.hunk.lines.length - 1];
+  const fileLine = file.lines[last.end + last.droppedTrail - 1];
+  if (lastLine.kind !== ' ' || fileLine === undefined) return null;
+  const partial = lastLine.text.trim();
+  const whole = fileLine.trim();
+  return partial.length < whole.length && whole.startsWith(partial) ? `its last line ${JSON.stringify(lastLine.text)} is only the start of the file's line ${JSON.stringify(fileLine)}` : null;
+}
+
+const leadingContext = (hunk: Hunk) => {
+  let n = 0;
+  while (n < hunk.lines.length && hunk.lines[n].kind === ' ') n++;
+  return n;
+};
+const trailingContext = (hunk: Hunk) => {
+  let n = 0;
+  while (n < hunk.lines.length && hunk.lines[hunk.lines.length - 1 - n].kind === ' ') n++;
+  return n;
+};
+
+/**
+ * Whether a last hunk whose counts do not add up reads like a reply cut off inside it rather than
+ * a miscounted complete hunk: a complete hunk ends on as many lines of context as the diff uses
+ * elsewhere (or on the file's end), with every one of them in the file. A hunk cut off ends early:
+ * on a context line cut mid-way (not in the file), or on fewer context lines than the file has
+ * there. Returns what gave it away, or null.
+ */
+function cutOffSign(file: FileText, matches: (HunkMatch & { hunk: Hunk; number: number })[], count: number): string | null {
+  const last = matches.find((m) => m.number === count);
+  if (!last) return null;
+  const midLine = cutMidLine(file, matches, count);
+  if (midLine) return midLine;
+  if (last.droppedTrail > 0) return `its last ${last.droppedTrail === 1 ? 'context line is' : `${last.droppedTrail} context lines are`} not in the file (a line cut off mid-way?)`;
+  const { hunk } = last;
+  const oldMissing = (hunk.oldCount ?? oldLinesOf(hunk)) - oldLinesOf(hunk);
+  const newMissing = (hunk.newCount ?? newLinesOf(hunk)) - newLinesOf(hunk);
+  const hunkTrail = trailingContext(hunk);
+  // More context after the last change than a hunk ends on: the hunk was still going, into the
+  // context between two changes, when the reply stopped.
+  if (hunkTrail > DEFAULT_CONTEXT && last.end < file.lines.length) {
+    return `it ends after ${hunkTrail} lines of context, more than the ${DEFAULT_CONTEXT} a hunk ends on, so it stops between two changes`;
+  }
+  // Counts that claim fewer lines than the hunk has are a slip, never a sign of a cut.
+  if (oldMissing < 0 || newMissing < 0) return null;
+  // Lines the file accounts for: blank lines the hunk skipped where it matched, lines just above
+  // it where its header says it starts (a dropped first context line), unprefixed lines after it
+  // that are the file's next lines (context that lost its space, read as prose).
+  const skipped = Math.max(0, last.end - last.start - (oldLinesOf(hunk) - last.firstOldIndex));
+  let above = 0;
+  if (hunk.oldStart !== null) {
+    const offset = offsetBefore(matches, last);
+    for (const delta of [last.start - last.firstOldIndex - (hunk.oldStart - 1), offset === null ? -1 : last.start - last.firstOldIndex - (hunk.oldStart - 1 + offset)]) {
+      if (delta > 0 && delta <= oldMissing) above = Math.max(above, delta);
+    }
+  }
+  let below = 0;
+  const tail = hunk.droppedTail ?? [];
+  while (below < tail.length && last.end + below < file.lines.length && normalizeLine(tail[below]) === normalizeLine(file.lines[last.end + below])) below++;
+  const explained = skipped + above + below;
+  if (oldMissing === newMissing) {
+    return explained >= oldMissing ? null : `its @@ header announces ${hunk.oldCount} old line(s), but it carries ${oldLinesOf(hunk)} and the file accounts for ${explained === 0 ? 'none' : `only ${explained}`} of the missing ones`;
+  }
+  // Short by different amounts: what is missing held changes, or the counts are a slip. A cut
+  // shows in the context: a complete hunk ends on all the context the diff writes.
+  const seen: number[] = [];
+  for (const m of matches) {
+    if (m === last) continue;
+    if (m.start > 0) seen.push(leadingContext(m.hunk) - m.firstOldIndex);
+    if (m.end < file.lines.length) seen.push(trailingContext(m.hunk));
+  }
+  const context = seen.length ? Math.min(DEFAULT_CONTEXT, Math.max(...seen)) : DEFAULT_CONTEXT;
+  const available = hunkTrail + (file.lines.length - last.end);
+  if (hunkTrail + below < Math.min(context, available)) {
+    return hunkTrail === 0 ? 'it ends on a change with no context after it, though the file goes on' : `it ends after ${hunkTrail} line(s) of context where the diff's other hunks show ${context}, though the file goes on`;
+  }
+  return null
 }
 
 /**
@@ -317,9 +432,9 @@ function applyHunks(text: string, hunks: Hunk[], relative: string, notes: string
  */
 function placeBareInsertion(file: FileText, hunk: Hunk, label: string): HunkMatch | string {
   const added = hunk.lines.map((line) => line.text);
-  if (file.lines.length === 0) return { start: 0, end: 0, replacement: added, tolerance: null, firstOldIndex: 0 };
+  if (file.lines.length === 0) return { start: 0, end: 0, replacement: added, tolerance: null, firstOldIndex: 0, droppedTrail: 0 };
   if (hunk.oldStart === file.lines.length) {
-    return { start: file.lines.length, end: file.lines.length, replacement: added, tolerance: null, firstOldIndex: 0 };
+    return { start: file.lines.length, end: file.lines.length, replacement: added, tolerance: null, firstOldIndex: 0, droppedTrail: 0 };
   }
   return `${label} has no context lines and deletes nothing, so only its line numbers say where it goes; include two or three unchanged lines around the change so it can be placed`;
 }

@@ -46,7 +46,7 @@ export function parseSearchReplaceBlocks(text: string): SearchReplace[] | null {
       if (SEARCH.test(lines[j])) break;
       replace.push(lines[j++]);
     }
-    if (j >= lines.length || !REPLACE.test(lines[j])) throw new EditParseError(`search/replace block ${number} (${filePath}) is not closed with ">>>>>>> REPLACE"`);
+    if (j >= lines.length || !REPLACE.test(lines[j])) throw new EditParseError(`search/replace block ${number} (${filePath}) is not closed with ">>>>>>> REPLACE" (the reply looks cut off: send the whole block)`);
     blocks.push({ path: filePath, search: asText(search), replace: asText(replace) });
     lastPath = filePath;
     i = j;
@@ -76,11 +76,15 @@ function pathAbove(lines: string[], at: number): string | null {
   return null;
 }
 
+/**
+ * A path line as written, less its markdown: "## `path`", "**path**", "File: path". Underscores
+ * are left alone: "__init__.py" is a real name, and "__path__" bold is rare next to it.
+ */
 function cleanPath(line: string): string {
   return line
     .replace(/^#+\s*/, '')
     .replace(/^(file|path|filename)\s*:\s*/i, '')
-    .replace(/^[*_`'"]+|[*_`'":]+$/g, '')
+    .replace(/^[*`'"]+|[*`'":]+$/g, '')
     .trim();
 }
 
@@ -88,9 +92,13 @@ function looksLikeDiff(text: string): boolean {
   return /^diff --git /m.test(text) || (/^--- \S/m.test(text) && /^\+\+\+ \S/m.test(text)) || /^@@/m.test(text);
 }
 
-/** The diff inside a reply: the fenced diff blocks when there are any, else the whole text. */
+/**
+ * The diff inside a reply: the fenced diff blocks when there are any (fences kept: a block that
+ * closes says the reply did not stop inside it, which the applier needs to tell a miscounted
+ * hunk from a cut-off one), else the whole text.
+ */
 function extractDiff(text: string): string {
-  const fenced = [...text.matchAll(/^\s*(```|~~~)[^\n]*\n([\s\S]*?)^\s*\1\s*$/gm)].map((m) => m[2]).filter(looksLikeDiff);
+  const fenced = [...text.matchAll(/^\s*(```|~~~)[^\n]*\n([\s\S]*?)^\s*\1\s*$/gm)].filter((m) => looksLikeDiff(m[2])).map((m) => `${m[0].replace(/\s+$/, '')}\n`);
   return fenced.length ? fenced.join('\n') : text;
 }
 

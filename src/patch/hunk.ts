@@ -34,6 +34,11 @@ export interface Hunk {
   oldNoEol: boolean;
   /** "\ No newline at end of file" after the new side's last line. */
   newNoEol: boolean;
+  /** The @@ header's old and new line counts, where it has them. */
+  oldCount?: number | null;
+  newCount?: number | null;
+  /** Unprefixed lines that trailed the hunk and were dropped as prose (maybe context that lost its space). */
+  droppedTail?: string[];
 }
 
 export interface HunkMatch {
@@ -45,6 +50,8 @@ export interface HunkMatch {
   tolerance: string | null;
   /** Index among the hunk's old lines of the one found at `start` (non-zero when context was dropped). */
   firstOldIndex: number;
+  /** Trailing context lines of the hunk that were dropped because the file does not have them. */
+  droppedTrail: number;
 }
 
 export type Located = { ok: true; match: HunkMatch } | { ok: false; reason: 'ambiguous' | 'not-found'; message: string };
@@ -109,6 +116,7 @@ interface Candidate {
   /** Index, in the untrimmed hunk's old lines, of the first line mapped to the file. */
   firstOldIndex: number;
   fuzz: number;
+  droppedTrail: number;
 }
 
 /**
@@ -133,6 +141,7 @@ export function locateHunk(index: FileIndex, hunk: Hunk, expectedStart: number |
         for (const candidate of candidatesAt(index, trimmed, level)) {
           candidate.firstOldIndex += dropLead;
           candidate.fuzz = fuzz;
+          candidate.droppedTrail = fuzz - dropLead;
           if (!found.some((c) => c.start === candidate.start && c.end === candidate.end)) found.push(candidate);
         }
       }
@@ -159,7 +168,7 @@ function wellAnchored(trimmed: HunkLine[]): boolean {
 }
 
 function toMatch(candidate: Candidate, tolerance: string | null): HunkMatch {
-  return { start: candidate.start, end: candidate.end, replacement: candidate.replacement, tolerance, firstOldIndex: candidate.firstOldIndex };
+  return { start: candidate.start, end: candidate.end, replacement: candidate.replacement, tolerance, firstOldIndex: candidate.firstOldIndex, droppedTrail: candidate.droppedTrail };
 }
 
 function describeTolerance(level: Level, fuzz: number): string | null {
@@ -190,6 +199,7 @@ function candidatesAt(index: FileIndex, trimmed: HunkLine[], level: Level): Cand
       replacement,
       firstOldIndex: map.findIndex((j) => j >= 0),
       fuzz: 0,
+      droppedTrail: 0,
     });
   }
   return candidates;

@@ -26,6 +26,12 @@ export interface FilePatch {
    * reply was cut off. Applying the part that arrived would write a change nobody asked for.
    */
   truncated: boolean;
+  /**
+   * This is the diff's last file section and its last hunk's line count differs from what its @@
+   * header announces. Alone that is a common slip in complete diffs; the applier looks at the
+   * file to tell a slip from a reply cut off inside the hunk (see apply.ts).
+   */
+  lastHunkMiscounted: boolean;
   hunks: Hunk[];
 }
 
@@ -73,13 +79,18 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   let droppedPrefixes = false;
   const looseLines = new Map<Hunk, boolean[]>();
 
-  const closeHunk = () => {
+  const closeHunk = (atEnd = false) => {
     if (!open) return;
     const { hunk, loose } = open;
+    const tail: string[] = [];
     while (hunk.lines.length && loose[hunk.lines.length - 1]) {
+      tail.unshift(hunk.lines[hunk.lines.length - 1].text);
       hunk.lines.pop();
       loose.pop();
     }
+    // At the end of the text, the one empty "line" after the final newline is no line at all.
+    if (atEnd && text.endsWith('\n') && tail.length && tail[tail.length - 1] === '') tail.pop();
+    hunk.droppedTail = tail;
     if (hunk.lines.some((line, i) => loose[i] && line.text.trim() !== '')) droppedPrefixes = true;
     if (hunk.lines.length && file) {
       file.hunks.push(hunk);
@@ -87,16 +98,26 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     open = null;
   };
-  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, symlink: false, truncated: false, hunks: [] });
-  const counted = (h: OpenHunk) => {
+  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, symlink: false, truncated: false, lastHunkMiscounted: false, hunks: [] });
+  const seen = (h: OpenHunk) => {
     let oldSeen = 0;
     let newSeen = 0;
     for (const line of h.hunk.lines) {
       if (line.kind !== '+') oldSeen++;
       if (line.kind !== '-') newSeen++;
     }
+    return { oldSeen, newSeen };
+  };
+  const counted = (h: OpenHunk) => {
+    const { oldSeen, newSeen } = seen(h);
     return h.oldCount !== null && h.newCount !== null && oldSeen >= h.oldCount && newSeen >= h.newCount;
   };
+  /** Inside a ``` or ~~~ block that has not been closed yet. */
+  let fenceOpen = false;
+  /** The last fence line came after the last hunk started (the diff's block was closed after it). */
+  let fenceAfterLastHunk = false;
+  /** The last hunk, when a closing fence ended it and nothing but prose came after. */
+  let fencedLast: OpenHunk | null = null;
   const isFileHeader = (i: number): boolean => {
     if (!lines[i].startsWith('--- ') || !lines[i + 1]?.startsWith('+++ ')) return false;
     if (!open || counted(open)) return true;
@@ -108,7 +129,10 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (FENCE.test(line)) {
+      if (fenceOpen && open) fencedLast = open;
       closeHunk();
+      fenceOpen = !fenceOpen;
+      fenceAfterLastHunk = true;
       continue;
     }
     if (line.startsWith('diff --git ')) {
@@ -125,6 +149,7 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     if (isFileHeader(i)) {
       closeHunk();
+      fencedLast = null;
       if (!file || !gitPending) {
         file = newFile();
         files.push(file);
@@ -143,6 +168,8 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
         files.push(file);
       }
       const match = HUNK_HEADER.exec(line);
+      fenceAfterLastHunk = false;
+      fencedLast = null;
       open = {
         hunk: {
           lines: [],
@@ -150,6 +177,8 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
           header: line.length > 60 ? `${line.slice(0, 57)}...` : line,
           oldNoEol: false,
           newNoEol: false,
+          oldCount: match ? (match[2] === undefined ? 1 : Number(match[2])) : null,
+          newCount: match ? (match[4] === undefined ? 1 : Number(match[4])) : null,
         },
         loose: [],
         oldCount: match ? (match[2] === undefined ? 1 : Number(match[2])) : null,
@@ -192,14 +221,40 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     hunk.lines.push(entry);
     loose.push(isLoose);
   }
-  // Only the diff's very last hunk can have been cut off. Short counts alone are a common slip, so
-  // it takes a second sign: the text stops mid-line, or the hunk stops on a change, not context.
-  const last = open as OpenHunk | null;
-  if (last && file && last.oldCount !== null && !counted(last)) {
-    const lastLine = last.hunk.lines[last.hunk.lines.length - 1];
-    if (!text.replace(/\r$/, '').endsWith('\n') || (lastLine && lastLine.kind !== ' ')) (file as FilePatch).truncated = true;
+  // Only the diff's very last hunk can have been cut off (a reply stopped by max_tokens ends
+  // abruptly, often inside the ``` block it opened). Short counts alone are a common slip, so it
+  // takes a second sign: the text stops mid-line, the hunk stops on a change, not context, or the
+  // fenced block the diff sits in is never closed.
+  // A closing fence after the hunk says the reply went on past it: then only signs inside the
+  // hunk count (it has no line or no change; half a last context line, checked by the applier).
+  const fenced = !open && fencedLast !== null && !fenceOpen;
+  const last = (open ?? (fenced ? fencedLast : null)) as OpenHunk | null;
+  const lastFile = file as FilePatch | null;
+  if (last && lastFile && fenced) {
+    // Not "stops on a change before its counts": complete fenced diffs often end on their change
+    // with counts off, and half an added line reads like a whole one.
+    const kept = last.hunk.lines;
+    if (kept.length === 0) lastFile.truncated = true; // a header and nothing under it ("@@ -12,7 +1")
+    else if (!kept.some((line) => line.kind !== ' ')) lastFile.truncated = true;
+  } else if (last && lastFile) {
+    // Lines without a prefix that trail the hunk (the text's final newline, prose) are not in it.
+    let carried = last.hunk.lines.length;
+    while (carried > 0 && last.loose[carried - 1]) carried--;
+    const kept: OpenHunk = { ...last, hunk: { ...last.hunk, lines: last.hunk.lines.slice(0, carried) } };
+    // Unprefixed lines after the last change may be context that lost its space: not a change.
+    const endsOnChange = kept.hunk.lines[carried - 1]?.kind !== ' ' && last.hunk.lines.slice(carried).every((line) => line.text === '');
+    const { oldSeen, newSeen } = seen(kept);
+    const short = kept.oldCount !== null && !counted(kept);
+    // A hunk that changes nothing is never the whole of one: the reply stopped before its change.
+    const changes = kept.hunk.lines.some((line) => line.kind !== ' ');
+    if (fenceOpen || carried === 0 || !changes) lastFile.truncated = true;
+    else if (short && (!text.replace(/\r$/, '').endsWith('\n') || endsOnChange)) lastFile.truncated = true;
+    else if (kept.oldCount !== null && (oldSeen !== kept.oldCount || newSeen !== kept.newCount)) lastFile.lastHunkMiscounted = true;
+  } else if (lastFile && lastFile.hunks.length === 0 && !lastFile.binary && !lastFile.symlink && lastFile.renameFrom === null && !lastFile.newFile && !lastFile.deletedFile && (lastFile.oldPath !== null || lastFile.newPath !== null) && (fenceOpen || !fenceAfterLastHunk)) {
+    // "--- a/x", "+++ b/x" and then nothing: the reply stopped before the file's first hunk.
+    lastFile.truncated = true;
   }
-  closeHunk();
+  closeHunk(true);
   // A context line with content and no prefix (say "def f():" at column 0) shows the writer
   // dropped the leading space of context lines: then the others lost it too, and their first
   // character is part of the line.

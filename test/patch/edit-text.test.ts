@@ -38,9 +38,9 @@ describe('reading an edit out of a model reply', () => {
     });
   });
 
-  it('reads a fenced diff and drops the prose around it', () => {
+  it('reads a fenced diff and drops the prose around it (the fence stays: it says the reply was not cut off)', () => {
     const reply = 'Change:\n```diff\n--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-a\n+b\n```\nDone, this should help.';
-    expect(parseEditText(reply)).toEqual({ kind: 'unified-diff', diff: '--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-a\n+b\n' });
+    expect(parseEditText(reply)).toEqual({ kind: 'unified-diff', diff: '```diff\n--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-a\n+b\n```\n' });
   });
 
   it('reads an Edit written as JSON', () => {
