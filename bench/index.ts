@@ -19,7 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { overheadBench, type OverheadResult } from './overhead.ts';
-import { patchBench, type PatchResult } from './patches.ts';
+import { cutOffLine, patchBench, type PatchResult } from './patches.ts';
 import { promptBench, type PromptResult } from './prompts.ts';
 import { schedulerBench, type SchedulerResult } from './scheduler.ts';
 import { searchBench, type SearchResult } from './search.ts';
@@ -124,7 +124,7 @@ export function formatSection(name: string, record: SectionRecord): string {
       const data = record.data as PatchResult;
       const rows = data.tools.map((t) => [t.tool, String(t.correct), String(t.refused), String(t.wrong), t.wrongCases.slice(0, 3).join(', ') + (t.wrongCases.length > 3 ? ', …' : '')]);
       const damage = Object.entries(data.byDamage).map(([kind, counts]) => [kind, String(counts.cases), ...data.tools.map((t) => String(counts[t.tool]))]);
-      return `${title}\n${data.cases} cases (${data.mustRefuse} must be refused: truncated edits)\n${table(['applier', 'correct', 'refused', 'wrong', 'wrong cases'], rows)}\n\ncorrect per damage kind\n${table(['damage', 'cases', ...data.tools.map((t) => t.tool)], damage)}`;
+      return `${title}\n${data.cases} cases (${data.mustRefuse} must be refused: truncated edits)\n${table(['applier', 'correct', 'refused', 'wrong', 'wrong cases'], rows)}\n\ncorrect per damage kind\n${table(['damage', 'cases', ...data.tools.map((t) => t.tool)], damage)}\n${cutOffLine(data)}`;
     }
     case 'store': {
       const data = record.data as StoreResult;
