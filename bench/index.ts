@@ -116,19 +116,45 @@ export function formatSection(name: string, record: SectionRecord): string {
       const rows = [1, 8, 64].map((k) => {
         const p = data.rows.find((r) => r.slots === k && r.scheduler === 'pipelined')!;
         const n = data.rows.find((r) => r.slots === k && r.scheduler === 'naive')!;
-        return [String(k), fmtSummary(p.utilisation), fmtSummary(n.utilisation), `${fmt(p.utilisation.median / n.utilisation.median, 3)}×`, `${fmt(p.ideasFinished.median)} / ${fmt(n.ideasFinished.median)}`, p.loopMsPerIdea ? fmtSummary(p.loopMsPerIdea) : '—'];
+        return [
+          String(k),
+          fmtSummary(p.utilisation),
+          fmtSummary(n.utilisation),
+          `${fmt(p.utilisation.median / n.utilisation.median, 3)}×`,
+          `${fmt(p.ideasFinished.median)} / ${fmt(n.ideasFinished.median)}`,
+          p.loopMsPerIdea ? fmtSummary(p.loopMsPerIdea) : '—',
+        ];
       });
-      return `${title}\nslot utilisation = busy / (K × makespan); runs log-normal (median ${s.runMedianSeconds} s, σ ${s.runSigma}, cut at ${s.runTimeoutSeconds} s), thinker ${s.thinkerSeconds} s, coder ${s.coderSeconds} s, time ×${s.timeScale}; time box ${Object.entries(s.timeBoxSeconds).map(([k, v]) => `K=${k}: ${v} s`).join(', ')}; ${s.repeats} repeat(s)\n${table(['K', 'pipelined', 'naive', 'ratio', 'ideas done (p / n)', 'event loop ms/idea'], rows)}`;
+      return `${title}\nslot utilisation = busy / (K × makespan); runs log-normal (median ${s.runMedianSeconds} s, σ ${s.runSigma}, cut at ${s.runTimeoutSeconds} s), thinker ${s.thinkerSeconds} s, coder ${s.coderSeconds} s, time ×${s.timeScale}; time box ${Object.entries(
+        s.timeBoxSeconds,
+      )
+        .map(([k, v]) => `K=${k}: ${v} s`)
+        .join(
+          ', ',
+        )}; ${s.repeats} repeat(s)\n${table(['K', 'pipelined', 'naive', 'ratio', 'ideas done (p / n)', 'event loop ms/idea'], rows)}`;
     }
     case 'patches': {
       const data = record.data as PatchResult;
-      const rows = data.tools.map((t) => [t.tool, String(t.correct), String(t.refused), String(t.wrong), t.wrongCases.slice(0, 3).join(', ') + (t.wrongCases.length > 3 ? ', …' : '')]);
-      const damage = Object.entries(data.byDamage).map(([kind, counts]) => [kind, String(counts.cases), ...data.tools.map((t) => String(counts[t.tool]))]);
+      const rows = data.tools.map((t) => [
+        t.tool,
+        String(t.correct),
+        String(t.refused),
+        String(t.wrong),
+        t.wrongCases.slice(0, 3).join(', ') + (t.wrongCases.length > 3 ? ', …' : ''),
+      ]);
+      const damage = Object.entries(data.byDamage).map(([kind, counts]) => [
+        kind,
+        String(counts.cases),
+        ...data.tools.map((t) => String(counts[t.tool])),
+      ]);
       return `${title}\n${data.cases} cases (${data.mustRefuse} must be refused: truncated edits)\n${table(['applier', 'correct', 'refused', 'wrong', 'wrong cases'], rows)}\n\ncorrect per damage kind\n${table(['damage', 'cases', ...data.tools.map((t) => t.tool)], damage)}\n${cutOffLine(data)}`;
     }
     case 'store': {
       const data = record.data as StoreResult;
-      return `${title}\n${data.ideas} ideas, run.db ${fmt(data.databaseMegabytes)} MB\n${table(['command', 'ms'], data.commands.map((c) => [c.command, fmtSummary(c.ms)]))}`;
+      return `${title}\n${data.ideas} ideas, run.db ${fmt(data.databaseMegabytes)} MB\n${table(
+        ['command', 'ms'],
+        data.commands.map((c) => [c.command, fmtSummary(c.ms)]),
+      )}`;
     }
     case 'prompts': {
       const data = record.data as PromptResult;
@@ -137,7 +163,14 @@ export function formatSection(name: string, record: SectionRecord): string {
     }
     case 'search': {
       const data = record.data as SearchResult;
-      const rows = data.rows.map((r) => [r.strategy, fmt(r.best.mean, 4), r.bestBySeed.map((b) => fmt(b, 3)).join(' '), fmt(r.curve[Math.floor(data.ideas / 2) - 1], 3), fmt(r.evaluations), fmt(r.failed)]);
+      const rows = data.rows.map((r) => [
+        r.strategy,
+        fmt(r.best.mean, 4),
+        r.bestBySeed.map((b) => fmt(b, 3)).join(' '),
+        fmt(r.curve[Math.floor(data.ideas / 2) - 1], 3),
+        fmt(r.evaluations),
+        fmt(r.failed),
+      ]);
       return `${title}\n${data.environment}, offline agent, ${data.ideas} ideas each, researcher seeds ${data.seeds.join(', ')}; baseline ${fmt(data.rows[0]?.baseline ?? NaN, 3)}\n${table(['strategy', 'mean best', 'best per seed', `mean best @${Math.floor(data.ideas / 2)}`, 'evaluations', 'failed'], rows)}`;
     }
   }
@@ -154,7 +187,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const sections = (named.length ? named : DEFAULT_SECTIONS) as Section[];
-  const saved: Record<string, SectionRecord> = existsSync(RESULTS_FILE) ? JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).sections ?? {} : {};
+  const saved: Record<string, SectionRecord> = existsSync(RESULTS_FILE)
+    ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')).sections ?? {})
+    : {};
   const started = performance.now();
   const log = (line: string) => console.error(`[bench +${Math.round((performance.now() - started) / 1000)}s] ${line}`);
   try {
@@ -164,7 +199,13 @@ export async function main(argv: string[]): Promise<number> {
       const sectionStart = performance.now();
       log(`${name}…`);
       const data = await SECTIONS[name]({ quick, log });
-      const record: SectionRecord = { mode: quick ? 'quick' : 'full', at, seconds: (performance.now() - sectionStart) / 1000, machine: before, data };
+      const record: SectionRecord = {
+        mode: quick ? 'quick' : 'full',
+        at,
+        seconds: (performance.now() - sectionStart) / 1000,
+        machine: before,
+        data,
+      };
       saved[name] = record;
       // Written after every section, so a long run interrupted late keeps what it measured.
       writeFileSync(RESULTS_FILE, `${JSON.stringify({ updated: new Date().toISOString(), sections: saved }, null, 1)}\n`);
@@ -175,7 +216,8 @@ export async function main(argv: string[]): Promise<number> {
     removeBenchDirs();
   }
   const m = machine();
-  console.log(`\n${sections.length} section(s) in ${fmt((performance.now() - started) / 1000)} s on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}, git ${m.git}; results in ${path.relative(process.cwd(), RESULTS_FILE)}`);
+  console.log(
+    `\n${sections.length} section(s) in ${fmt((performance.now() - started) / 1000)} s on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}, git ${m.git}; results in ${path.relative(process.cwd(), RESULTS_FILE)}`,
+  );
   return 0;
 }
-

@@ -135,7 +135,15 @@ function timedAgents(diffReady: Map<number, number>): { thinker: Thinker; coder:
     thinker: {
       name: 'instant',
       async propose(context: ResearchContext): Promise<AgentResult<IdeaDraft>> {
-        return { value: { title: `set X to ${context.ideaId} (${context.ideaId.toString(36)}x)`, hypothesis: 'bench', plan: `X = ${context.ideaId}`, expectedEffect: '' }, usage: ZERO_USAGE };
+        return {
+          value: {
+            title: `set X to ${context.ideaId} (${context.ideaId.toString(36)}x)`,
+            hypothesis: 'bench',
+            plan: `X = ${context.ideaId}`,
+            expectedEffect: '',
+          },
+          usage: ZERO_USAGE,
+        };
       },
     },
     coder: {
@@ -143,7 +151,10 @@ function timedAgents(diffReady: Map<number, number>): { thinker: Thinker; coder:
       async implement(_idea: IdeaDraft, context: ResearchContext): Promise<AgentResult<Edit>> {
         const current = (await context.readFile('config.py')) ?? 'X = 0\n';
         diffReady.set(context.ideaId, performance.now());
-        return { value: { kind: 'search-replace', blocks: [{ path: 'config.py', search: current, replace: `X = ${context.ideaId}\n` }] }, usage: ZERO_USAGE };
+        return {
+          value: { kind: 'search-replace', blocks: [{ path: 'config.py', search: current, replace: `X = ${context.ideaId}\n` }] },
+          usage: ZERO_USAGE,
+        };
       },
     },
   };
@@ -176,17 +187,18 @@ async function measureSweep(environmentDir: string, variant: SandboxVariant, ide
       if (event.type === 'idea-finished') finished.set(event.idea.id, performance.now());
     },
   };
-  const sweep = () => runSweep({
-    store,
-    environment,
-    workspace,
-    sandbox,
-    ...timedAgents(diffReady),
-    strategy: createStrategy(config),
-    gpuPool: new GpuPool([]),
-    progress,
-    signal: new AbortController().signal,
-  });
+  const sweep = () =>
+    runSweep({
+      store,
+      environment,
+      workspace,
+      sandbox,
+      ...timedAgents(diffReady),
+      strategy: createStrategy(config),
+      gpuPool: new GpuPool([]),
+      progress,
+      signal: new AbortController().signal,
+    });
   try {
     await sweep();
   } finally {
@@ -246,7 +258,8 @@ export async function overheadBench(options: { quick: boolean; log: (line: strin
       log(`overhead: ${repo.name} repository, ${sandbox} sandbox, ${repo.ideas} ideas…`);
       const measured = await measureSweep(noopEnvironment(repo.dir, sandbox === 'docker' ? image : undefined), sandbox, repo.ideas);
       const floorName = sandbox !== 'docker' ? 'git worktree add' : 'docker run --rm (no-op)';
-      const floor = sandbox !== 'docker' ? await worktreeFloor(measured.repoDir, measured.baseCommit, repeats) : await dockerFloor(image, repeats);
+      const floor =
+        sandbox !== 'docker' ? await worktreeFloor(measured.repoDir, measured.baseCommit, repeats) : await dockerFloor(image, repeats);
       const diffToReward = summarize(measured.diffToReward);
       const perIdea = summarize(measured.perIdea);
       rows.push({

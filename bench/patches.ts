@@ -111,11 +111,13 @@ async function attempt(tool: Tool, root: string, kase: PatchCase): Promise<boole
       return (await execa('git', [...IDENTITY, 'apply', '--3way', patchFile], { cwd: root, reject: false })).exitCode === 0;
     case 'patch --fuzz=3':
       return (
-        await execa('patch', ['-p1', '--fuzz=3', '--batch', '--forward', '--no-backup-if-mismatch', '--reject-file=-', '-i', patchFile], {
-          cwd: root,
-          reject: false,
-        })
-      ).exitCode === 0;
+        (
+          await execa('patch', ['-p1', '--fuzz=3', '--batch', '--forward', '--no-backup-if-mismatch', '--reject-file=-', '-i', patchFile], {
+            cwd: root,
+            reject: false,
+          })
+        ).exitCode === 0
+      );
   }
 }
 

@@ -30,7 +30,9 @@ export interface PromptResult {
 /** The prompt as the provider sees it, in order: system, then each message. */
 function promptText(request: RecordedRequest): string {
   const body = request.body as { messages: { role: string; content: string | { text: string }[] }[] };
-  return body.messages.map((m) => `${m.role}\n${typeof m.content === 'string' ? m.content : m.content.map((b) => b.text).join('')}`).join('\n');
+  return body.messages
+    .map((m) => `${m.role}\n${typeof m.content === 'string' ? m.content : m.content.map((b) => b.text).join('')}`)
+    .join('\n');
 }
 
 function sharedPrefix(a: string, b: string): number {
@@ -45,9 +47,17 @@ function quickEnvironment(): string {
   const dir = path.join(benchDir('prompts-env'), 'quadratic');
   cpSync(path.join(REPO, 'test/fixtures/quadratic'), dir, { recursive: true });
   writeFileSync(path.join(dir, 'code', 'train.sh'), `sed -n 's/^X = //p' config.py > "$OUTPUT_DIR/x"\n`);
-  writeFileSync(path.join(dir, 'evaluator', 'score.sh'), `awk '{ printf "{\\"score\\": %f}\\n", 10 - ($1 - 3) ^ 2 }' "$OUTPUT_DIR/x" > "$EVAL_DIR/metrics.json"\n`);
+  writeFileSync(
+    path.join(dir, 'evaluator', 'score.sh'),
+    `awk '{ printf "{\\"score\\": %f}\\n", 10 - ($1 - 3) ^ 2 }' "$OUTPUT_DIR/x" > "$EVAL_DIR/metrics.json"\n`,
+  );
   const yaml = path.join(dir, 'environment.yaml');
-  writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('command: python3 train.py', 'command: sh train.sh').replace('command: python3 score.py', 'command: sh score.sh'));
+  writeFileSync(
+    yaml,
+    readFileSync(yaml, 'utf8')
+      .replace('command: python3 train.py', 'command: sh train.sh')
+      .replace('command: python3 score.py', 'command: sh score.sh'),
+  );
   return dir;
 }
 
@@ -66,7 +76,18 @@ export async function promptBench(options: { quick: boolean; log: (line: string)
   console.error = () => {};
   let code: number;
   try {
-    code = await main(['run', quickEnvironment(), '--agent', path.join(REPO, 'agents/openai-compatible.yaml'), '--ideas', String(ideas), '--runs-dir', runsDir, '--run-id', 'prompts']);
+    code = await main([
+      'run',
+      quickEnvironment(),
+      '--agent',
+      path.join(REPO, 'agents/openai-compatible.yaml'),
+      '--ideas',
+      String(ideas),
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      'prompts',
+    ]);
   } finally {
     console.log = saved.log;
     console.error = saved.error;

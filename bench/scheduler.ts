@@ -15,7 +15,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import type { AgentResult, Coder, ResearchContext, Sandbox, SandboxRequest, SandboxResult, Thinker, Workspace } from '../src/core/interfaces.ts';
+import type {
+  AgentResult,
+  Coder,
+  ResearchContext,
+  Sandbox,
+  SandboxRequest,
+  SandboxResult,
+  Thinker,
+  Workspace,
+} from '../src/core/interfaces.ts';
 import { runSweep } from '../src/core/sweep/index.ts';
 import { SILENT } from '../src/core/progress.ts';
 import { gaussian, mixSeed, seededRandom } from '../src/core/random.ts';
@@ -121,7 +130,10 @@ const latencyCoder: Coder = {
   name: 'latency',
   async implement(_idea: IdeaDraft, context: ResearchContext): Promise<AgentResult<Edit>> {
     await sleep(scaled(SCHEDULER_SETTINGS.coderSeconds), context.signal);
-    return { value: { kind: 'search-replace', blocks: [{ path: 'idea.txt', search: '', replace: `idea ${context.ideaId}\n` }] }, usage: ZERO_USAGE };
+    return {
+      value: { kind: 'search-replace', blocks: [{ path: 'idea.txt', search: '', replace: `idea ${context.ideaId}\n` }] },
+      usage: ZERO_USAGE,
+    };
   },
 };
 
@@ -182,18 +194,19 @@ export async function pipelined(slots: number, timeBoxMs: number, seed: number) 
     randomSeed: seed,
   });
   const store = RunStore.create(dir, config);
-  const sweep = () => runSweep({
-    store,
-    environment: benchEnvironment(dir),
-    workspace: new FolderWorkspace(path.join(dir, 'worktrees')),
-    sandbox: new SleepingSandbox(runLengths(seed), clock),
-    thinker: latencyThinker,
-    coder: latencyCoder,
-    strategy: createStrategy(config),
-    gpuPool: new GpuPool([]),
-    progress: SILENT,
-    signal: new AbortController().signal,
-  });
+  const sweep = () =>
+    runSweep({
+      store,
+      environment: benchEnvironment(dir),
+      workspace: new FolderWorkspace(path.join(dir, 'worktrees')),
+      sandbox: new SleepingSandbox(runLengths(seed), clock),
+      thinker: latencyThinker,
+      coder: latencyCoder,
+      strategy: createStrategy(config),
+      gpuPool: new GpuPool([]),
+      progress: SILENT,
+      signal: new AbortController().signal,
+    });
   const start = performance.now();
   const loopBefore = performance.eventLoopUtilization();
   const summary = await sweep();
@@ -207,7 +220,7 @@ export async function pipelined(slots: number, timeBoxMs: number, seed: number) 
     utilisation: clock.total / (slots * makespan),
     finished,
     // Wall time the event loop was busy, per idea: the framework's own work, as the slots wait on it.
-    loopMsPerIdea: (loop.active) / Math.max(1, finished),
+    loopMsPerIdea: loop.active / Math.max(1, finished),
   };
 }
 
@@ -257,7 +270,9 @@ export async function schedulerBench(options: { quick: boolean; log: (line: stri
       const n = await naive(slots, box, seed);
       results.naive.utilisation.push(n.utilisation);
       results.naive.finished.push(n.finished);
-      options.log(`scheduler K=${slots} repeat ${repeat + 1}/${repeats}: pipelined ${p.utilisation.toFixed(3)}, naive ${n.utilisation.toFixed(3)}`);
+      options.log(
+        `scheduler K=${slots} repeat ${repeat + 1}/${repeats}: pipelined ${p.utilisation.toFixed(3)}, naive ${n.utilisation.toFixed(3)}`,
+      );
     }
     for (const scheduler of ['pipelined', 'naive'] as const) {
       rows.push({

@@ -64,16 +64,32 @@ async function bigRun(count: number): Promise<string> {
   const edit = { kind: 'search-replace' as const, blocks: [{ path: 'config.py', search: 'X = 0.5', replace: 'X = 2.5' }] };
   const usage = { inputTokens: 3000, cachedTokens: 2500, cacheWriteTokens: 0, outputTokens: 400, costUsd: 0.002 };
   const call = (ideaId: number, role: string, response: string) =>
-    store.recordModelCall({ ideaId, role, provider: 'openai', model: 'gpt-bench', cacheKey: `${role}-${ideaId}`, usage, latencyMs: 4000, response });
+    store.recordModelCall({
+      ideaId,
+      role,
+      provider: 'openai',
+      model: 'gpt-bench',
+      cacheKey: `${role}-${ideaId}`,
+      usage,
+      latencyMs: 4000,
+      response,
+    });
   // The store's own write operations, as a sweep makes them, in one transaction for speed.
   store.transaction(() => {
     for (let id = 0; id <= count; id++) {
       const failed = id > 0 && id % 7 === 0;
       const reward = failed ? null : -((((id * 7919) % 1000) / 100 - 3) ** 2);
-      const parent = id > 10 ? (id * 31) % (id - 1) + 1 : null;
+      const parent = id > 10 ? ((id * 31) % (id - 1)) + 1 : null;
       const title = id === 0 ? 'baseline' : `x → ${(((id * 7919) % 1000) / 100).toFixed(2)} (idea ${id})`;
-      const hypothesis = `Hypothesis of idea ${id}: a longer paragraph of reasoning about why this change should help the reward. `.repeat(3);
-      store.insertIdea({ title, hypothesis, plan: `set x = ${id}`, expectedEffect: '' }, parent, { island: id % 2, generation: id % 9 }, id);
+      const hypothesis = `Hypothesis of idea ${id}: a longer paragraph of reasoning about why this change should help the reward. `.repeat(
+        3,
+      );
+      store.insertIdea(
+        { title, hypothesis, plan: `set x = ${id}`, expectedEffect: '' },
+        parent,
+        { island: id % 2, generation: id % 9 },
+        id,
+      );
       store.setIdeaCode(id, { edit, diff: id === 0 ? '' : diff, commit: workspace.baseCommit });
       const evaluation = store.startEvaluation(id, 0, 'local', path.join(runDir, 'ideas', String(id), 'seed-0', 'run.log'), []);
       store.finishEvaluation(evaluation, {
@@ -91,7 +107,16 @@ async function bigRun(count: number): Promise<string> {
       }
     }
   });
-  store.setMeta('searchState', { islands: [{ members: [1, 2, 3], seeded: 2 }, { members: [4, 5], seeded: 2 }], nextIsland: 0, children: {}, finished: count, migrations: 0 });
+  store.setMeta('searchState', {
+    islands: [
+      { members: [1, 2, 3], seeded: 2 },
+      { members: [4, 5], seeded: 2 },
+    ],
+    nextIsland: 0,
+    children: {},
+    finished: count,
+    migrations: 0,
+  });
   store.close();
   return runDir;
 }
@@ -133,11 +158,21 @@ export async function storeBench(options: { quick: boolean; log: (line: string) 
   const runDir = await bigRun(count);
   const { size } = await import('node:fs').then((fs) => fs.statSync(path.join(runDir, 'run.db')));
   const commands: StoreResult['commands'] = [];
-  commands.push({ command: 'show --json', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'show', runDir, '--json'], { stdout: 'ignore' })) });
-  if (!options.quick) commands.push({ command: 'show', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'show', runDir], { stdout: 'ignore' })) });
+  commands.push({
+    command: 'show --json',
+    ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'show', runDir, '--json'], { stdout: 'ignore' })),
+  });
+  if (!options.quick)
+    commands.push({
+      command: 'show',
+      ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'show', runDir], { stdout: 'ignore' })),
+    });
   const report = await execa(process.execPath, [CLI, 'report', '--help'], { reject: false });
   if (report.exitCode === 0) {
-    commands.push({ command: 'report', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'report', runDir], { stdout: 'ignore' })) });
+    commands.push({
+      command: 'report',
+      ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, 'report', runDir], { stdout: 'ignore' })),
+    });
   }
   const dispatch: number[] = [];
   for (let i = 0; i < repeats; i++) {
@@ -148,6 +183,9 @@ export async function storeBench(options: { quick: boolean; log: (line: string) 
   }
   commands.push({ command: 'resume → first idea dispatched', ms: summarize(dispatch) });
   // A floor for all of them: the CLI starting and printing its help.
-  commands.push({ command: '(floor: researcher --help)', ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, '--help'], { stdout: 'ignore', reject: false })) });
+  commands.push({
+    command: '(floor: researcher --help)',
+    ms: await repeatMs(repeats, () => execa(process.execPath, [CLI, '--help'], { stdout: 'ignore', reject: false })),
+  });
   return { ideas: count, databaseMegabytes: size / 1e6, commands };
 }

@@ -38,7 +38,10 @@ function cutPoints(text: string, from: number, to: number): { at: number; midLin
     if (end + 1 < to) points.set(end + 1, false);
     start = end + 1;
   }
-  return [...points].filter(([at]) => at > from && at < to).sort((a, b) => a[0] - b[0]).map(([at, midLine]) => ({ at, midLine }));
+  return [...points]
+    .filter(([at]) => at > from && at < to)
+    .sort((a, b) => a[0] - b[0])
+    .map(([at, midLine]) => ({ at, midLine }));
 }
 
 function variants(cut: string, fenced: boolean, midLine: boolean): [string, string][] {
@@ -77,12 +80,19 @@ export function cutOffCases(): CutOffCase[] {
   // Search/replace replies cut inside the last block's REPLACE part.
   for (const edit of EDITS) {
     const original = readFileSync(path.join(HERE, 'sources', edit.file.endsWith('.ts') ? `${edit.file}.txt` : edit.file), 'utf8');
-    const reply = edit.changes.map(([search, replace]) => `${edit.file}\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n`).join('\n');
+    const reply = edit.changes
+      .map(([search, replace]) => `${edit.file}\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n`)
+      .join('\n');
     const replaceStart = reply.lastIndexOf('=======\n') + '=======\n'.length;
     const replaceEnd = reply.lastIndexOf('>>>>>>> REPLACE');
     for (const { at, midLine } of cutPoints(reply, replaceStart, replaceEnd + '>>>>>>> REPLAC'.length)) {
       for (const [how, text] of variants(reply.slice(0, at), false, midLine).filter(([how]) => how !== 'in an unclosed fence')) {
-        out.push({ name: `${edit.name} search/replace cut at ${at}/${reply.length}, ${how}`, file: edit.file, original, reply: how === 'as cut' ? text : `\`\`\`\n${text.replace(/^```diff\n/, '')}` });
+        out.push({
+          name: `${edit.name} search/replace cut at ${at}/${reply.length}, ${how}`,
+          file: edit.file,
+          original,
+          reply: how === 'as cut' ? text : `\`\`\`\n${text.replace(/^```diff\n/, '')}`,
+        });
       }
     }
   }

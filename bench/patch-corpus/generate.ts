@@ -36,7 +36,12 @@ export const EDITS: BaseEdit[] = [
   {
     name: 'temperature-floor',
     file: 'grpo.py',
-    changes: [['    scaled = [z / temperature for z in logits]\n', '    temperature = max(temperature, 1e-3)  # avoid dividing by zero at greedy decoding\n    scaled = [z / temperature for z in logits]\n']],
+    changes: [
+      [
+        '    scaled = [z / temperature for z in logits]\n',
+        '    temperature = max(temperature, 1e-3)  # avoid dividing by zero at greedy decoding\n    scaled = [z / temperature for z in logits]\n',
+      ],
+    ],
   },
   {
     name: 'two-knobs',
@@ -60,14 +65,25 @@ export const EDITS: BaseEdit[] = [
   {
     name: 'reward-partial-credit',
     file: 'tasks.py',
-    changes: [['    return 1.0 if answer == a + b else 0.0\n', '    if answer == a + b:\n        return 1.0\n    # Partial credit for an answer off by one: a denser signal early in training.\n    return 0.1 if abs(answer - (a + b)) == 1 else 0.0\n']],
+    changes: [
+      [
+        '    return 1.0 if answer == a + b else 0.0\n',
+        '    if answer == a + b:\n        return 1.0\n    # Partial credit for an answer off by one: a denser signal early in training.\n    return 0.1 if abs(answer - (a + b)) == 1 else 0.0\n',
+      ],
+    ],
   },
   {
     name: 'warmup-and-logging',
     file: 'train.py',
     changes: [
-      ['def log(message):\n    print(message, flush=True)\n', 'def log(message):\n    print(f"[{time.strftime(\'%H:%M:%S\')}] {message}", flush=True)\n'],
-      ['    log(f"final greedy_acc={greedy_accuracy(policy, problems):.3f}")\n', '    final_acc = greedy_accuracy(policy, problems)\n    log(f"final greedy_acc={final_acc:.3f}")\n    if final_acc < 0.05:\n        log("warning: the policy barely learned; try a larger LEARNING_RATE")\n'],
+      [
+        'def log(message):\n    print(message, flush=True)\n',
+        'def log(message):\n    print(f"[{time.strftime(\'%H:%M:%S\')}] {message}", flush=True)\n',
+      ],
+      [
+        '    log(f"final greedy_acc={greedy_accuracy(policy, problems):.3f}")\n',
+        '    final_acc = greedy_accuracy(policy, problems)\n    log(f"final greedy_acc={final_acc:.3f}")\n    if final_acc < 0.05:\n        log("warning: the policy barely learned; try a larger LEARNING_RATE")\n',
+      ],
     ],
   },
   {
@@ -75,7 +91,7 @@ export const EDITS: BaseEdit[] = [
     file: 'train.py',
     changes: [
       [
-        '        # Each question has its own row of logits, so its row only receives its own group\'s\n        # gradient: the batch loss is the *sum* of the groups\' losses, which makes the learning\n        # rate a per-question step size, independent of PROMPTS_PER_STEP.\n',
+        "        # Each question has its own row of logits, so its row only receives its own group's\n        # gradient: the batch loss is the *sum* of the groups' losses, which makes the learning\n        # rate a per-question step size, independent of PROMPTS_PER_STEP.\n",
         '',
       ],
     ],
@@ -83,7 +99,12 @@ export const EDITS: BaseEdit[] = [
   {
     name: 'gpu-pool-guard',
     file: 'gpu-pool.ts',
-    changes: [['  async acquire(count: number): Promise<string[]> {\n', '  async acquire(count: number): Promise<string[]> {\n    if (!Number.isInteger(count) || count < 0) throw new Error(`cannot acquire ${count} GPUs`);\n']],
+    changes: [
+      [
+        '  async acquire(count: number): Promise<string[]> {\n',
+        '  async acquire(count: number): Promise<string[]> {\n    if (!Number.isInteger(count) || count < 0) throw new Error(`cannot acquire ${count} GPUs`);\n',
+      ],
+    ],
   },
   {
     name: 'random-uniform-int',
@@ -98,7 +119,12 @@ export const EDITS: BaseEdit[] = [
   {
     name: 'metric-nan-message',
     file: 'metric.ts',
-    changes: [['import type { Reward } from \'../environment/schema.ts\';\n', 'import type { Reward } from \'../environment/schema.ts\';\n\n/** Longest metric text quoted back in a failure message. */\nconst MAX_QUOTED = 80;\n']],
+    changes: [
+      [
+        "import type { Reward } from '../environment/schema.ts';\n",
+        "import type { Reward } from '../environment/schema.ts';\n\n/** Longest metric text quoted back in a failure message. */\nconst MAX_QUOTED = 80;\n",
+      ],
+    ],
   },
 ];
 
@@ -126,7 +152,14 @@ function parse(diff: string): { header: string[]; hunks: Hunk[] } {
   const hunks: Hunk[] = [];
   for (const line of diff.split('\n')) {
     const m = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
-    if (m) hunks.push({ oldStart: +m[1], oldCount: m[2] === undefined ? 1 : +m[2], newStart: +m[3], newCount: m[4] === undefined ? 1 : +m[4], lines: [] });
+    if (m)
+      hunks.push({
+        oldStart: +m[1],
+        oldCount: m[2] === undefined ? 1 : +m[2],
+        newStart: +m[3],
+        newCount: m[4] === undefined ? 1 : +m[4],
+        lines: [],
+      });
     else if (hunks.length) {
       if (line !== '') hunks[hunks.length - 1].lines.push(line);
     } else header.push(line);
@@ -152,7 +185,13 @@ const DAMAGES: Record<string, (diff: string) => { diff: string; complete: boolea
   },
   'wrong-hunk-counts': (diff) => {
     const { header, hunks } = parse(diff);
-    return { diff: render(header, clone(hunks).map((h) => ({ ...h, oldCount: h.oldCount + 2, newCount: Math.max(1, h.newCount - 1) }))), complete: true };
+    return {
+      diff: render(
+        header,
+        clone(hunks).map((h) => ({ ...h, oldCount: h.oldCount + 2, newCount: Math.max(1, h.newCount - 1) })),
+      ),
+      complete: true,
+    };
   },
   'lost-indentation': (diff) => {
     const { header, hunks } = parse(diff);
@@ -180,14 +219,21 @@ const DAMAGES: Record<string, (diff: string) => { diff: string; complete: boolea
     const firstChange = h.lines.findIndex((l) => l[0] !== ' ');
     if (firstChange < 1) return null;
     const indent = /^\s*/.exec(h.lines[firstChange].slice(1))![0];
-    h.lines.splice(firstChange, 0, ` ${indent}${h.lines[firstChange].slice(1).trim().startsWith('//') || /\.ts$/.test(header.join()) ? '// (unchanged)' : '# (unchanged)'}`);
+    h.lines.splice(
+      firstChange,
+      0,
+      ` ${indent}${h.lines[firstChange].slice(1).trim().startsWith('//') || /\.ts$/.test(header.join()) ? '// (unchanged)' : '# (unchanged)'}`,
+    );
     h.oldCount++;
     h.newCount++;
     return { diff: render(header, out), complete: true };
   },
   'markdown-fences': (diff) => ({ diff: `Here is the change:\n\n\`\`\`diff\n${diff}\`\`\`\n`, complete: true }),
   'no-path-prefixes': (diff) => ({ diff: diff.replace(/^--- a\//m, '--- ').replace(/^\+\+\+ b\//m, '+++ '), complete: true }),
-  'extra-path-prefix': (diff) => ({ diff: diff.replace(/^--- a\//m, '--- a/code/').replace(/^\+\+\+ b\//m, '+++ b/code/'), complete: true }),
+  'extra-path-prefix': (diff) => ({
+    diff: diff.replace(/^--- a\//m, '--- a/code/').replace(/^\+\+\+ b\//m, '+++ b/code/'),
+    complete: true,
+  }),
   'truncated-last-hunk': (diff) => {
     const { header, hunks } = parse(diff);
     const out = clone(hunks);
@@ -225,7 +271,15 @@ export function generateCases(): PatchCase[] {
     for (const [damage, make] of Object.entries(DAMAGES)) {
       const made = make(clean);
       if (!made) continue;
-      cases.push({ name: `${edit.name}/${damage}`, edit: edit.name, damage, file: edit.file, original, diff: made.diff, expected: made.complete ? expected : null });
+      cases.push({
+        name: `${edit.name}/${damage}`,
+        edit: edit.name,
+        damage,
+        file: edit.file,
+        original,
+        diff: made.diff,
+        expected: made.complete ? expected : null,
+      });
     }
   }
   return cases;

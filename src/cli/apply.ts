@@ -62,7 +62,8 @@ export async function applyCommand(args: string[]): Promise<number> {
   }
 
   const runRepo = path.join(runDir, 'repo');
-  if (!existsSync(path.join(runRepo, '.git'))) throw new WorkspaceError(`${runRepo} is missing: the run's repository was deleted, so its ideas cannot be applied`);
+  if (!existsSync(path.join(runRepo, '.git')))
+    throw new WorkspaceError(`${runRepo} is missing: the run's repository was deleted, so its ideas cannot be applied`);
   const base = await runBaseCommit(runRepo);
   const commit = idea.commit!;
 
@@ -77,7 +78,10 @@ export async function applyCommand(args: string[]): Promise<number> {
   const { start, log } = await putOnBranch({ runRepo, base, commit, top, prefix, branch, onto: values.onto });
 
   const count = log ? log.split('\n').length : 0;
-  const where = start === base ? `on top of ${base.slice(0, 8)}, the commit the run started from` : `on top of ${values.onto ?? 'HEAD'} (${start.slice(0, 8)})`;
+  const where =
+    start === base
+      ? `on top of ${base.slice(0, 8)}, the commit the run started from`
+      : `on top of ${values.onto ?? 'HEAD'} (${start.slice(0, 8)})`;
   console.log(`created branch ${branch} in ${top}: ${count} commit${count === 1 ? '' : 's'} ${where}`);
   for (const line of log.split('\n').filter(Boolean)) console.log(`  ${line}`);
   console.log(`next: git -C ${quote(top)} switch ${branch}   (or merge it, or \`git rebase <your-branch> ${branch}\`)`);
@@ -88,11 +92,13 @@ function pickIdea(store: RunStore, which: string): IdeaRecord {
   let id: number;
   if (which === 'best') {
     const best = summarizeRun(store).best;
-    if (!best || best.id === 0) throw new UsageError(`no idea of ${store.runDir} has beaten the baseline yet; name an idea id instead of "best"`);
+    if (!best || best.id === 0)
+      throw new UsageError(`no idea of ${store.runDir} has beaten the baseline yet; name an idea id instead of "best"`);
     id = best.id;
   } else {
     id = Number(which);
-    if (!Number.isInteger(id) || id < 0) throw new UsageError(`expected an idea id (a whole number, as in \`researcher show\`) or "best", got "${which}"`);
+    if (!Number.isInteger(id) || id < 0)
+      throw new UsageError(`expected an idea id (a whole number, as in \`researcher show\`) or "best", got "${which}"`);
   }
   if (id === 0) throw new UsageError('idea 0 is the baseline, the unmodified code: there is nothing to apply');
   const idea = store.idea(id);
@@ -101,7 +107,9 @@ function pickIdea(store: RunStore, which: string): IdeaRecord {
     throw new UsageError(`${store.runDir} has no idea ${id}${last > 0 ? ` (its ideas are 1 to ${last})` : ''}`);
   }
   if (!idea.commit) {
-    throw new UsageError(`idea ${id} has no change to apply: it ${idea.status === 'failed' ? `failed (${idea.failureReason}) before its code was committed` : 'has not been coded yet'}`);
+    throw new UsageError(
+      `idea ${id} has no change to apply: it ${idea.status === 'failed' ? `failed (${idea.failureReason}) before its code was committed` : 'has not been coded yet'}`,
+    );
   }
   if (idea.status === 'failed') console.error(`note: idea ${id} failed (${idea.failureReason}); applying its change anyway`);
   return idea;
@@ -122,8 +130,10 @@ function ancestorsOf(store: RunStore, idea: IdeaRecord): IdeaRecord[] {
 
 function patchHeader(runId: string, idea: IdeaRecord, ancestors: IdeaRecord[]): string {
   const lines = [`ai-researcher run ${runId}, idea ${idea.id}: ${oneLine(idea.title)}`];
-  if (idea.reward !== null) lines.push(`reward ${formatNumber(idea.reward)}${idea.rewardCount > 1 ? ` (mean of ${idea.rewardCount} seeds)` : ''}`);
-  if (ancestors.length) lines.push(`includes the ideas it was built on: ${ancestors.map((a) => `${a.id} (${oneLine(a.title)})`).join(', ')}`);
+  if (idea.reward !== null)
+    lines.push(`reward ${formatNumber(idea.reward)}${idea.rewardCount > 1 ? ` (mean of ${idea.rewardCount} seeds)` : ''}`);
+  if (ancestors.length)
+    lines.push(`includes the ideas it was built on: ${ancestors.map((a) => `${a.id} (${oneLine(a.title)})`).join(', ')}`);
   lines.push('apply in the code folder with: git apply <this file>   (or: patch -p1 < <this file>)');
   // Text before the first "diff --git" line is ignored by git apply and patch.
   return `${lines.map((line) => `# ${line}`).join('\n')}\n\n`;
@@ -156,7 +166,9 @@ async function repositoryOf(target: string, explicit: boolean, runDir: string, i
   if (!found) {
     const patchHint = `researcher apply ${quote(runDir)} ${ideaId} --patch > idea-${ideaId}.patch && (cd ${quote(target)} && git apply ${quote(path.resolve(`idea-${ideaId}.patch`))})`;
     if (explicit) {
-      throw new UsageError(`${target} is not inside a git repository: pass --to a git repository (a clone, or \`git init\` it first), or apply the patch as files: ${patchHint}`);
+      throw new UsageError(
+        `${target} is not inside a git repository: pass --to a git repository (a clone, or \`git init\` it first), or apply the patch as files: ${patchHint}`,
+      );
     }
     throw new UsageError(
       `the environment's code (${target}) is a plain folder, not a git repository, so there is no branch to put idea ${ideaId} on. ` +
@@ -165,7 +177,6 @@ async function repositoryOf(target: string, explicit: boolean, runDir: string, i
   }
   return found;
 }
-
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();

@@ -19,7 +19,9 @@ export function parseCommand<O extends Options>(args: string[], options: O, help
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) {
       const known = Object.keys(options).map((name) => `--${name}`);
       const guess = closest(flag.split('=')[0], known);
-      throw new UsageError(`unknown option ${flag}${guess ? `; did you mean ${guess}?` : `; the options are ${known.join(', ')}`}\n${help}`);
+      throw new UsageError(
+        `unknown option ${flag}${guess ? `; did you mean ${guess}?` : `; the options are ${known.join(', ')}`}\n${help}`,
+      );
     }
     throw new UsageError(`${(error as Error).message}\n${help}`);
   }

@@ -45,7 +45,8 @@ async function init(args: string[]): Promise<number> {
   const environmentDir = path.resolve(out ?? path.join('environments', name));
   const file = path.join(environmentDir, 'environment.yaml');
   const shownDir = shortPath(environmentDir);
-  if (existsSync(file)) throw new UsageError(`${path.relative(process.cwd(), file) || file} already exists; pick another --out or --name (or remove it)`);
+  if (existsSync(file))
+    throw new UsageError(`${path.relative(process.cwd(), file) || file} already exists; pick another --out or --name (or remove it)`);
 
   const survey = surveyRepo(repoDir);
   // The interpreter the user is working in now (an active venv or conda environment) is the one
@@ -71,18 +72,27 @@ async function init(args: string[]): Promise<number> {
   }
   console.log(`wrote ${shortPath(file)}`);
   console.log(`  languages: ${survey.languages.map(([l, n]) => `${l} (${n} files)`).join(', ') || 'none recognised'}`);
-  console.log(`  run command: ${survey.command ?? '—'}${survey.entryReason ? ` (${survey.entryReason.replace(/^Entry point \S+: /, '')})` : ''}`);
+  console.log(
+    `  run command: ${survey.command ?? '—'}${survey.entryReason ? ` (${survey.entryReason.replace(/^Entry point \S+: /, '')})` : ''}`,
+  );
   if (survey.budget) console.log(`  short budget: ${survey.budget.flag}`);
-  console.log(`  reward: ${survey.metric ? `/${survey.metric.pattern}/${survey.metric.ratio ? ' as a ratio' : ''} from ${survey.metric.file} (${survey.metric.goal})` : '—'}`);
+  console.log(
+    `  reward: ${survey.metric ? `/${survey.metric.pattern}/${survey.metric.ratio ? ' as a ratio' : ''} from ${survey.metric.file} (${survey.metric.goal})` : '—'}`,
+  );
   console.log(`  knobs: ${survey.knobs.map((k) => `${k.name}=${k.value}`).join(', ') || '—'}`);
   console.log(`  editable: ${survey.editable.join(', ') || '—'}`);
   console.log(`  protected: ${survey.protectedPaths.join(', ') || '—'}`);
-  console.log(`  interpreter: ${interpreter && interpreter.source !== 'PATH' ? `${interpreter.bin} (written as python:)` : `${describeInterpreter(interpreter)}; set python: if the code needs another`}`);
+  console.log(
+    `  interpreter: ${interpreter && interpreter.source !== 'PATH' ? `${interpreter.bin} (written as python:)` : `${describeInterpreter(interpreter)}; set python: if the code needs another`}`,
+  );
   if (todos.length) {
     console.log(`could not decide (marked TODO in the file):`);
     for (const todo of todos) console.log(`  - ${todo}`);
   }
-  if (!parsed.values.run) console.log(`to read the real log now, add --run: it runs the command once (up to run.timeout) and takes the reward from what it prints`);
+  if (!parsed.values.run)
+    console.log(
+      `to read the real log now, add --run: it runs the command once (up to run.timeout) and takes the reward from what it prints`,
+    );
   console.log(`next: check the guesses, then \`researcher env check ${shownDir} --seeds 3\` runs the baseline and shows its log`);
   return 0;
 }
@@ -93,7 +103,9 @@ async function init(args: string[]): Promise<number> {
  */
 async function readRealLog(environmentDir: string, guessedPattern: string | null): Promise<MetricGuess | null> {
   const environment = loadEnvironment(environmentDir);
-  console.log(`running the baseline once to read its real log (up to ${formatLimit(environment.config.run.timeout)}; interpreter ${describeInterpreter(environment.interpreter)})`);
+  console.log(
+    `running the baseline once to read its real log (up to ${formatLimit(environment.config.run.timeout)}; interpreter ${describeInterpreter(environment.interpreter)})`,
+  );
   const sandbox = await createSandbox('local', {}, environment);
   let single: Awaited<ReturnType<typeof runOnce>>;
   try {
@@ -118,7 +130,11 @@ async function readRealLog(environmentDir: string, guessedPattern: string | null
     return null;
   }
   const found = metricFromLog(text);
-  console.log(found ? `  the real log prints "${found.line}": the reward now reads it (log: ${logPath})` : `  no line of the real log looks like a metric (log: ${logPath})`);
+  console.log(
+    found
+      ? `  the real log prints "${found.line}": the reward now reads it (log: ${logPath})`
+      : `  no line of the real log looks like a metric (log: ${logPath})`,
+  );
   return found;
 }
 
@@ -130,7 +146,12 @@ function shortPath(p: string): string {
 
 /** An environment name as the schema wants it: lower case, digits, ".", "_" and "-". */
 function environmentName(raw: string): string {
-  return raw.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'environment';
+  return (
+    raw
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '') || 'environment'
+  );
 }
 
 async function check(args: string[]): Promise<number> {

@@ -49,7 +49,8 @@ export async function exportCommand(args: string[]): Promise<number> {
 
 function parseFormat(value: string | undefined, out: string | undefined): Format {
   if (value === undefined) return out?.toLowerCase().endsWith('.parquet') ? 'parquet' : 'jsonl';
-  if (!(FORMATS as readonly string[]).includes(value)) throw new UsageError(`--format expects one of ${FORMATS.join(', ')}, got "${value}"`);
+  if (!(FORMATS as readonly string[]).includes(value))
+    throw new UsageError(`--format expects one of ${FORMATS.join(', ')}, got "${value}"`);
   return value as Format;
 }
 

@@ -56,7 +56,9 @@ export class RunningEvaluations {
 
   /** "idea 3 1m20s/30m", for a status bar. */
   compact(now = Date.now()): string[] {
-    return this.list().map((e) => `${e.ideaId === 0 ? 'baseline' : `idea ${e.ideaId}`} ${formatClock(now - e.startedAt)}/${formatLimit(this.options.timeoutMs)}`);
+    return this.list().map(
+      (e) => `${e.ideaId === 0 ? 'baseline' : `idea ${e.ideaId}`} ${formatClock(now - e.startedAt)}/${formatLimit(this.options.timeoutMs)}`,
+    );
   }
 
   private label(evaluation: RunningEvaluation): string {

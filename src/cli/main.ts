@@ -14,20 +14,53 @@ type Command = (args: string[]) => Promise<number>;
  */
 const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
   run: { load: async () => (await import('./run.ts')).runCommand, summary: 'run <environment> [--ideas N] …   start a sweep' },
-  resume: { load: async () => (await import('./resume.ts')).resumeCommand, summary: 'resume <run-dir>                 continue a stopped sweep' },
+  resume: {
+    load: async () => (await import('./resume.ts')).resumeCommand,
+    summary: 'resume <run-dir>                 continue a stopped sweep',
+  },
   show: { load: async () => (await import('./show.ts')).showCommand, summary: 'show <run-dir> [--json]          the leaderboard of a run' },
-  sandbox: { load: async () => (await import('./sandbox.ts')).sandboxCommand, summary: 'sandbox build <name> | prune     build a sandbox image; clean up Docker leftovers' },
-  env: { load: async () => (await import('./env.ts')).envCommand, summary: 'env init <repo> | env check <env>  define an environment; check it before a sweep' },
-  patch: { load: async () => (await import('./patch.ts')).patchCommand, summary: 'patch apply <repo-dir> <patch>    apply a model-written edit to a working tree' },
-  report: { load: async () => (await import('./report.ts')).reportCommand, summary: 'report <run-dir>                 write report.html and summary.md' },
-  watch: { load: async () => (await import('./watch.ts')).watchCommand, summary: 'watch <run-dir> [--port N]       serve the report live on localhost' },
-  apply: { load: async () => (await import('./apply.ts')).applyCommand, summary: 'apply <run-dir> <idea-id|best>   put an idea on a branch (--patch: print it)' },
-  compare: { load: async () => (await import('./compare.ts')).compareCommand, summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost' },
-  export: { load: async () => (await import('./export.ts')).exportCommand, summary: 'export <run-dir> … [--out FILE]  one record per idea (prompts, diffs, rewards): JSON lines or Parquet' },
+  sandbox: {
+    load: async () => (await import('./sandbox.ts')).sandboxCommand,
+    summary: 'sandbox build <name> | prune     build a sandbox image; clean up Docker leftovers',
+  },
+  env: {
+    load: async () => (await import('./env.ts')).envCommand,
+    summary: 'env init <repo> | env check <env>  define an environment; check it before a sweep',
+  },
+  patch: {
+    load: async () => (await import('./patch.ts')).patchCommand,
+    summary: 'patch apply <repo-dir> <patch>    apply a model-written edit to a working tree',
+  },
+  report: {
+    load: async () => (await import('./report.ts')).reportCommand,
+    summary: 'report <run-dir>                 write report.html and summary.md',
+  },
+  watch: {
+    load: async () => (await import('./watch.ts')).watchCommand,
+    summary: 'watch <run-dir> [--port N]       serve the report live on localhost',
+  },
+  apply: {
+    load: async () => (await import('./apply.ts')).applyCommand,
+    summary: 'apply <run-dir> <idea-id|best>   put an idea on a branch (--patch: print it)',
+  },
+  compare: {
+    load: async () => (await import('./compare.ts')).compareCommand,
+    summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost',
+  },
+  export: {
+    load: async () => (await import('./export.ts')).exportCommand,
+    summary: 'export <run-dir> … [--out FILE]  one record per idea (prompts, diffs, rewards): JSON lines or Parquet',
+  },
 };
 
 export function usage(): string {
-  return ['usage: researcher <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  researcher ${c.summary}`), '', 'researcher <command> --help for its options'].join('\n');
+  return [
+    'usage: researcher <command> [options]',
+    '',
+    ...Object.values(COMMANDS).map((c) => `  researcher ${c.summary}`),
+    '',
+    'researcher <command> --help for its options',
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -42,7 +75,9 @@ export async function main(argv: string[]): Promise<number> {
       const guess = closest(name, Object.keys(COMMANDS));
       throw new UsageError(`unknown command "${name}"${guess ? `; did you mean \`researcher ${guess}\`?` : ''}\n${usage()}`);
     }
-    return await (await command.load())(rest);
+    return await (
+      await command.load()
+    )(rest);
   } catch (error) {
     if (error instanceof ResearcherError) {
       console.error(`error: ${error.message}`);

@@ -25,7 +25,8 @@ export async function patchCommand(args: string[]): Promise<number> {
   const parsed = parseCommand(args, { 'dry-run': { type: 'boolean' } }, HELP);
   if (!parsed) return 0;
   const [action, repoDir, patchFile, ...extra] = parsed.positionals;
-  if (action !== 'apply' || !repoDir || !patchFile || extra.length) throw new UsageError(`expected: patch apply <repo-dir> <patch-file>\n${HELP}`);
+  if (action !== 'apply' || !repoDir || !patchFile || extra.length)
+    throw new UsageError(`expected: patch apply <repo-dir> <patch-file>\n${HELP}`);
   const root = path.resolve(repoDir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`${repoDir} is not a folder`);
   let text: string;

@@ -99,7 +99,6 @@ export function formatStatus(status: SweepStatus): string {
   return parts.join(' · ');
 }
 
-
 function firstLine(text: string | null): string {
   const line = (text ?? '').split('\n')[0];
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;

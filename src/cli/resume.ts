@@ -34,7 +34,9 @@ export async function resumeCommand(args: string[]): Promise<number> {
     const unfinished = records.filter((i) => i.status !== 'succeeded' && i.status !== 'failed');
     if (finished >= store.config.ideas && unfinished.length === 0) {
       const shown = path.relative(process.cwd(), runDir) || runDir;
-      console.log(`run ${store.config.runId} is finished: ${finished} of ${store.config.ideas} ideas done, nothing left to do. To try more, raise the budget: researcher resume ${shown} --ideas ${store.config.ideas + 12}`);
+      console.log(
+        `run ${store.config.runId} is finished: ${finished} of ${store.config.ideas} ideas done, nothing left to do. To try more, raise the budget: researcher resume ${shown} --ideas ${store.config.ideas + 12}`,
+      );
       return 0;
     }
     const environment = loadEnvironment(store.config.environmentDir);

@@ -112,7 +112,8 @@ export async function runCommand(args: string[]): Promise<number> {
 
   const sandbox = values.sandbox ?? 'local';
   const agent = await prepareNewRunAgent(values.agent, positiveNumber(values['max-cost'], '--max-cost') ?? null);
-  if (values.unisolated && sandbox !== 'local') throw new UsageError(`--unisolated is for the local sandbox; the ${sandbox} sandbox isolates its steps itself`);
+  if (values.unisolated && sandbox !== 'local')
+    throw new UsageError(`--unisolated is for the local sandbox; the ${sandbox} sandbox isolates its steps itself`);
   const isolation = sandbox === 'local' ? chooseLocalIsolation({ agent, unisolated: values.unisolated ?? false }) : null;
 
   const config = RunConfig.parse({
@@ -165,7 +166,9 @@ export async function runCommand(args: string[]): Promise<number> {
     rmSync(runDir, { recursive: true, force: true });
     throw error;
   }
-  console.log(`run ${runId}: ${environment.config.name}, ${config.ideas} ideas, agent ${config.agent}, ${config.search} search, ${config.sandbox} sandbox → ${path.relative(process.cwd(), runDir)}`);
+  console.log(
+    `run ${runId}: ${environment.config.name}, ${config.ideas} ideas, agent ${config.agent}, ${config.search} search, ${config.sandbox} sandbox → ${path.relative(process.cwd(), runDir)}`,
+  );
   if (isolation?.notice) console.log(isolation.notice);
   try {
     await runSession(store, environment, workspace);
@@ -184,7 +187,9 @@ async function prepareNewRunAgent(flag: string | undefined, maxCostUsd: number |
     return await prepareAgent(flag, maxCostUsd);
   } catch (error) {
     if (error instanceof ModelUnavailableError && error.message.includes(RESUME_HINT)) {
-      throw new ModelUnavailableError(error.message.replace(RESUME_HINT, '; no run was created: try the same command again later'), { cause: error });
+      throw new ModelUnavailableError(error.message.replace(RESUME_HINT, '; no run was created: try the same command again later'), {
+        cause: error,
+      });
     }
     throw error;
   }

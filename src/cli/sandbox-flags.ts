@@ -23,10 +23,12 @@ export function parseDockerHosts(values: readonly string[]): { hosts: DockerHost
     const settings = new URLSearchParams(hash === -1 ? '' : value.slice(hash + 1));
     checkUrl(url);
     for (const key of settings.keys()) {
-      if (key !== 'gpus' && key !== 'name') throw new UsageError(`--docker-host ${value}: unknown setting "${key}" (expected gpus=LIST or name=NAME)`);
+      if (key !== 'gpus' && key !== 'name')
+        throw new UsageError(`--docker-host ${value}: unknown setting "${key}" (expected gpus=LIST or name=NAME)`);
     }
     let name = settings.get('name') ?? defaultName(url);
-    if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw new UsageError(`--docker-host ${value}: name "${name}" may only hold letters, digits, ".", "_" and "-"`);
+    if (!/^[A-Za-z0-9][\w.-]*$/.test(name))
+      throw new UsageError(`--docker-host ${value}: name "${name}" may only hold letters, digits, ".", "_" and "-"`);
     if (!settings.has('name')) {
       const base = name;
       for (let i = 2; hosts.some((host) => host.name === name); i++) name = `${base}-${i}`;
@@ -84,10 +86,13 @@ export function enginesFromFlags(
     return { sandboxOptions: {}, gpus: gpus.length === 0 && gpusPerRun > 0 && local ? discoverGpus() : gpus };
   }
   if (sandbox !== 'docker') throw new UsageError('--docker-host needs --sandbox docker');
-  if (gpus.length) throw new UsageError('--gpus names GPUs of one machine; with --docker-host give each host its own: --docker-host URL#gpus=0,1');
+  if (gpus.length)
+    throw new UsageError('--gpus names GPUs of one machine; with --docker-host give each host its own: --docker-host URL#gpus=0,1');
   const parsed = parseDockerHosts(dockerHosts);
   if (gpusPerRun > 0 && parsed.gpus.length === 0) {
-    throw new UsageError(`the environment needs ${gpusPerRun} GPU(s) per run: say which GPUs each Docker host has, e.g. --docker-host ssh://me@gpu1#gpus=0-3`);
+    throw new UsageError(
+      `the environment needs ${gpusPerRun} GPU(s) per run: say which GPUs each Docker host has, e.g. --docker-host ssh://me@gpu1#gpus=0-3`,
+    );
   }
   return { sandboxOptions: { dockerHosts: parsed.hosts }, gpus: parsed.gpus };
 }

@@ -24,7 +24,9 @@ export async function sandboxCommand(args: string[]): Promise<number> {
   const parsed = parseCommand(args, { 'docker-host': { type: 'string', multiple: true }, force: { type: 'boolean' } }, HELP);
   if (!parsed) return 0;
   const [action, ...rest] = parsed.positionals;
-  const hosts: DockerHostSpec[] = parsed.values['docker-host']?.length ? parseDockerHosts(parsed.values['docker-host']).hosts : [defaultDockerHost()];
+  const hosts: DockerHostSpec[] = parsed.values['docker-host']?.length
+    ? parseDockerHosts(parsed.values['docker-host']).hosts
+    : [defaultDockerHost()];
   const engines = hosts.map((spec) => new DockerEngine(spec));
   const reachable = async () => {
     for (const engine of engines) await engine.checkReachable();

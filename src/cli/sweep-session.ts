@@ -26,9 +26,12 @@ export async function runSession(store: RunStore, environment: Environment, work
   const config = store.config;
   // A live status bar on a terminal; plain log lines in a pipe, a file or under nohup.
   const heartbeat = { runDir: store.runDir, timeoutMs: environment.config.run.timeout, intervalMs: heartbeatInterval() };
-  const progress = process.stdout.isTTY ? new TtyProgress(config.ideas, process.stdout, heartbeat) : new LogLineProgress(config.ideas, undefined, heartbeat);
+  const progress = process.stdout.isTTY
+    ? new TtyProgress(config.ideas, process.stdout, heartbeat)
+    : new LogLineProgress(config.ideas, undefined, heartbeat);
   // Retry notices are diagnostics (stderr); on a terminal they go through the status bar so it stays intact.
-  const onRetry = (line: string) => (progress instanceof TtyProgress ? progress.report({ type: 'log', message: line }) : console.error(line));
+  const onRetry = (line: string) =>
+    progress instanceof TtyProgress ? progress.report({ type: 'log', message: line }) : console.error(line);
   const agents = await createAgents(config.agent, { onRetry });
   // A bad key or an unpriced model under --max-cost stops here, on resume too, before any work.
   await agents.check?.({ maxCostUsd: config.maxCostUsd });
@@ -41,7 +44,9 @@ export async function runSession(store: RunStore, environment: Environment, work
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      console.error(`\n${signal}: stopping — running evaluations are stopped and kept for \`researcher resume ${path.relative(process.cwd(), store.runDir)}\` (again to quit at once)`);
+      console.error(
+        `\n${signal}: stopping — running evaluations are stopped and kept for \`researcher resume ${path.relative(process.cwd(), store.runDir)}\` (again to quit at once)`,
+      );
       controller.abort();
     } else {
       process.exit(130);
@@ -80,7 +85,9 @@ export async function runSession(store: RunStore, environment: Environment, work
   console.log(leaderboard);
   console.log(`\nreport: ${path.relative(process.cwd(), report.html)} · summary: ${path.relative(process.cwd(), report.markdown)}`);
   if (summary.stoppedBy === 'max-hours' || summary.stoppedBy === 'max-cost') {
-    console.log(`\nstopped at --${summary.stoppedBy}; raise it and continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`);
+    console.log(
+      `\nstopped at --${summary.stoppedBy}; raise it and continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`,
+    );
   }
   if (summary.stoppedBy === 'interrupted') {
     console.log(`\nstopped; continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`);
@@ -93,6 +100,7 @@ function heartbeatInterval(): number {
   const raw = process.env.AI_RESEARCHER_HEARTBEAT_SECONDS;
   if (raw === undefined || raw === '') return DEFAULT_HEARTBEAT_MS;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`AI_RESEARCHER_HEARTBEAT_SECONDS expects a positive number of seconds, got "${raw}"`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new UsageError(`AI_RESEARCHER_HEARTBEAT_SECONDS expects a positive number of seconds, got "${raw}"`);
   return Math.round(seconds * 1000);
 }

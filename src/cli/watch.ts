@@ -25,9 +25,11 @@ export async function watchCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const runDir = path.resolve(requirePositional(parsed.positionals, 'run folder', HELP));
   const port = parsed.values.port === undefined ? DEFAULT_PORT : Number(parsed.values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number (0-65535), got "${parsed.values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port expects a port number (0-65535), got "${parsed.values.port}"`);
   const interval = parsed.values.interval === undefined ? 1 : Number(parsed.values.interval);
-  if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`--interval expects a positive number of seconds, got "${parsed.values.interval}"`);
+  if (!Number.isFinite(interval) || interval <= 0)
+    throw new UsageError(`--interval expects a positive number of seconds, got "${parsed.values.interval}"`);
 
   const server = await startWatchServer({ runDir, port, host: parsed.values.host ?? '127.0.0.1', pollMs: interval * 1000 });
   console.log(`watching ${path.relative(process.cwd(), runDir) || runDir} at ${server.url} (refreshes as ideas finish; Ctrl-C to stop)`);

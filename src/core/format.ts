@@ -25,7 +25,12 @@ export function truncate(text: string, max: number): string {
 
 /** The first non-blank line of a text, trimmed ('' when there is none). */
 export function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.trim())?.trim() ?? '';
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim())
+      ?.trim() ?? ''
+  );
 }
 
 /** The first line of an error's message: for one-line messages about a failed tool. */

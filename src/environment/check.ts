@@ -98,10 +98,26 @@ export async function checkEnvironment(environment: Environment, options: CheckO
       const folder = path.join(logsDir, `seed-${seed}`);
       const request = runRequest(environment, dir, folder, seed, options.gpus ?? []);
       const result = await options.sandbox.run(request);
-      const scored = await scoreRun({ config, sandbox: options.sandbox, run: request, runResult: result, evaluatorDir, evalDir: path.join(folder, 'eval') });
+      const scored = await scoreRun({
+        config,
+        sandbox: options.sandbox,
+        run: request,
+        runResult: result,
+        evaluatorDir,
+        evalDir: path.join(folder, 'eval'),
+      });
       if (!scored.ok) {
         keepLogs = true;
-        say(explainFailure(environment, seed, scored.failure, request.logPath, usesHostPython, config.evaluate ? path.join(folder, 'eval', 'evaluate.log') : undefined));
+        say(
+          explainFailure(
+            environment,
+            seed,
+            scored.failure,
+            request.logPath,
+            usesHostPython,
+            config.evaluate ? path.join(folder, 'eval', 'evaluate.log') : undefined,
+          ),
+        );
         return finish(lines, rewards);
       }
       rewards.push(scored.reward);
@@ -113,9 +129,19 @@ export async function checkEnvironment(environment: Environment, options: CheckO
     const brokenResult = { exitCode: 0, timedOut: false, oomKilled: false, interrupted: false, durationMs: 0, logPath: broken.logPath };
     mkdirSync(broken.outputDir, { recursive: true });
     writeFileSync(broken.logPath, '');
-    const brokenScore = await scoreRun({ config, sandbox: options.sandbox, run: broken, runResult: brokenResult, evaluatorDir, evalDir: path.join(scratch, 'broken', 'eval') });
+    const brokenScore = await scoreRun({
+      config,
+      sandbox: options.sandbox,
+      run: broken,
+      runResult: brokenResult,
+      evaluatorDir,
+      evalDir: path.join(scratch, 'broken', 'eval'),
+    });
     if (brokenScore.ok) {
-      say({ ok: false, message: `the value function gave reward ${brokenScore.reward} to a run that wrote no output and printed nothing: it must fail loudly instead` });
+      say({
+        ok: false,
+        message: `the value function gave reward ${brokenScore.reward} to a run that wrote no output and printed nothing: it must fail loudly instead`,
+      });
     } else {
       say({ ok: true, message: `a broken run (no output) is refused: ${brokenScore.failure.reason}` });
     }
@@ -165,7 +191,14 @@ function explainFailure(
     const near = nearMatches(config.reward.pattern, text);
     details.push(
       near.length ? `lines that nearly matched /${config.reward.pattern}/:` : `no line looks like a metric; the last lines of the log:`,
-      ...(near.length ? near : text.split('\n').map((line) => printable(line)).filter((line) => line.trim()).slice(-3)).map((line) => `  ${line}`),
+      ...(near.length
+        ? near
+        : text
+            .split('\n')
+            .map((line) => printable(line))
+            .filter((line) => line.trim())
+            .slice(-3)
+      ).map((line) => `  ${line}`),
       'fix reward.pattern so its first group captures the number (try it on the full log named below)',
     );
   }
@@ -224,7 +257,10 @@ function checkSplit(environment: Environment, files: string[], say: (line: Check
   if (editable.length === 0) {
     say({ ok: false, message: `no file matches editable (${config.editable.join(', ')}): a diff could change nothing` });
   } else {
-    say({ ok: true, message: `${editable.length} editable file(s) (${preview(editable)}), ${protectedFiles.length} protected, ${files.length - editable.length - protectedFiles.length} other read-only` });
+    say({
+      ok: true,
+      message: `${editable.length} editable file(s) (${preview(editable)}), ${protectedFiles.length} protected, ${files.length - editable.length - protectedFiles.length} other read-only`,
+    });
   }
   for (const glob of config.protected) {
     if (!files.some((f) => compileRules({ editable: [], protected: [glob] }).isProtected(f))) {
@@ -232,7 +268,10 @@ function checkSplit(environment: Environment, files: string[], say: (line: Check
     }
   }
   if (config.evaluate) {
-    say({ ok: true, message: `the evaluator (${config.evaluate.dir}) is outside the code: no diff can reach it, and it is frozen per run` });
+    say({
+      ok: true,
+      message: `the evaluator (${config.evaluate.dir}) is outside the code: no diff can reach it, and it is frozen per run`,
+    });
   } else {
     say({
       ok: true,

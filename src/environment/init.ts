@@ -70,20 +70,50 @@ export interface RepoSurvey {
   files: string[];
 }
 
-const SKIP_DIRS = new Set(['.git', 'node_modules', '__pycache__', '.venv', 'venv', 'env', '.mypy_cache', '.pytest_cache', 'dist', 'build', 'wandb', 'outputs', 'checkpoints', 'site-packages']);
-const LANGUAGES: Record<string, string> = { '.py': 'Python', '.ts': 'TypeScript', '.js': 'JavaScript', '.sh': 'shell', '.rs': 'Rust', '.go': 'Go', '.jl': 'Julia', '.cpp': 'C++', '.cu': 'CUDA', '.c': 'C' };
+const SKIP_DIRS = new Set([
+  '.git',
+  'node_modules',
+  '__pycache__',
+  '.venv',
+  'venv',
+  'env',
+  '.mypy_cache',
+  '.pytest_cache',
+  'dist',
+  'build',
+  'wandb',
+  'outputs',
+  'checkpoints',
+  'site-packages',
+]);
+const LANGUAGES: Record<string, string> = {
+  '.py': 'Python',
+  '.ts': 'TypeScript',
+  '.js': 'JavaScript',
+  '.sh': 'shell',
+  '.rs': 'Rust',
+  '.go': 'Go',
+  '.jl': 'Julia',
+  '.cpp': 'C++',
+  '.cu': 'CUDA',
+  '.c': 'C',
+};
 /** A test suite, not the training code: never the entry point, never editable. */
 const TEST_LIKE = /(^|\/)(tests?|testing)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/i;
-const EVAL_SEGMENT = /^(eval|evals|evaluate|evaluation|evaluator|metrics?|score|scoring|tests?|testing|heldout|held_out|benchmarks?)(\.[a-z]+)?$|^test_.*\.py$|_test\.py$|^conftest\.py$/i;
+const EVAL_SEGMENT =
+  /^(eval|evals|evaluate|evaluation|evaluator|metrics?|score|scoring|tests?|testing|heldout|held_out|benchmarks?)(\.[a-z]+)?$|^test_.*\.py$|_test\.py$|^conftest\.py$/i;
 const DATA_SEGMENT = /^(data|datasets?|answers?)$/i;
 const DATA_FILE = /\.(csv|jsonl|parquet|npy|npz|pt|pth|bin|arrow|pkl|h5)$/i;
 const NOT_ENTRY = /(^|\/)(setup|conftest|__init__|version|_version)\.py$|(^|\/)docs?\//i;
-const METRIC_WORDS = 'accuracy|acc|val_acc|val_accuracy|test_acc|test_accuracy|score|f1|reward|loss|val_loss|test_loss|eval_loss|perplexity|ppl|bpb|val_bpb|error|mse|rmse|auc|correct';
+const METRIC_WORDS =
+  'accuracy|acc|val_acc|val_accuracy|test_acc|test_accuracy|score|f1|reward|loss|val_loss|test_loss|eval_loss|perplexity|ppl|bpb|val_bpb|error|mse|rmse|auc|correct';
 const LOWER_IS_BETTER = /loss|perplexity|ppl|bpb|error|mse|rmse/i;
 /** Settings worth searching, matched against the last part of a name (`trainer.learning_rate` → learning_rate). */
-const KNOB_WORD = /^(lr|learning_rate|base_lr|min_lr|max_lr|batch_size|epochs|num_epochs|hidden|hidden_size|hidden_dim|d_model|n_embd|embed_dim|n_head|n_heads|num_heads|n_layers?|num_layers|width|depth|temperature|beta\d?|momentum|gamma|alpha|lambda_?|weight_decay|wd|[a-z_]*dropout|[a-z_]*pdrop|warmup(_steps|_iters)?|[a-z_]*clip|grad_norm_clip|label_smoothing|eps|block_size)$/i;
+const KNOB_WORD =
+  /^(lr|learning_rate|base_lr|min_lr|max_lr|batch_size|epochs|num_epochs|hidden|hidden_size|hidden_dim|d_model|n_embd|embed_dim|n_head|n_heads|num_heads|n_layers?|num_layers|width|depth|temperature|beta\d?|momentum|gamma|alpha|lambda_?|weight_decay|wd|[a-z_]*dropout|[a-z_]*pdrop|warmup(_steps|_iters)?|[a-z_]*clip|grad_norm_clip|label_smoothing|eps|block_size)$/i;
 /** The training budget: a short value of one of these makes one experiment quick. */
-const BUDGET_WORD = /^(max_iters|max_steps|num_steps|steps|train_steps|iters|iterations|num_iters|max_epochs|epochs|num_epochs|n_epochs|total_steps)$/i;
+const BUDGET_WORD =
+  /^(max_iters|max_steps|num_steps|steps|train_steps|iters|iterations|num_iters|max_epochs|epochs|num_epochs|n_epochs|total_steps)$/i;
 const SEED_WORD = /^(seed|random_seed)$/i;
 
 export function surveyRepo(repoDir: string): RepoSurvey {
@@ -117,7 +147,8 @@ export function surveyRepo(repoDir: string): RepoSurvey {
   let commandSource: string | null = null;
   let budget: RepoSurvey['budget'] = null;
   if (entryPoint) {
-    const base = readmeLine && !/^cd\b/.test(readmeLine.line) && readmeLine.line.includes(entryPoint) ? readmeLine.line : `python3 ${entryPoint}`;
+    const base =
+      readmeLine && !/^cd\b/.test(readmeLine.line) && readmeLine.line.includes(entryPoint) ? readmeLine.line : `python3 ${entryPoint}`;
     commandSource = readmeLine ? `${readmeLine.readme} and ${entryPoint}` : entryPoint;
     const overrides = commandOverrides(source);
     budget = overrides.budget;
@@ -133,22 +164,37 @@ export function surveyRepo(repoDir: string): RepoSurvey {
     envNote = `${entryPoint} imports ${packages.join(', ')} from the repository root (PYTHONPATH=. also wins over an installed copy, so ideas' edits take effect)`;
   }
 
-  const metric = findMetric([entryPoint, ...localModules, ...pyFiles.filter((f) => !TEST_LIKE.test(f))].filter((f): f is string => !!f), read);
+  const metric = findMetric(
+    [entryPoint, ...localModules, ...pyFiles.filter((f) => !TEST_LIKE.test(f))].filter((f): f is string => !!f),
+    read,
+  );
 
   const budgetName = budget ? budget.flag.replace(/^-+/, '').split(/[= ]/)[0] : null;
   const knobs: KnobGuess[] = [];
-  const knobFiles = [entryPoint, ...files.filter((f) => /(^|\/)(config|configs|hparams|hyperparams)\.(py|ya?ml|json)$/i.test(f) && !TEST_LIKE.test(f))];
+  const knobFiles = [
+    entryPoint,
+    ...files.filter((f) => /(^|\/)(config|configs|hparams|hyperparams)\.(py|ya?ml|json)$/i.test(f) && !TEST_LIKE.test(f)),
+  ];
   for (const file of [...new Set(knobFiles.filter((f): f is string => !!f))]) {
     for (const knob of findKnobs(read(file), file)) {
       // The budget is set on the command line, where a knob could not change it.
-      if (budgetName && (knob.name === budgetName || budgetName.endsWith(`.${knob.name}`) || budgetName.replace(/\./g, '_') === knob.name)) continue;
+      if (budgetName && (knob.name === budgetName || budgetName.endsWith(`.${knob.name}`) || budgetName.replace(/\./g, '_') === knob.name))
+        continue;
       if (!knobs.some((k) => k.name === knob.name)) knobs.push(knob);
-      else if (!knobs.some((k) => k.file === knob.file && k.pattern === knob.pattern)) knobs.push({ ...knob, name: `${knob.name}_${path.basename(file).replace(/\W+/g, '_')}` });
+      else if (!knobs.some((k) => k.file === knob.file && k.pattern === knob.pattern))
+        knobs.push({ ...knob, name: `${knob.name}_${path.basename(file).replace(/\W+/g, '_')}` });
     }
   }
   for (const knob of knobs) if (!editable.includes(knob.file)) editable.push(knob.file);
 
-  const protectedPaths = [...new Set(files.filter((f) => !editable.includes(f)).map(protectedGlob).filter((g): g is string => !!g))];
+  const protectedPaths = [
+    ...new Set(
+      files
+        .filter((f) => !editable.includes(f))
+        .map(protectedGlob)
+        .filter((g): g is string => !!g),
+    ),
+  ];
   const entryReadme = entryPoint ? readmes.find((r) => path.dirname(r) === path.dirname(entryPoint) && r.includes('/')) : undefined;
   const rootReadme = readmes.find((r) => !r.includes('/'));
   const description = [entryReadme, rootReadme].map((r) => (r ? firstParagraph(read(r)) : null)).find(Boolean) ?? null;
@@ -182,15 +228,25 @@ export interface YamlOptions {
 }
 
 /** The environment.yaml text for a surveyed repo, and the list of things left TODO. */
-export function environmentYaml(name: string, codePath: string, survey: RepoSurvey, options: YamlOptions = {}): { yaml: string; todos: string[] } {
+export function environmentYaml(
+  name: string,
+  codePath: string,
+  survey: RepoSurvey,
+  options: YamlOptions = {},
+): { yaml: string; todos: string[] } {
   const todos: string[] = [];
   const q = (value: string) => JSON.stringify(value);
   const list = (values: string[]) => `[${values.map(q).join(', ')}]`;
   const lines: string[] = [`name: ${name}`];
 
-  const goalText = survey.metric ? ` The reward is "${survey.metric.name}"${survey.metric.ratio ? ' as a fraction' : ''}, ${survey.metric.goal === 'maximize' ? 'higher is better' : 'lower is better'}.` : '';
+  const goalText = survey.metric
+    ? ` The reward is "${survey.metric.name}"${survey.metric.ratio ? ' as a fraction' : ''}, ${survey.metric.goal === 'maximize' ? 'higher is better' : 'lower is better'}.`
+    : '';
   if (survey.description) {
-    lines.push('# From the README; the thinker reads it: say what should improve and which changes make sense.', `description: ${q(`${survey.description}${goalText}`)}`);
+    lines.push(
+      '# From the README; the thinker reads it: say what should improve and which changes make sense.',
+      `description: ${q(`${survey.description}${goalText}`)}`,
+    );
   } else {
     todos.push('description: what the code does and what should improve, written for the thinker');
     lines.push('description: "TODO: what the code does, what the reward measures, what kinds of changes make sense"');
@@ -200,9 +256,14 @@ export function environmentYaml(name: string, codePath: string, survey: RepoSurv
   if (options.interpreter && options.interpreter.source !== 'PATH') {
     const relative = options.repoDir ? path.relative(options.repoDir, options.interpreter.bin) : '';
     const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : options.interpreter.bin;
-    lines.push(`# The interpreter active when env init ran (${options.interpreter.source}); runs put its folder first on PATH.`, `python: ${q(shown)}`);
+    lines.push(
+      `# The interpreter active when env init ran (${options.interpreter.source}); runs put its folder first on PATH.`,
+      `python: ${q(shown)}`,
+    );
   } else {
-    lines.push('# python: .venv/bin/python   # the interpreter with the code\'s packages; default: the active venv or conda environment, else python3 on PATH');
+    lines.push(
+      "# python: .venv/bin/python   # the interpreter with the code's packages; default: the active venv or conda environment, else python3 on PATH",
+    );
   }
 
   const editable = survey.editable.length ? editableGlobs(survey.editable, survey.files) : [];
@@ -227,9 +288,17 @@ export function environmentYaml(name: string, codePath: string, survey: RepoSurv
   }
   if (Object.keys(survey.env).length) {
     if (survey.envNote) lines.push(`  # ${survey.envNote}.`);
-    lines.push(`  env: { ${Object.entries(survey.env).map(([k, v]) => `${k}: ${q(v)}`).join(', ')} }`);
+    lines.push(
+      `  env: { ${Object.entries(survey.env)
+        .map(([k, v]) => `${k}: ${q(v)}`)
+        .join(', ')} }`,
+    );
   }
-  lines.push('  # A guess: raise it to what one experiment needs (env check shows how long the baseline takes).', '  timeout: 30m', '  resources: { gpus: 0 }');
+  lines.push(
+    '  # A guess: raise it to what one experiment needs (env check shows how long the baseline takes).',
+    '  timeout: 30m',
+    '  resources: { gpus: 0 }',
+  );
 
   lines.push('# How a run becomes a reward.');
   if (survey.metric) {
@@ -240,14 +309,18 @@ export function environmentYaml(name: string, codePath: string, survey: RepoSurv
       `reward: { source: regex, pattern: ${q(m.pattern)},${m.ratio ? ' ratio: true,' : ''} goal: ${m.goal} }`,
     );
   } else {
-    todos.push('reward: no printed metric found; give a regex over the output whose first group is the metric, or a JSON file the run writes');
+    todos.push(
+      'reward: no printed metric found; give a regex over the output whose first group is the metric, or a JSON file the run writes',
+    );
     lines.push('reward: { source: regex, pattern: "TODO: a regex whose first group is the metric", goal: maximize }');
   }
 
   if (survey.knobs.length) {
     lines.push('# Numeric settings the offline agent may search; ranges are guesses around the current values.', 'knobs:');
     for (const knob of survey.knobs) {
-      lines.push(`  - { name: ${knob.name}, file: ${q(knob.file)}, pattern: ${q(knob.pattern)}, type: ${knob.type}, min: ${knob.min}, max: ${knob.max}, scale: ${knob.scale} }`);
+      lines.push(
+        `  - { name: ${knob.name}, file: ${q(knob.file)}, pattern: ${q(knob.pattern)}, type: ${knob.type}, min: ${knob.min}, max: ${knob.max}, scale: ${knob.scale} }`,
+      );
     }
   } else {
     lines.push('# No numeric settings found for the offline agent; LLM agents work without knobs.', 'knobs: []');
@@ -282,7 +355,10 @@ function runCommands(readme: string): string[] {
   for (const block of readme.matchAll(/```[a-z]*\n([\s\S]*?)```/g)) {
     for (const raw of block[1].split('\n')) {
       const line = raw.replace(/^\s*\$\s*/, '').trim();
-      if (/^(python3?|torchrun|accelerate launch|bash|sh|\.\/|uv run|cd)\b/.test(line) && !/pip install|setup\.py|unittest|pytest|\btests?\//.test(line)) {
+      if (
+        /^(python3?|torchrun|accelerate launch|bash|sh|\.\/|uv run|cd)\b/.test(line) &&
+        !/pip install|setup\.py|unittest|pytest|\btests?\//.test(line)
+      ) {
         commands.push(line.replace(/^python\b/, 'python3'));
       }
     }
@@ -321,7 +397,9 @@ function chooseEntryPoint(
       score += 3;
       reasons.push(`it is a script under ${file.split('/')[0]}/`);
     }
-    const trains = /\.backward\(|optimizer|optim\.|\bTrainer\b|\.fit\(|for \w+ in range\(.*(epoch|iter|step)|\b(train|epoch)\b/i.test(source);
+    const trains = /\.backward\(|optimizer|optim\.|\bTrainer\b|\.fit\(|for \w+ in range\(.*(epoch|iter|step)|\b(train|epoch)\b/i.test(
+      source,
+    );
     if (trains) score += 2;
     if (isMain) score += 2;
     // A module inside a package without a __main__ block is a library, not a script.
@@ -362,7 +440,8 @@ function localImports(file: string, source: string, pyFiles: string[]): string[]
     const parts = dotted.split('.');
     for (const root of from) {
       const base = path.posix.join(root, ...parts);
-      for (const candidate of [`${base}.py`, `${base}/__init__.py`]) if (pyFiles.includes(candidate.replace(/^\.\//, ''))) found.push(candidate.replace(/^\.\//, ''));
+      for (const candidate of [`${base}.py`, `${base}/__init__.py`])
+        if (pyFiles.includes(candidate.replace(/^\.\//, ''))) found.push(candidate.replace(/^\.\//, ''));
     }
   };
   const dir = path.posix.dirname(file);
@@ -377,7 +456,11 @@ function localImports(file: string, source: string, pyFiles: string[]): string[]
     }
     if (module) resolve(module, from);
     // `from pkg import model` may name a submodule.
-    for (const name of names.replace(/[()]/g, '').split(',').map((n) => n.trim().split(/\s+/)[0]).filter(Boolean)) {
+    for (const name of names
+      .replace(/[()]/g, '')
+      .split(',')
+      .map((n) => n.trim().split(/\s+/)[0])
+      .filter(Boolean)) {
       resolve(module ? `${module}.${name}` : name, from);
     }
   }
@@ -420,10 +503,20 @@ function commandOverrides(source: string): { flags: string[]; envPrefix: string;
 
   // A config object (`C.trainer.max_iters = 2000`) with `--section.key=value` overrides from sys.argv.
   const dottedOverrides = /merge_from_args|--[\w]+\.[\w.]+=|sys\.argv/.test(source);
-  const configAssignments = [...source.matchAll(/^\s*([A-Za-z_]\w*)\.((?:\w+\.)*\w+)\s*=\s*([-+]?[\d][\d_.eE+-]*)\s*(#.*)?$/gm)].filter((m) => m[1] !== 'self');
+  const configAssignments = [...source.matchAll(/^\s*([A-Za-z_]\w*)\.((?:\w+\.)*\w+)\s*=\s*([-+]?[\d][\d_.eE+-]*)\s*(#.*)?$/gm)].filter(
+    (m) => m[1] !== 'self',
+  );
   if (dottedOverrides && configAssignments.length) {
     const budgetAssignment = configAssignments.find((m) => BUDGET_WORD.test(m[2].split('.').pop()!) && Number(m[3]) > 1);
-    if (budgetAssignment) flags.push(shorten(`--${budgetAssignment[2]}={}`, `${budgetAssignment[1]}.${budgetAssignment[2]}`, budgetAssignment[3], 'a --section.key=value override'));
+    if (budgetAssignment)
+      flags.push(
+        shorten(
+          `--${budgetAssignment[2]}={}`,
+          `${budgetAssignment[1]}.${budgetAssignment[2]}`,
+          budgetAssignment[3],
+          'a --section.key=value override',
+        ),
+      );
     const seed = configAssignments.find((m) => SEED_WORD.test(m[2].split('.').pop()!));
     if (seed) flags.push(`--${seed[2]}=$SEED`);
     return { flags, envPrefix, budget };
@@ -437,7 +530,9 @@ function commandOverrides(source: string): { flags: string[]; envPrefix: string;
   if (argSeed) flags.push(`${argSeed[1]} $SEED`);
 
   // Environment variables: `int(os.environ.get("MAX_STEPS", 1000))`.
-  const envBudget = [...source.matchAll(/os\.(?:environ\.get|getenv)\(\s*['"](\w+)['"]\s*,\s*['"]?([\d][\d_.eE+-]*)/g)].find((m) => BUDGET_WORD.test(m[1].toLowerCase()) && Number(m[2]) > 1);
+  const envBudget = [...source.matchAll(/os\.(?:environ\.get|getenv)\(\s*['"](\w+)['"]\s*,\s*['"]?([\d][\d_.eE+-]*)/g)].find(
+    (m) => BUDGET_WORD.test(m[1].toLowerCase()) && Number(m[2]) > 1,
+  );
   if (!argBudget && envBudget) envPrefix = shorten(`${envBudget[1]}={}`, envBudget[1], envBudget[2], 'an environment variable');
   return { flags, envPrefix, budget };
 }
@@ -468,7 +563,9 @@ function findMetric(files: string[], read: (file: string) => string): MetricGues
   for (const file of files) {
     for (const call of read(file).matchAll(/\b(?:print|log|info|write|logger\.\w+|logging\.\w+)\(\s*(f?)(['"])((?:\\.|(?!\2).)*)\2/g)) {
       const literal = call[3];
-      for (const m of literal.matchAll(new RegExp(`(^|[^A-Za-z_])((?:[A-Za-z_]+[ _])?(?:${METRIC_WORDS}))\\s*([:=])\\s*${PLACEHOLDER}(\\s*/\\s*${PLACEHOLDER})?`, 'gi'))) {
+      for (const m of literal.matchAll(
+        new RegExp(`(^|[^A-Za-z_])((?:[A-Za-z_]+[ _])?(?:${METRIC_WORDS}))\\s*([:=])\\s*${PLACEHOLDER}(\\s*/\\s*${PLACEHOLDER})?`, 'gi'),
+      )) {
         // "{split} score" or "%s final score": the word before is a placeholder; keep the literal words only.
         const name = /^[{%]/.test(m[2]) ? m[2].replace(/^\S+\s+/, '') : m[2];
         candidates.push({ name, separator: m[3], ratio: Boolean(m[5]), file, line: literal });
@@ -484,8 +581,16 @@ function findMetric(files: string[], read: (file: string) => string): MetricGues
  */
 export function metricFromLog(logText: string): MetricGuess | null {
   const candidates: MetricCandidate[] = [];
-  for (const line of logText.split('\n').map((l) => printable(l)).filter((l) => l.trim() !== '')) {
-    for (const m of line.matchAll(new RegExp(`(^|[^A-Za-z_])((?:[A-Za-z_]+[ _])?(?:${METRIC_WORDS}))\\s*([:=])\\s*[-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?(\\s*/\\s*\\d+)?`, 'gi'))) {
+  for (const line of logText
+    .split('\n')
+    .map((l) => printable(l))
+    .filter((l) => l.trim() !== '')) {
+    for (const m of line.matchAll(
+      new RegExp(
+        `(^|[^A-Za-z_])((?:[A-Za-z_]+[ _])?(?:${METRIC_WORDS}))\\s*([:=])\\s*[-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?(\\s*/\\s*\\d+)?`,
+        'gi',
+      ),
+    )) {
       candidates.push({ name: m[2], separator: m[3], ratio: Boolean(m[4]), file: 'the real log', line: line.trim() });
     }
   }
@@ -529,8 +634,26 @@ function findKnobs(source: string, file: string): KnobGuess[] {
     if (knobs.some((k) => k.name === knobName)) return;
     knobs.push(
       isInt
-        ? { name: knobName, file, pattern, type: 'int', min: Math.max(1, Math.floor(value / 4)), max: Math.max(2, value * 4), scale: value >= 8 ? 'log' : 'linear', value: literal }
-        : { name: knobName, file, pattern, type: 'float', min: Number((value / 10).toPrecision(3)), max: Number((value * 10).toPrecision(3)), scale: 'log', value: literal },
+        ? {
+            name: knobName,
+            file,
+            pattern,
+            type: 'int',
+            min: Math.max(1, Math.floor(value / 4)),
+            max: Math.max(2, value * 4),
+            scale: value >= 8 ? 'log' : 'linear',
+            value: literal,
+          }
+        : {
+            name: knobName,
+            file,
+            pattern,
+            type: 'float',
+            min: Number((value / 10).toPrecision(3)),
+            max: Number((value * 10).toPrecision(3)),
+            scale: 'log',
+            value: literal,
+          },
     );
   };
   const NUMBER = '([-+]?[0-9][0-9_.]*(?:[eE][-+]?[0-9]+)?)';

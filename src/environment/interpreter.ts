@@ -70,7 +70,9 @@ function explicit(python: string, baseDir: string, host: NodeJS.ProcessEnv): Int
   const bin = python.includes('/') ? path.resolve(baseDir, python) : findOnPath(python, host.PATH);
   if (!bin || !isExecutable(bin)) {
     const where = python.includes('/') ? `resolved to ${bin}` : 'looked up on PATH';
-    throw new ConfigError(`python: "${python}" is not an executable (${where}); name the interpreter whose packages the code needs, e.g. python: .venv/bin/python`);
+    throw new ConfigError(
+      `python: "${python}" is not an executable (${where}); name the interpreter whose packages the code needs, e.g. python: .venv/bin/python`,
+    );
   }
   const binDir = path.dirname(bin);
   // .venv/bin/python → .venv; /opt/conda/envs/x/bin/python → /opt/conda/envs/x; /usr/bin/python3 → /usr.
@@ -117,5 +119,7 @@ function isExecutable(file: string): boolean {
 /** Distinct folders, dropping any that lies inside another. */
 function outermost(dirs: string[]): string[] {
   const unique = [...new Set(dirs.map((d) => path.resolve(d)))];
-  return unique.filter((dir) => !unique.some((other) => other !== dir && (dir === other || dir.startsWith(other.endsWith('/') ? other : `${other}/`))));
+  return unique.filter(
+    (dir) => !unique.some((other) => other !== dir && (dir === other || dir.startsWith(other.endsWith('/') ? other : `${other}/`))),
+  );
 }

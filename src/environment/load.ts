@@ -87,7 +87,9 @@ export function loadEnvironment(target: string): Environment {
     }
     for (const folder of config.run.readOnly) {
       if (isInside(evaluatorDir, path.resolve(folder)) || isInside(path.resolve(folder), evaluatorDir)) {
-        throw new ConfigError(`${shown}: run.readOnly: "${folder}" holds the evaluator (or lies inside it); a run may never read the evaluator or its answers`);
+        throw new ConfigError(
+          `${shown}: run.readOnly: "${folder}" holds the evaluator (or lies inside it); a run may never read the evaluator or its answers`,
+        );
       }
     }
     if (code.kind === 'path' && isInside(evaluatorDir, code.path)) {
@@ -104,7 +106,9 @@ export function loadEnvironment(target: string): Environment {
     interpreter = resolveInterpreter({ python: config.python, baseDir: code.kind === 'path' ? code.path : dir });
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new ConfigError(`${shown}: ${error.message} (python: is the host's interpreter for local and Slurm runs; Docker runs use the image's, so leave it out there)`);
+      throw new ConfigError(
+        `${shown}: ${error.message} (python: is the host's interpreter for local and Slurm runs; Docker runs use the image's, so leave it out there)`,
+      );
     }
     throw error;
   }

@@ -13,27 +13,25 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as c
 export const MAX_DURATION_MS = 30 * UNIT_MS.d;
 
 /** "90s", "5m", "1h", "2d", "1500ms" or a number of seconds → milliseconds, from 1 ms to 30 days. */
-export const Duration = z
-  .union([z.number(), z.string()])
-  .transform((value, ctx) => {
-    let ms: number;
-    if (typeof value === 'number') {
-      ms = Math.round(value * 1000);
-    } else {
-      const match = DURATION.exec(value.trim());
-      if (!match) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration like "90s", "5m", "1h" or "2d", got "${value}"` });
-        return z.NEVER;
-      }
-      ms = Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's').toLowerCase() as keyof typeof UNIT_MS]);
-    }
-    if (!(ms >= 1 && ms <= MAX_DURATION_MS)) {
-      const shown = typeof value === 'number' ? `${value} (seconds)` : `"${value}"`;
-      ctx.addIssue({ code: 'custom', message: `a time limit must be more than 0 and at most 30 days ("30d"), got ${shown}` });
+export const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = Math.round(value * 1000);
+  } else {
+    const match = DURATION.exec(value.trim());
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like "90s", "5m", "1h" or "2d", got "${value}"` });
       return z.NEVER;
     }
-    return ms;
-  });
+    ms = Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's').toLowerCase() as keyof typeof UNIT_MS]);
+  }
+  if (!(ms >= 1 && ms <= MAX_DURATION_MS)) {
+    const shown = typeof value === 'number' ? `${value} (seconds)` : `"${value}"`;
+    ctx.addIssue({ code: 'custom', message: `a time limit must be more than 0 and at most 30 days ("30d"), got ${shown}` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i;
 const UNIT_BYTES = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 } as const;

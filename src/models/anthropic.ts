@@ -74,7 +74,9 @@ export class AnthropicModel implements Model {
     const official = this.baseURL === ANTHROPIC_URL;
     // Other servers may not serve the models route: a 404 that does not name the model says nothing.
     const lenient = (verdict: Verdict, error: unknown): Verdict =>
-      !official && error instanceof APIError && error.status === 404 && !error.message.includes(this.options.model) ? { retry: false, error: null } : verdict;
+      !official && error instanceof APIError && error.status === 404 && !error.message.includes(this.options.model)
+        ? { retry: false, error: null }
+        : verdict;
     try {
       await this.retrying(() => this.client.models.retrieve(this.options.model), undefined, lenient);
     } catch (error) {
@@ -92,7 +94,10 @@ export class AnthropicModel implements Model {
       ...(effort ? { output_config: { effort } } : {}),
     };
     const started = Date.now();
-    const message: Message = await this.retrying(() => this.client.messages.stream(body, { signal: request.signal }).finalMessage(), request.signal);
+    const message: Message = await this.retrying(
+      () => this.client.messages.stream(body, { signal: request.signal }).finalMessage(),
+      request.signal,
+    );
     const usage = message.usage;
     const cacheRead = usage.cache_read_input_tokens ?? 0;
     const cacheWrite = usage.cache_creation_input_tokens ?? 0;
@@ -116,7 +121,12 @@ export class AnthropicModel implements Model {
   }
 
   private retrying<R>(call: () => Promise<R>, signal?: AbortSignal, adjust?: (verdict: Verdict, error: unknown) => Verdict): Promise<R> {
-    const context: CallContext = { provider: this.provider, model: this.options.model, baseURL: this.baseURL, keyVariable: this.options.keyVariable };
+    const context: CallContext = {
+      provider: this.provider,
+      model: this.options.model,
+      baseURL: this.baseURL,
+      keyVariable: this.options.keyVariable,
+    };
     return withRetries(
       call,
       (error) => {

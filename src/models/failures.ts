@@ -29,14 +29,20 @@ const NOT_FOUND = /not[ _]found|does not exist|do not have access|unknown|invali
 
 function serverMessage(error: { message: string; error?: unknown }): string {
   const body = error.error as { message?: unknown; error?: { message?: unknown } } | undefined;
-  const text = typeof body?.message === 'string' ? body.message : typeof body?.error?.message === 'string' ? body.error.message : error.message;
-  return text.replace(/^\d{3}\s+/, '').replace(/\s+/g, ' ').trim().slice(0, 300);
+  const text =
+    typeof body?.message === 'string' ? body.message : typeof body?.error?.message === 'string' ? body.error.message : error.message;
+  return text
+    .replace(/^\d{3}\s+/, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 export function judgeError(error: unknown, sdk: SdkErrors, context: CallContext): Verdict {
   const { provider, model, baseURL, keyVariable } = context;
   if (error instanceof sdk.APIUserAbortError) return { retry: false, error };
-  if (error instanceof sdk.APIConnectionTimeoutError) return { retry: true, reason: `no answer from ${baseURL} in time`, retryAfterMs: null };
+  if (error instanceof sdk.APIConnectionTimeoutError)
+    return { retry: true, reason: `no answer from ${baseURL} in time`, retryAfterMs: null };
   if (error instanceof sdk.APIConnectionError) {
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
     return { retry: true, reason: `cannot reach ${baseURL} (${cause?.code ?? cause?.message ?? error.message})`, retryAfterMs: null };
@@ -45,10 +51,18 @@ export function judgeError(error: unknown, sdk: SdkErrors, context: CallContext)
     const status = error.status;
     const message = serverMessage(error);
     if (status === 401) {
-      return { retry: false, error: new ModelError(`${keyVariable} was rejected by ${baseURL} (401: ${message}); set a valid key in ${keyVariable}`) };
+      return {
+        retry: false,
+        error: new ModelError(`${keyVariable} was rejected by ${baseURL} (401: ${message}); set a valid key in ${keyVariable}`),
+      };
     }
     if (status === 403) {
-      return { retry: false, error: new ModelError(`${provider} refused access to model "${model}" (403: ${message}); check that the key in ${keyVariable} may use it`) };
+      return {
+        retry: false,
+        error: new ModelError(
+          `${provider} refused access to model "${model}" (403: ${message}); check that the key in ${keyVariable} may use it`,
+        ),
+      };
     }
     if (status === 404 || ((status === 400 || status === 422) && UNKNOWN_MODEL.test(message) && NOT_FOUND.test(message))) {
       return {

@@ -80,7 +80,9 @@ export class OpenAIModel implements Model {
     const official = this.baseURL === OPENAI_URL;
     // Servers other than api.openai.com may not serve the models route: a 404 that does not name the model says nothing.
     const lenient = (verdict: Verdict, error: unknown): Verdict =>
-      !official && error instanceof APIError && error.status === 404 && !error.message.includes(model) ? { retry: false, error: null } : verdict;
+      !official && error instanceof APIError && error.status === 404 && !error.message.includes(model)
+        ? { retry: false, error: null }
+        : verdict;
     try {
       await this.retrying(() => this.client.models.retrieve(model), model, undefined, lenient);
     } catch (error) {
@@ -101,7 +103,9 @@ export class OpenAIModel implements Model {
       [maxTokensField]: maxOutputTokens,
       ...(temperature !== undefined ? { temperature } : {}),
       ...(topP !== undefined ? { top_p: topP } : {}),
-      ...(reasoningEffort !== undefined ? { reasoning_effort: reasoningEffort as ChatCompletionCreateParamsNonStreaming['reasoning_effort'] } : {}),
+      ...(reasoningEffort !== undefined
+        ? { reasoning_effort: reasoningEffort as ChatCompletionCreateParamsNonStreaming['reasoning_effort'] }
+        : {}),
     };
     // api.openai.com caches prompt prefixes on its own; a key naming the stable prefix helps it
     // route calls that share one to the same cache. Other servers may reject unknown fields.
@@ -134,7 +138,12 @@ export class OpenAIModel implements Model {
     return result;
   }
 
-  private retrying<R>(call: () => Promise<R>, model: string, signal?: AbortSignal, adjust?: (verdict: Verdict, error: unknown) => Verdict): Promise<R> {
+  private retrying<R>(
+    call: () => Promise<R>,
+    model: string,
+    signal?: AbortSignal,
+    adjust?: (verdict: Verdict, error: unknown) => Verdict,
+  ): Promise<R> {
     const context: CallContext = { provider: this.provider, model, baseURL: this.baseURL, keyVariable: this.options.keyVariable };
     return withRetries(
       call,
@@ -149,12 +158,17 @@ export class OpenAIModel implements Model {
   private async discoverModel(): Promise<string> {
     const unlisted = (verdict: Verdict, error: unknown): Verdict =>
       error instanceof APIError && error.status === 404
-        ? { retry: false, error: new ModelError(`${this.baseURL} does not list its models (404); set OPENAI_MODEL or model: in the agent file`) }
+        ? {
+            retry: false,
+            error: new ModelError(`${this.baseURL} does not list its models (404); set OPENAI_MODEL or model: in the agent file`),
+          }
         : verdict;
     const page = await this.retrying(() => this.client.models.list(), '(not set)', undefined, unlisted);
     const ids = page.data.map((m) => m.id);
     if (ids.length === 1) return ids[0];
     if (ids.length === 0) throw new ModelError(`${this.baseURL} serves no models; set OPENAI_MODEL or model: in the agent file`);
-    throw new ModelError(`${this.baseURL} serves ${ids.length} models (${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', …' : ''}); choose one with OPENAI_MODEL or model: in the agent file`);
+    throw new ModelError(
+      `${this.baseURL} serves ${ids.length} models (${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', …' : ''}); choose one with OPENAI_MODEL or model: in the agent file`,
+    );
   }
 }

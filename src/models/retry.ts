@@ -57,10 +57,9 @@ export async function withRetries<T>(call: () => Promise<T>, judge: (error: unkn
       const verdict = judge(error);
       if (!verdict.retry) throw verdict.error;
       if (attempt >= policy.attempts) {
-        throw new ModelUnavailableError(
-          `${options.describe}: gave up after ${attempt} attempts (last: ${verdict.reason})${RESUME_HINT}`,
-          { cause: error },
-        );
+        throw new ModelUnavailableError(`${options.describe}: gave up after ${attempt} attempts (last: ${verdict.reason})${RESUME_HINT}`, {
+          cause: error,
+        });
       }
       const backoffMs = Math.min(policy.initialDelaySeconds * 2 ** (attempt - 1), policy.maxDelaySeconds) * 1000;
       const delayMs = verdict.retryAfterMs ?? backoffMs * (0.75 + 0.25 * Math.random());
@@ -70,7 +69,9 @@ export async function withRetries<T>(call: () => Promise<T>, judge: (error: unkn
           { cause: error },
         );
       }
-      options.onRetry?.(`${options.describe}: ${verdict.reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.attempts})`);
+      options.onRetry?.(
+        `${options.describe}: ${verdict.reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.attempts})`,
+      );
       await sleep(delayMs, signal);
       waitedMs += delayMs;
     }

@@ -42,7 +42,13 @@ function unchangedReason(edit: Edit): string {
   const paths =
     edit.kind === 'search-replace'
       ? [...new Set(edit.blocks.map((b) => b.path.trim()))]
-      : [...new Set(parseUnifiedDiff(edit.diff).map((f) => f.newPath ?? f.oldPath).filter((p): p is string => p !== null))];
+      : [
+          ...new Set(
+            parseUnifiedDiff(edit.diff)
+              .map((f) => f.newPath ?? f.oldPath)
+              .filter((p): p is string => p !== null),
+          ),
+        ];
   const named = paths.length ? paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', …' : '') : 'the files it names';
   return `${named} would read exactly as they do now (each REPLACE equal to its SEARCH, or the change is already there); write the change the idea needs`;
 }
@@ -71,7 +77,10 @@ export function writePlan(plan: Extract<EditPlan, { ok: true }>, root: string): 
       changed.push(file.path);
     }
   } catch (error) {
-    return { ok: false, message: `could not write ${changed.length < plan.files.length ? plan.files[changed.length].path : 'the files'}: ${(error as Error).message}` };
+    return {
+      ok: false,
+      message: `could not write ${changed.length < plan.files.length ? plan.files[changed.length].path : 'the files'}: ${(error as Error).message}`,
+    };
   }
   return { ok: true, changedFiles: changed, notes: plan.notes };
 }
@@ -279,7 +288,14 @@ function suggestion(missing: string, tree: PendingTree): string {
  * Applies hunks to a file's text: each hunk is located in the ORIGINAL text (so their order in
  * the diff does not matter), overlaps are refused, then all are applied at once.
  */
-function applyHunks(text: string, hunks: Hunk[], relative: string, notes: string[], lastMiscounted = false, lastSection = false): Replaced & { cutOff?: string } {
+function applyHunks(
+  text: string,
+  hunks: Hunk[],
+  relative: string,
+  notes: string[],
+  lastMiscounted = false,
+  lastSection = false,
+): Replaced & { cutOff?: string } {
   const file = splitText(text);
   const index = new FileIndex(file);
   const matches: (HunkMatch & { hunk: Hunk; number: number })[] = [];
@@ -324,7 +340,12 @@ function applyHunks(text: string, hunks: Hunk[], relative: string, notes: string
   }
   out.push(...file.lines.slice(position));
   const cutOff = lastMiscounted ? cutOffSign(file, matches, hunks.length) : lastSection ? cutMidLine(file, matches, hunks.length) : null;
-  return { ok: true, text: joinText({ lines: out, eol: file.eol, finalEol } satisfies FileText), tolerance: null, ...(cutOff ? { cutOff } : {}) };
+  return {
+    ok: true,
+    text: joinText({ lines: out, eol: file.eol, finalEol } satisfies FileText),
+    tolerance: null,
+    ...(cutOff ? { cutOff } : {}),
+  };
 }
 
 const DEFAULT_CONTEXT = 3;
@@ -333,13 +354,15 @@ const oldLinesOf = (hunk: Hunk) => hunk.lines.filter((line) => line.kind !== '+'
 const newLinesOf = (hunk: Hunk) => hunk.lines.filter((line) => line.kind !== '-').length;
 
 /** How far from their headers' line numbers the hunks before `last` were found (0 when none). */
-function offsetBefore(matches: (HunkMatch & { hunk: Hunk; number: number })[], last: HunkMatch & { hunk: Hunk; number: number }): number | null {
+function offsetBefore(
+  matches: (HunkMatch & { hunk: Hunk; number: number })[],
+  last: HunkMatch & { hunk: Hunk; number: number },
+): number | null {
   const before = matches.filter((m) => m.number < last.number && m.hunk.oldStart !== null);
   if (before.length === 0) return 0;
   const m = before[before.length - 1];
   return m.start - m.firstOldIndex - (m.hunk.oldStart! - 1);
 }
-
 
 /**
  * The diff's very last line is context the file does not have there, but the start of the line
@@ -354,7 +377,9 @@ function cutMidLine(file: FileText, matches: (HunkMatch & { hunk: Hunk; number: 
   if (lastLine.kind !== ' ' || fileLine === undefined) return null;
   const partial = lastLine.text.trim();
   const whole = fileLine.trim();
-  return partial.length < whole.length && whole.startsWith(partial) ? `its last line ${JSON.stringify(lastLine.text)} is only the start of the file's line ${JSON.stringify(fileLine)}` : null;
+  return partial.length < whole.length && whole.startsWith(partial)
+    ? `its last line ${JSON.stringify(lastLine.text)} is only the start of the file's line ${JSON.stringify(fileLine)}`
+    : null;
 }
 
 const leadingContext = (hunk: Hunk) => {
@@ -380,7 +405,8 @@ function cutOffSign(file: FileText, matches: (HunkMatch & { hunk: Hunk; number: 
   if (!last) return null;
   const midLine = cutMidLine(file, matches, count);
   if (midLine) return midLine;
-  if (last.droppedTrail > 0) return `its last ${last.droppedTrail === 1 ? 'context line is' : `${last.droppedTrail} context lines are`} not in the file (a line cut off mid-way?)`;
+  if (last.droppedTrail > 0)
+    return `its last ${last.droppedTrail === 1 ? 'context line is' : `${last.droppedTrail} context lines are`} not in the file (a line cut off mid-way?)`;
   const { hunk } = last;
   const oldMissing = (hunk.oldCount ?? oldLinesOf(hunk)) - oldLinesOf(hunk);
   const newMissing = (hunk.newCount ?? newLinesOf(hunk)) - newLinesOf(hunk);
@@ -399,16 +425,26 @@ function cutOffSign(file: FileText, matches: (HunkMatch & { hunk: Hunk; number: 
   let above = 0;
   if (hunk.oldStart !== null) {
     const offset = offsetBefore(matches, last);
-    for (const delta of [last.start - last.firstOldIndex - (hunk.oldStart - 1), offset === null ? -1 : last.start - last.firstOldIndex - (hunk.oldStart - 1 + offset)]) {
+    for (const delta of [
+      last.start - last.firstOldIndex - (hunk.oldStart - 1),
+      offset === null ? -1 : last.start - last.firstOldIndex - (hunk.oldStart - 1 + offset),
+    ]) {
       if (delta > 0 && delta <= oldMissing) above = Math.max(above, delta);
     }
   }
   let below = 0;
   const tail = hunk.droppedTail ?? [];
-  while (below < tail.length && last.end + below < file.lines.length && normalizeLine(tail[below]) === normalizeLine(file.lines[last.end + below])) below++;
+  while (
+    below < tail.length &&
+    last.end + below < file.lines.length &&
+    normalizeLine(tail[below]) === normalizeLine(file.lines[last.end + below])
+  )
+    below++;
   const explained = skipped + above + below;
   if (oldMissing === newMissing) {
-    return explained >= oldMissing ? null : `its @@ header announces ${hunk.oldCount} old line(s), but it carries ${oldLinesOf(hunk)} and the file accounts for ${explained === 0 ? 'none' : `only ${explained}`} of the missing ones`;
+    return explained >= oldMissing
+      ? null
+      : `its @@ header announces ${hunk.oldCount} old line(s), but it carries ${oldLinesOf(hunk)} and the file accounts for ${explained === 0 ? 'none' : `only ${explained}`} of the missing ones`;
   }
   // Short by different amounts: what is missing held changes, or the counts are a slip. A cut
   // shows in the context: a complete hunk ends on all the context the diff writes.
@@ -421,9 +457,11 @@ function cutOffSign(file: FileText, matches: (HunkMatch & { hunk: Hunk; number: 
   const context = seen.length ? Math.min(DEFAULT_CONTEXT, Math.max(...seen)) : DEFAULT_CONTEXT;
   const available = hunkTrail + (file.lines.length - last.end);
   if (hunkTrail + below < Math.min(context, available)) {
-    return hunkTrail === 0 ? 'it ends on a change with no context after it, though the file goes on' : `it ends after ${hunkTrail} line(s) of context where the diff's other hunks show ${context}, though the file goes on`;
+    return hunkTrail === 0
+      ? 'it ends on a change with no context after it, though the file goes on'
+      : `it ends after ${hunkTrail} line(s) of context where the diff's other hunks show ${context}, though the file goes on`;
   }
-  return null
+  return null;
 }
 
 /**
@@ -481,12 +519,18 @@ function replaceBlock(text: string, block: SearchReplace, label: string): Replac
     return { ok: true, text: joinText({ ...file, lines, finalEol: file.finalEol || file.lines.length === 0 }), tolerance: match.tolerance };
   }
   if (located.reason === 'ambiguous') {
-    return { ok: false, message: located.message.replace(/include more unchanged lines around the change/, 'include more lines in SEARCH') };
+    return {
+      ok: false,
+      message: located.message.replace(/include more unchanged lines around the change/, 'include more lines in SEARCH'),
+    };
   }
   // The search may be part of a line ("lr=0.1" inside a call): an exact, unique, whole-token match.
   const partial = replaceSubstring(file, block);
   if (partial !== null) return { ok: true, text: partial, tolerance: 'a SEARCH that is part of a line' };
-  return { ok: false, message: located.message.replace(/The hunk expects these lines \(its context and "-" lines\)/, 'SEARCH holds these lines') };
+  return {
+    ok: false,
+    message: located.message.replace(/The hunk expects these lines \(its context and "-" lines\)/, 'SEARCH holds these lines'),
+  };
 }
 
 function blockToHunkLines(block: SearchReplace): HunkLine[] {

@@ -32,21 +32,26 @@ export function parseSearchReplaceBlocks(text: string): SearchReplace[] | null {
     if (!SEARCH.test(lines[i])) continue;
     const number = blocks.length + 1;
     const filePath: string | null = pathAbove(lines, i) ?? lastPath;
-    if (!filePath) throw new EditParseError(`search/replace block ${number} has no file path: write the path alone on the line before "<<<<<<< SEARCH"`);
+    if (!filePath)
+      throw new EditParseError(`search/replace block ${number} has no file path: write the path alone on the line before "<<<<<<< SEARCH"`);
     const search: string[] = [];
     let j = i + 1;
     while (j < lines.length && !DIVIDER.test(lines[j])) {
       if (SEARCH.test(lines[j]) || REPLACE.test(lines[j])) break;
       search.push(lines[j++]);
     }
-    if (j >= lines.length || !DIVIDER.test(lines[j])) throw new EditParseError(`search/replace block ${number} (${filePath}) has no "=======" line after its SEARCH part`);
+    if (j >= lines.length || !DIVIDER.test(lines[j]))
+      throw new EditParseError(`search/replace block ${number} (${filePath}) has no "=======" line after its SEARCH part`);
     const replace: string[] = [];
     j++;
     while (j < lines.length && !REPLACE.test(lines[j])) {
       if (SEARCH.test(lines[j])) break;
       replace.push(lines[j++]);
     }
-    if (j >= lines.length || !REPLACE.test(lines[j])) throw new EditParseError(`search/replace block ${number} (${filePath}) is not closed with ">>>>>>> REPLACE" (the reply looks cut off: send the whole block)`);
+    if (j >= lines.length || !REPLACE.test(lines[j]))
+      throw new EditParseError(
+        `search/replace block ${number} (${filePath}) is not closed with ">>>>>>> REPLACE" (the reply looks cut off: send the whole block)`,
+      );
     blocks.push({ path: filePath, search: asText(search), replace: asText(replace) });
     lastPath = filePath;
     i = j;
@@ -65,7 +70,10 @@ function pathAbove(lines: string[], at: number): string | null {
     if (line === '') continue;
     if (FENCE.test(line)) {
       // "```python path/to/file.py" carries the path in the fence's info string.
-      const info = line.replace(/^(```|~~~)\s*/, '').split(/\s+/).find((part) => /[./]/.test(part) && !part.includes('='));
+      const info = line
+        .replace(/^(```|~~~)\s*/, '')
+        .split(/\s+/)
+        .find((part) => /[./]/.test(part) && !part.includes('='));
       if (info) return cleanPath(info);
       continue;
     }
@@ -98,7 +106,9 @@ function looksLikeDiff(text: string): boolean {
  * hunk from a cut-off one), else the whole text.
  */
 function extractDiff(text: string): string {
-  const fenced = [...text.matchAll(/^\s*(```|~~~)[^\n]*\n([\s\S]*?)^\s*\1\s*$/gm)].filter((m) => looksLikeDiff(m[2])).map((m) => `${m[0].replace(/\s+$/, '')}\n`);
+  const fenced = [...text.matchAll(/^\s*(```|~~~)[^\n]*\n([\s\S]*?)^\s*\1\s*$/gm)]
+    .filter((m) => looksLikeDiff(m[2]))
+    .map((m) => `${m[0].replace(/\s+$/, '')}\n`);
   return fenced.length ? fenced.join('\n') : text;
 }
 

@@ -10,14 +10,7 @@
  *
  * Everything here is pure and deterministic: same file and hunk, same answer.
  */
-import {
-  type FileText,
-  indentColumns,
-  isBlank,
-  leadingWhitespace,
-  normalizeLine,
-  withIndent,
-} from './text.ts';
+import { type FileText, indentColumns, isBlank, leadingWhitespace, normalizeLine, withIndent } from './text.ts';
 
 export interface HunkLine {
   kind: ' ' | '-' | '+';
@@ -168,7 +161,14 @@ function wellAnchored(trimmed: HunkLine[]): boolean {
 }
 
 function toMatch(candidate: Candidate, tolerance: string | null): HunkMatch {
-  return { start: candidate.start, end: candidate.end, replacement: candidate.replacement, tolerance, firstOldIndex: candidate.firstOldIndex, droppedTrail: candidate.droppedTrail };
+  return {
+    start: candidate.start,
+    end: candidate.end,
+    replacement: candidate.replacement,
+    tolerance,
+    firstOldIndex: candidate.firstOldIndex,
+    droppedTrail: candidate.droppedTrail,
+  };
 }
 
 function describeTolerance(level: Level, fuzz: number): string | null {
@@ -365,7 +365,10 @@ function notFoundMessage(index: FileIndex, hunk: Hunk, expectedStart: number | n
     }
   }
 
-  const expected = oldLines.slice(0, MAX_SHOWN).map((line) => `  ${line}`).join('\n');
+  const expected = oldLines
+    .slice(0, MAX_SHOWN)
+    .map((line) => `  ${line}`)
+    .join('\n');
   let message = `${label} does not match the file. The hunk expects these lines (its context and "-" lines):\n${expected}`;
   if (best === null) {
     const start = expectedStart !== null ? Math.max(0, Math.min(expectedStart, fileLines.length - 1)) : 0;
@@ -387,7 +390,8 @@ function notFoundMessage(index: FileIndex, hunk: Hunk, expectedStart: number | n
   message += `\nThe closest place is around line ${Math.max(0, best) + 1}, where the file really says:\n${numbered(fileLines, from, to)}`;
   if (mismatch >= 0) {
     const j = best + mismatch;
-    const actual = j >= 0 && j < fileLines.length ? `line ${j + 1} of the file is ${JSON.stringify(fileLines[j])}` : 'the file ends before it';
+    const actual =
+      j >= 0 && j < fileLines.length ? `line ${j + 1} of the file is ${JSON.stringify(fileLines[j])}` : 'the file ends before it';
     message += `\nFirst difference: expected ${JSON.stringify(oldLines[mismatch])}, but ${actual}.`;
   }
   return message;

@@ -37,7 +37,8 @@ export interface FilePatch {
 
 const HUNK_HEADER = /^@@+ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@+/;
 const FENCE = /^\s*(```|~~~)/;
-const METADATA = /^(index |new file mode|deleted file mode|old mode|new mode|similarity index|dissimilarity index|rename from |rename to |copy from |copy to |Binary files )/;
+const METADATA =
+  /^(index |new file mode|deleted file mode|old mode|new mode|similarity index|dissimilarity index|rename from |rename to |copy from |copy to |Binary files )/;
 
 /** A diff path as written → a relative path: no timestamp, no quotes, no leading "./". Null for /dev/null. */
 export function cleanDiffPath(raw: string): string | null {
@@ -98,7 +99,19 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     }
     open = null;
   };
-  const newFile = (): FilePatch => ({ oldPath: null, newPath: null, newFile: false, deletedFile: false, renameFrom: null, renameTo: null, binary: false, symlink: false, truncated: false, lastHunkMiscounted: false, hunks: [] });
+  const newFile = (): FilePatch => ({
+    oldPath: null,
+    newPath: null,
+    newFile: false,
+    deletedFile: false,
+    renameFrom: null,
+    renameTo: null,
+    binary: false,
+    symlink: false,
+    truncated: false,
+    lastHunkMiscounted: false,
+    hunks: [],
+  });
   const seen = (h: OpenHunk) => {
     let oldSeen = 0;
     let newSeen = 0;
@@ -234,7 +247,8 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     // Not "stops on a change before its counts": complete fenced diffs often end on their change
     // with counts off, and half an added line reads like a whole one.
     const kept = last.hunk.lines;
-    if (kept.length === 0) lastFile.truncated = true; // a header and nothing under it ("@@ -12,7 +1")
+    if (kept.length === 0)
+      lastFile.truncated = true; // a header and nothing under it ("@@ -12,7 +1")
     else if (!kept.some((line) => line.kind !== ' ')) lastFile.truncated = true;
   } else if (last && lastFile) {
     // Lines without a prefix that trail the hunk (the text's final newline, prose) are not in it.
@@ -250,7 +264,17 @@ export function parseUnifiedDiff(text: string): FilePatch[] {
     if (fenceOpen || carried === 0 || !changes) lastFile.truncated = true;
     else if (short && (!text.replace(/\r$/, '').endsWith('\n') || endsOnChange)) lastFile.truncated = true;
     else if (kept.oldCount !== null && (oldSeen !== kept.oldCount || newSeen !== kept.newCount)) lastFile.lastHunkMiscounted = true;
-  } else if (lastFile && lastFile.hunks.length === 0 && !lastFile.binary && !lastFile.symlink && lastFile.renameFrom === null && !lastFile.newFile && !lastFile.deletedFile && (lastFile.oldPath !== null || lastFile.newPath !== null) && (fenceOpen || !fenceAfterLastHunk)) {
+  } else if (
+    lastFile &&
+    lastFile.hunks.length === 0 &&
+    !lastFile.binary &&
+    !lastFile.symlink &&
+    lastFile.renameFrom === null &&
+    !lastFile.newFile &&
+    !lastFile.deletedFile &&
+    (lastFile.oldPath !== null || lastFile.newPath !== null) &&
+    (fenceOpen || !fenceAfterLastHunk)
+  ) {
     // "--- a/x", "+++ b/x" and then nothing: the reply stopped before the file's first hunk.
     lastFile.truncated = true;
   }

@@ -58,13 +58,18 @@ export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
   const goal = left.goal;
   const comparable = left.goal === right.goal;
   if (left.environment !== right.environment) {
-    notes.push(`the runs are on different environments (${left.environment} and ${right.environment}): their rewards may not be comparable`);
+    notes.push(
+      `the runs are on different environments (${left.environment} and ${right.environment}): their rewards may not be comparable`,
+    );
   }
   if (!comparable) notes.push(`the runs optimise in different directions (${left.goal} and ${right.goal}): no leader is named`);
   if (left.baseline?.reward != null && right.baseline?.reward != null && left.environment === right.environment) {
     const spread = Math.max(left.baseline.rewardStd ?? 0, right.baseline.rewardStd ?? 0);
     const gap = Math.abs(difference(left.baseline.reward, right.baseline.reward));
-    if (gap > 0 && gap > 3 * spread) notes.push(`the baselines differ (${formatNumber(left.baseline.reward)} and ${formatNumber(right.baseline.reward)}): the environment or the machine may have changed between the runs`);
+    if (gap > 0 && gap > 3 * spread)
+      notes.push(
+        `the baselines differ (${formatNumber(left.baseline.reward)} and ${formatNumber(right.baseline.reward)}): the environment or the machine may have changed between the runs`,
+      );
   }
   const leaderOf = (x: number | null, y: number | null): Checkpoint['leader'] => {
     if (!comparable || (x === null && y === null)) return null;
@@ -81,7 +86,9 @@ export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
     leader: leaderOf(left.bestAfter[k - 1], right.bestAfter[k - 1]),
   }));
   if (left.ideasFinished !== right.ideasFinished) {
-    notes.push(`the runs finished different numbers of ideas (${left.ideasFinished} and ${right.ideasFinished}): compare them at ${shared} idea${shared === 1 ? '' : 's'} for a fair race`);
+    notes.push(
+      `the runs finished different numbers of ideas (${left.ideasFinished} and ${right.ideasFinished}): compare them at ${shared} idea${shared === 1 ? '' : 's'} for a fair race`,
+    );
   }
   return {
     a: left,
@@ -104,7 +111,11 @@ function describe(summary: RunSummary): ComparedRun {
     if (idea.reward !== null && (best === null || isBetter(idea.reward, best, summary.goal))) best = idea.reward;
     bestAfter.push(best);
   }
-  const bestIdea = bestFinished(summary.ideas.filter((idea) => idea.id !== 0), summary.goal) ?? null;
+  const bestIdea =
+    bestFinished(
+      summary.ideas.filter((idea) => idea.id !== 0),
+      summary.goal,
+    ) ?? null;
   return {
     runId: summary.run.runId,
     dir: summary.run.dir,
@@ -113,7 +124,11 @@ function describe(summary: RunSummary): ComparedRun {
     search: summary.run.search,
     status: summary.run.status,
     goal: summary.goal,
-    baseline: summary.baseline && { reward: summary.baseline.reward, rewardStd: summary.baseline.rewardStd, rewardCount: summary.baseline.rewardCount },
+    baseline: summary.baseline && {
+      reward: summary.baseline.reward,
+      rewardStd: summary.baseline.rewardStd,
+      rewardCount: summary.baseline.rewardCount,
+    },
     best: bestIdea && { id: bestIdea.id, title: bestIdea.title, reward: bestIdea.reward!, improvement: bestIdea.improvement },
     ideasFinished: finished.length,
     ideasFailed: finished.filter((idea) => idea.status === 'failed').length,
@@ -141,7 +156,9 @@ export function formatComparison(comparison: RunComparison): string {
   const { a, b } = comparison;
   const reward = (value: number | null) => (value === null ? '—' : formatNumber(value));
   const baseline = (run: ComparedRun) =>
-    run.baseline?.reward == null ? '—' : `${formatNumber(run.baseline.reward)}${run.baseline.rewardCount > 1 ? ` ± ${formatSpread(run.baseline.rewardStd ?? 0)}` : ''}`;
+    run.baseline?.reward == null
+      ? '—'
+      : `${formatNumber(run.baseline.reward)}${run.baseline.rewardCount > 1 ? ` ± ${formatSpread(run.baseline.rewardStd ?? 0)}` : ''}`;
   const star = (side: 'a' | 'b') => (comparison.bestLeader === side ? '  ★' : '');
   const rows: [string, string, string][] = [
     ['run', a.runId, b.runId],
@@ -149,7 +166,11 @@ export function formatComparison(comparison: RunComparison): string {
     ['agent · search', `${a.agent} · ${a.search}`, `${b.agent} · ${b.search}`],
     ['status', a.status, b.status],
     ['baseline', baseline(a), baseline(b)],
-    ['best reward', a.best ? `${reward(a.best.reward)} (idea ${a.best.id})${star('a')}` : '—', b.best ? `${reward(b.best.reward)} (idea ${b.best.id})${star('b')}` : '—'],
+    [
+      'best reward',
+      a.best ? `${reward(a.best.reward)} (idea ${a.best.id})${star('a')}` : '—',
+      b.best ? `${reward(b.best.reward)} (idea ${b.best.id})${star('b')}` : '—',
+    ],
     ['best vs baseline', signed(a.best?.improvement ?? null), signed(b.best?.improvement ?? null)],
     ['ideas finished', `${a.ideasFinished} (${a.ideasFailed} failed)`, `${b.ideasFinished} (${b.ideasFailed} failed)`],
     ['evaluations', String(a.evaluations), String(b.evaluations)],
@@ -166,10 +187,16 @@ export function formatComparison(comparison: RunComparison): string {
 
   if (comparison.checkpoints.length) {
     lines.push('', 'best reward after the first N ideas of each (in the order they finished):');
-    const table = comparison.checkpoints.map((c) => [String(c.ideas), reward(c.a), reward(c.b), c.leader === 'a' ? 'A' : c.leader === 'b' ? 'B' : c.leader === 'tie' ? 'tie' : '']);
+    const table = comparison.checkpoints.map((c) => [
+      String(c.ideas),
+      reward(c.a),
+      reward(c.b),
+      c.leader === 'a' ? 'A' : c.leader === 'b' ? 'B' : c.leader === 'tie' ? 'tie' : '',
+    ]);
     const widths = [1, 2, 3].map((i) => Math.max(...table.map((r) => r[i - 1].length), i === 1 ? 1 : 6));
     lines.push(`  ${'N'.padStart(widths[0])}  ${'A'.padStart(widths[1])}  ${'B'.padStart(widths[2])}  ahead`);
-    for (const row of table) lines.push(`  ${row[0].padStart(widths[0])}  ${row[1].padStart(widths[1])}  ${row[2].padStart(widths[2])}  ${row[3]}`);
+    for (const row of table)
+      lines.push(`  ${row[0].padStart(widths[0])}  ${row[1].padStart(widths[1])}  ${row[2].padStart(widths[2])}  ${row[3]}`);
   }
   lines.push('', verdict(comparison));
   for (const note of comparison.notes) lines.push(`note: ${note}`);
@@ -181,7 +208,9 @@ function verdict(comparison: RunComparison): string {
   const parts: string[] = [];
   if (bestLeader === 'a' || bestLeader === 'b') {
     const [win, lose] = bestLeader === 'a' ? [a, b] : [b, a];
-    parts.push(`${bestLeader.toUpperCase()} found the better best reward (${formatNumber(win.best!.reward)} vs ${lose.best ? formatNumber(lose.best.reward) : 'none'})`);
+    parts.push(
+      `${bestLeader.toUpperCase()} found the better best reward (${formatNumber(win.best!.reward)} vs ${lose.best ? formatNumber(lose.best.reward) : 'none'})`,
+    );
   } else if (bestLeader === 'tie') {
     parts.push('both found the same best reward');
   } else {
@@ -189,11 +218,12 @@ function verdict(comparison: RunComparison): string {
   }
   const last = checkpoints[checkpoints.length - 1];
   if (last && (last.leader === 'a' || last.leader === 'b')) {
-    parts.push(`at ${last.ideas} idea${last.ideas === 1 ? '' : 's'} each, ${last.leader.toUpperCase()} is ahead (${last.a === null ? '—' : formatNumber(last.a)} vs ${last.b === null ? '—' : formatNumber(last.b)})`);
+    parts.push(
+      `at ${last.ideas} idea${last.ideas === 1 ? '' : 's'} each, ${last.leader.toUpperCase()} is ahead (${last.a === null ? '—' : formatNumber(last.a)} vs ${last.b === null ? '—' : formatNumber(last.b)})`,
+    );
   } else if (last?.leader === 'tie') {
     parts.push(`at ${last.ideas} idea${last.ideas === 1 ? '' : 's'} each they are level`);
   }
   const cost = a.costUsd + b.costUsd > 0 ? `; model spend $${a.costUsd.toFixed(2)} vs $${b.costUsd.toFixed(2)}` : '';
   return `${parts.join('; ')}${cost}.`;
 }
-

@@ -13,10 +13,14 @@ type Language = 'python' | 'c-like' | 'shell' | 'yaml' | 'json' | 'plain';
 
 const KEYWORDS: Record<Language, Set<string>> = {
   python: new Set(
-    'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield self'.split(' '),
+    'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield self'.split(
+      ' ',
+    ),
   ),
   'c-like': new Set(
-    'break case catch class const continue default delete do else enum export extends false finally for function if import in instanceof interface let new null return static struct switch this throw true try type typeof var void while yield async await auto bool char double float int long unsigned using namespace template'.split(' '),
+    'break case catch class const continue default delete do else enum export extends false finally for function if import in instanceof interface let new null return static struct switch this throw true try type typeof var void while yield async await auto bool char double float int long unsigned using namespace template'.split(
+      ' ',
+    ),
   ),
   shell: new Set('if then else elif fi for while do done case esac function in export local return set'.split(' ')),
   yaml: new Set(['true', 'false', 'null', 'yes', 'no']),
@@ -27,7 +31,8 @@ const KEYWORDS: Record<Language, Set<string>> = {
 function languageOf(file: string): Language {
   const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   if (['py', 'pyi', 'pyx'].includes(ext)) return 'python';
-  if (['js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'c', 'h', 'cc', 'cpp', 'hpp', 'cu', 'cuh', 'java', 'rs', 'go', 'scala', 'kt'].includes(ext)) return 'c-like';
+  if (['js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'c', 'h', 'cc', 'cpp', 'hpp', 'cu', 'cuh', 'java', 'rs', 'go', 'scala', 'kt'].includes(ext))
+    return 'c-like';
   if (['sh', 'bash', 'zsh'].includes(ext)) return 'shell';
   if (['yaml', 'yml', 'toml', 'cfg', 'ini'].includes(ext)) return 'yaml';
   if (ext === 'json') return 'json';
@@ -35,8 +40,10 @@ function languageOf(file: string): Language {
 }
 
 const TOKEN = {
-  python: /(#.*$)|("""[^]*?"""|'''[^]*?'''|[rbfu]{0,2}"(?:\\.|[^"\\])*"|[rbfu]{0,2}'(?:\\.|[^'\\])*')|(\b\d[\d_]*(?:\.\d*)?(?:e[+-]?\d+)?j?\b|\.\d+(?:e[+-]?\d+)?\b)|(@[\w.]+)|([A-Za-z_]\w*)/gim,
-  'c-like': /(\/\/.*$|\/\*.*?\*\/)|("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`(?:\\.|[^`\\])*`)|(\b\d[\d_]*(?:\.\d*)?(?:e[+-]?\d+)?[fFlLuU]*\b|\.\d+\b)|(@\w+)|([A-Za-z_$][\w$]*)/gm,
+  python:
+    /(#.*$)|("""[^]*?"""|'''[^]*?'''|[rbfu]{0,2}"(?:\\.|[^"\\])*"|[rbfu]{0,2}'(?:\\.|[^'\\])*')|(\b\d[\d_]*(?:\.\d*)?(?:e[+-]?\d+)?j?\b|\.\d+(?:e[+-]?\d+)?\b)|(@[\w.]+)|([A-Za-z_]\w*)/gim,
+  'c-like':
+    /(\/\/.*$|\/\*.*?\*\/)|("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`(?:\\.|[^`\\])*`)|(\b\d[\d_]*(?:\.\d*)?(?:e[+-]?\d+)?[fFlLuU]*\b|\.\d+\b)|(@\w+)|([A-Za-z_$][\w$]*)/gm,
   shell: /(#.*$)|("(?:\\.|[^"\\])*"|'[^']*')|(\b\d+\b)|(\$\{?\w+\}?)|([A-Za-z_]\w*)/gm,
   yaml: /(#.*$)|("(?:\\.|[^"\\])*"|'[^']*')|(\b-?\d+(?:\.\d*)?(?:e[+-]?\d+)?\b)|(^\s*-?\s*[\w.-]+(?=\s*[:=]))|([A-Za-z_]\w*)/gim,
   // JSON has no comments or attributes: those groups can never match.
@@ -131,7 +138,10 @@ export function diffToHtml(diff: string): string {
   if (files.length === 0) return `<pre class="diff-raw">${escapeHtml(diff)}</pre>`;
   return files
     .map((file) => {
-      const name = file.oldPath !== file.newPath && file.note !== 'new file' && file.note !== 'deleted' ? `${file.oldPath} → ${file.newPath}` : file.newPath;
+      const name =
+        file.oldPath !== file.newPath && file.note !== 'new file' && file.note !== 'deleted'
+          ? `${file.oldPath} → ${file.newPath}`
+          : file.newPath;
       const language = languageOf(file.newPath);
       const rows = file.lines
         .map((line) => {

@@ -18,31 +18,48 @@ export function formatReward(idea: Pick<IdeaSummary, 'reward' | 'rewardStd' | 'r
   return idea.rewardCount > 1 ? `${value} ± ${formatNumber(idea.rewardStd ?? 0)} (n=${idea.rewardCount})` : value;
 }
 
-
 export function formatLeaderboard(summary: RunSummary): string {
   const rows = rankedIdeas(summary).map((idea) => {
     const status = idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.status;
     const delta = idea.id === 0 || idea.improvement === null ? '' : `${idea.improvement >= 0 ? '+' : ''}${formatNumber(idea.improvement)}`;
     const marker = summary.best?.id === idea.id && idea.id !== 0 ? '★' : idea.id === 0 ? '·' : ' ';
-    return [marker, idea.id === 0 ? 'base' : String(idea.id), formatReward(idea), delta, status, idea.parent === null ? '' : String(idea.parent), truncate(idea.title, 60)];
+    return [
+      marker,
+      idea.id === 0 ? 'base' : String(idea.id),
+      formatReward(idea),
+      delta,
+      status,
+      idea.parent === null ? '' : String(idea.parent),
+      truncate(idea.title, 60),
+    ];
   });
   const header = ['', 'idea', 'reward', 'vs base', 'status', 'parent', 'title'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const lines = [line(header), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)];
 
   const { run, best, baseline, usage } = summary;
   lines.push('');
-  lines.push(`${run.ideasFinished} of ${run.ideas} ideas finished, ${run.ideasFailed} failed · goal: ${summary.goal} · run ${run.runId} (${run.status})`);
-  if (run.unisolated) lines.push('unisolated: run steps ran as plain processes with your file system and network (see the README\'s threat model)');
+  lines.push(
+    `${run.ideasFinished} of ${run.ideas} ideas finished, ${run.ideasFailed} failed · goal: ${summary.goal} · run ${run.runId} (${run.status})`,
+  );
+  if (run.unisolated)
+    lines.push("unisolated: run steps ran as plain processes with your file system and network (see the README's threat model)");
   if (best && best.id !== 0 && baseline?.reward !== null && baseline?.reward !== undefined) {
-    lines.push(`best: idea ${best.id} "${truncate(best.title, 60)}" ${formatNumber(best.reward)} vs baseline ${formatNumber(baseline.reward)} (${best.improvement! >= 0 ? '+' : ''}${formatNumber(best.improvement!)})`);
+    lines.push(
+      `best: idea ${best.id} "${truncate(best.title, 60)}" ${formatNumber(best.reward)} vs baseline ${formatNumber(baseline.reward)} (${best.improvement! >= 0 ? '+' : ''}${formatNumber(best.improvement!)})`,
+    );
   } else if (best?.id === 0) {
     lines.push('best: no idea has beaten the baseline yet');
   }
   if (usage.inputTokens + usage.outputTokens > 0) {
-    lines.push(`usage: ${usage.inputTokens} input tokens (${usage.cachedTokens} cached), ${usage.outputTokens} output tokens, $${usage.costUsd.toFixed(4)}`);
+    lines.push(
+      `usage: ${usage.inputTokens} input tokens (${usage.cachedTokens} cached), ${usage.outputTokens} output tokens, $${usage.costUsd.toFixed(4)}`,
+    );
   }
   return lines.join('\n');
 }
-

@@ -67,14 +67,19 @@ ${options.live ? `<script>${LIVE_SCRIPT}</script>` : ''}
 
 function header(model: ReportModel, options: RenderOptions): string {
   const { run } = model.summary;
-  const seeds = run.seeds === run.baselineSeeds ? `${plural(run.seeds, 'seed')} per idea` : `${plural(run.seeds, 'seed')} per idea, ${run.baselineSeeds} for the baseline`;
+  const seeds =
+    run.seeds === run.baselineSeeds
+      ? `${plural(run.seeds, 'seed')} per idea`
+      : `${plural(run.seeds, 'seed')} per idea, ${run.baselineSeeds} for the baseline`;
   const search = run.search === 'serial' ? `serial search, building on the ${run.buildOn}` : `${run.search} search`;
   const facts = [
     `agent <b>${escapeHtml(shortAgent(run.agent))}</b>`,
     escapeHtml(search),
     escapeHtml(seeds),
     `${run.parallel} at a time`,
-    run.unisolated ? `${escapeHtml(run.sandbox)} sandbox, <b>unisolated</b> (run steps had the researcher's file system)` : `${escapeHtml(run.sandbox)} sandbox`,
+    run.unisolated
+      ? `${escapeHtml(run.sandbox)} sandbox, <b>unisolated</b> (run steps had the researcher's file system)`
+      : `${escapeHtml(run.sandbox)} sandbox`,
     `started ${escapeHtml(formatDate(run.createdAt))}`,
   ];
   const live = options.live
@@ -90,7 +95,10 @@ function header(model: ReportModel, options: RenderOptions): string {
 function headline(model: ReportModel): string {
   const { best, baseline, summary } = model;
   if (!baseline || baseline.reward === null) {
-    const why = baseline?.status === 'failed' ? `The baseline failed: ${escapeHtml(baseline.error ?? baseline.failureReason ?? '')}` : 'The baseline has not finished yet.';
+    const why =
+      baseline?.status === 'failed'
+        ? `The baseline failed: ${escapeHtml(baseline.error ?? baseline.failureReason ?? '')}`
+        : 'The baseline has not finished yet.';
     return `<section class="headline"><p>${why}</p></section>`;
   }
   const baseText = rewardText(baseline);
@@ -118,8 +126,11 @@ function verdictSentence(idea: IdeaView): string {
 
 function tiles(model: ReportModel): string {
   const { totals, best, baseline } = model;
-  const tile = (label: string, value: string, sub: string, cls = '') => `<div class="tile ${cls}"><div class="tile-label">${label}</div><div class="tile-value">${value}</div><div class="tile-sub">${sub}</div></div>`;
-  const failedSub = totals.failedByReason.length ? totals.failedByReason.map(([reason, n]) => `${n} ${escapeHtml(reason)}`).join(', ') : 'none failed';
+  const tile = (label: string, value: string, sub: string, cls = '') =>
+    `<div class="tile ${cls}"><div class="tile-label">${label}</div><div class="tile-value">${value}</div><div class="tile-sub">${sub}</div></div>`;
+  const failedSub = totals.failedByReason.length
+    ? totals.failedByReason.map(([reason, n]) => `${n} ${escapeHtml(reason)}`).join(', ')
+    : 'none failed';
   return `<section class="tiles">
 ${tile('best reward', best ? escapeHtml(formatNumber(best.reward!)) : '—', best ? (best.id === 0 ? 'the baseline' : `idea #${best.id}`) : 'nothing scored yet', 'accent')}
 ${tile('vs baseline', best && best.id !== 0 ? deltaHtml(best.improvement) : '—', baseline?.reward != null ? `baseline ${escapeHtml(rewardText(baseline))}` : 'baseline pending')}
@@ -159,21 +170,42 @@ function leaderboard(model: ReportModel): string {
     ['cost', 'num', 'desc', 'num'],
   ];
   const head = columns
-    .map(([label, type, dir, cls], i) => `<th class="${cls}" data-type="${type}" data-dir="${dir}"${i === 0 ? ' aria-sort="ascending"' : ''}><button type="button">${label}<span class="sort-mark"></span></button></th>`)
+    .map(
+      ([label, type, dir, cls], i) =>
+        `<th class="${cls}" data-type="${type}" data-dir="${dir}"${i === 0 ? ' aria-sort="ascending"' : ''}><button type="button">${label}<span class="sort-mark"></span></button></th>`,
+    )
     .join('');
   const rows = model.ranked
     .map((idea) => {
       const cells = [
         td(idea.rank ?? '', idea.rank === null ? '—' : String(idea.rank), 'num rank'),
         td(idea.id, `<a href="#idea-${idea.id}">${idea.id === 0 ? 'base' : `#${idea.id}`}</a>`, 'num'),
-        td(idea.title.toLowerCase(), `<a class="title-link" href="#idea-${idea.id}">${escapeHtml(idea.title)}</a>${idea.isBest && idea.id !== 0 ? ' <span class="star" title="best idea">★</span>' : ''}`, 'title'),
+        td(
+          idea.title.toLowerCase(),
+          `<a class="title-link" href="#idea-${idea.id}">${escapeHtml(idea.title)}</a>${idea.isBest && idea.id !== 0 ? ' <span class="star" title="best idea">★</span>' : ''}`,
+          'title',
+        ),
         td(idea.reward ?? '', rewardHtml(idea), 'num'),
-        td(idea.id === 0 ? '' : (idea.improvement ?? ''), idea.id === 0 ? '<span class="muted">—</span>' : `${deltaHtml(idea.improvement)} ${verdictChip(idea.verdict, idea.signalToNoise)}`, 'num'),
-        td(idea.parent ?? -1, idea.parent === null || idea.parent === 0 ? '<span class="muted">base</span>' : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`, 'num'),
+        td(
+          idea.id === 0 ? '' : (idea.improvement ?? ''),
+          idea.id === 0
+            ? '<span class="muted">—</span>'
+            : `${deltaHtml(idea.improvement)} ${verdictChip(idea.verdict, idea.signalToNoise)}`,
+          'num',
+        ),
+        td(
+          idea.parent ?? -1,
+          idea.parent === null || idea.parent === 0
+            ? '<span class="muted">base</span>'
+            : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`,
+          'num',
+        ),
         td(idea.status === 'failed' ? `failed ${idea.failureReason ?? ''}` : idea.status, statusBadge(idea), ''),
         td(idea.usage.costUsd, `$${idea.usage.costUsd.toFixed(idea.usage.costUsd > 0 && idea.usage.costUsd < 0.01 ? 4 : 2)}`, 'num muted'),
       ];
-      const cls = [idea.isBest ? 'row-best' : '', idea.id === 0 ? 'row-baseline' : '', idea.status === 'failed' ? 'row-failed' : ''].filter(Boolean).join(' ');
+      const cls = [idea.isBest ? 'row-best' : '', idea.id === 0 ? 'row-baseline' : '', idea.status === 'failed' ? 'row-failed' : '']
+        .filter(Boolean)
+        .join(' ');
       return `<tr data-idea="${idea.id}"${cls ? ` class="${cls}"` : ''}>${cells.join('')}</tr>`;
     })
     .join('\n');
@@ -210,11 +242,20 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
   const isBaseline = idea.id === 0;
   const open = model.ranked.length <= 2 * OPEN_CARDS || position < OPEN_CARDS || isBaseline;
   const facts: string[] = [];
-  if (idea.reward !== null) facts.push(`reward <b>${escapeHtml(rewardText(idea))}</b>${idea.rewardCount > 1 ? ` <span class="n">n=${idea.rewardCount}</span>` : ''}`);
-  if (!isBaseline && idea.improvement !== null) facts.push(`${deltaHtml(idea.improvement)} vs baseline ${verdictChip(idea.verdict, idea.signalToNoise)}`);
-  if (!isBaseline) facts.push(`built on ${idea.parent === null || idea.parent === 0 ? 'the base commit' : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`}`);
-  if (idea.commit) facts.push(`commit <code>${idea.commit.slice(0, 8)}</code>${idea.branch ? ` on <code>${escapeHtml(idea.branch)}</code>` : ''}`);
-  if (idea.computeMs) facts.push(`${formatDuration(idea.computeMs)} of compute${idea.gpuMs ? `, ${formatHours(idea.gpuMs / 3_600_000)} on GPUs` : ''}`);
+  if (idea.reward !== null)
+    facts.push(
+      `reward <b>${escapeHtml(rewardText(idea))}</b>${idea.rewardCount > 1 ? ` <span class="n">n=${idea.rewardCount}</span>` : ''}`,
+    );
+  if (!isBaseline && idea.improvement !== null)
+    facts.push(`${deltaHtml(idea.improvement)} vs baseline ${verdictChip(idea.verdict, idea.signalToNoise)}`);
+  if (!isBaseline)
+    facts.push(
+      `built on ${idea.parent === null || idea.parent === 0 ? 'the base commit' : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`}`,
+    );
+  if (idea.commit)
+    facts.push(`commit <code>${idea.commit.slice(0, 8)}</code>${idea.branch ? ` on <code>${escapeHtml(idea.branch)}</code>` : ''}`);
+  if (idea.computeMs)
+    facts.push(`${formatDuration(idea.computeMs)} of compute${idea.gpuMs ? `, ${formatHours(idea.gpuMs / 3_600_000)} on GPUs` : ''}`);
   const tokens = idea.usage.inputTokens + idea.usage.outputTokens;
   if (!isBaseline) {
     facts.push(
@@ -236,7 +277,9 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
   const change = isBaseline
     ? ''
     : `<h4>Change${idea.parent !== null && idea.parent !== 0 ? ` <span class="h4-note">against idea #${idea.parent}</span>` : ''}</h4>${
-        idea.diff ? diffToHtml(idea.diff) : `<p class="muted">No change was committed${idea.status === 'failed' ? ': the idea failed before its code was ready' : ' yet'}.</p>`
+        idea.diff
+          ? diffToHtml(idea.diff)
+          : `<p class="muted">No change was committed${idea.status === 'failed' ? ': the idea failed before its code was ready' : ' yet'}.</p>`
       }`;
   const seeds = idea.evaluations.length
     ? `<table class="seeds"><thead><tr><th>seed</th><th>status</th><th class="num">reward</th><th class="num">exit</th><th class="num">time</th><th>sandbox</th></tr></thead><tbody>${idea.evaluations
@@ -248,11 +291,18 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
     : '';
   const log = idea.logTail
     ? `<details class="log"${idea.status === 'failed' ? ' open' : ''}><summary>Log tail · seed ${idea.logTail.seed} · <code>${escapeHtml(idea.logTail.file)}</code></summary><pre>${escapeHtml(idea.logTail.text) || '<span class="muted">(empty log)</span>'}</pre>${
-        idea.logTail.evaluatorText !== null ? `<div class="log-sub">evaluator log</div><pre>${escapeHtml(idea.logTail.evaluatorText) || '<span class="muted">(empty)</span>'}</pre>` : ''
+        idea.logTail.evaluatorText !== null
+          ? `<div class="log-sub">evaluator log</div><pre>${escapeHtml(idea.logTail.evaluatorText) || '<span class="muted">(empty)</span>'}</pre>`
+          : ''
       }</details>`
     : '';
-  const apply = !isBaseline && idea.commit ? `<p class="apply-line">Apply: <code>researcher apply ${escapeHtml(shellQuote(model.summary.run.dir))} ${idea.id}</code></p>` : '';
-  const classes = ['card', idea.isBest && !isBaseline ? 'card-best' : '', idea.status === 'failed' ? 'card-failed' : ''].filter(Boolean).join(' ');
+  const apply =
+    !isBaseline && idea.commit
+      ? `<p class="apply-line">Apply: <code>researcher apply ${escapeHtml(shellQuote(model.summary.run.dir))} ${idea.id}</code></p>`
+      : '';
+  const classes = ['card', idea.isBest && !isBaseline ? 'card-best' : '', idea.status === 'failed' ? 'card-failed' : '']
+    .filter(Boolean)
+    .join(' ');
   return `<details class="${classes}" id="idea-${idea.id}"${open ? ' open' : ''}>
   <summary class="card-head"><span class="idea-id">${isBaseline ? 'baseline' : `#${idea.id}`}</span><h3>${escapeHtml(isBaseline ? 'The baseline' : idea.title)}</h3>${idea.isBest && !isBaseline ? '<span class="badge best">★ best</span>' : ''}${statusBadge(idea)}<span class="card-right">${idea.reward !== null ? `<span class="card-reward">${escapeHtml(formatNumber(idea.reward))}</span>` : ''}${idea.rank !== null ? `<span class="rank">rank ${idea.rank}</span>` : ''}</span></summary>
   <p class="card-facts">${facts.join(' · ')}</p>
@@ -334,7 +384,10 @@ const VERDICT_TEXT: Record<Verdict, [label: string, cls: string]> = {
 function verdictChip(verdict: Verdict, ratio: number | null): string {
   const [text, cls] = VERDICT_TEXT[verdict];
   if (!text) return '';
-  const title = ratio === null ? 'no spread was measured on either side' : `the difference is ${formatRatio(ratio)}× its standard error, from the spread over the baseline's seeds and the idea's (an idea run with one seed is assumed as noisy as the baseline)`;
+  const title =
+    ratio === null
+      ? 'no spread was measured on either side'
+      : `the difference is ${formatRatio(ratio)}× its standard error, from the spread over the baseline's seeds and the idea's (an idea run with one seed is assumed as noisy as the baseline)`;
   return `<span class="verdict ${cls}" title="${escapeHtml(title)}">${text}</span>`;
 }
 
@@ -360,7 +413,6 @@ function shortAgent(agent: string): string {
   return agent.split('/').pop() ?? agent;
 }
 
-
 export function formatHours(hours: number): string {
   if (hours === 0) return '0 h';
   if (hours < 1) return `${formatDuration(hours * 3_600_000)}`;
@@ -378,8 +430,6 @@ export function formatDate(iso: string): string {
   if (Number.isNaN(d.getTime())) return iso;
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
-
-
 
 function shellQuote(text: string): string {
   return /^[\w./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;

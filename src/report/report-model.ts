@@ -149,7 +149,12 @@ export function buildReportModel(summary: RunSummary, options: { now?: Date } = 
       });
     }
     if (idea.status === 'failed' && finished.length === 0 && idea.finishedAt) {
-      earlyFailures.push({ ideaId: idea.id, title: idea.title, atMs: since(idea.finishedAt), failureReason: idea.failureReason ?? 'failed' });
+      earlyFailures.push({
+        ideaId: idea.id,
+        title: idea.title,
+        atMs: since(idea.finishedAt),
+        failureReason: idea.failureReason ?? 'failed',
+      });
     }
   }
   points.sort((a, b) => a.atMs - b.atMs || a.ideaId - b.ideaId || a.seed - b.seed);
@@ -201,7 +206,10 @@ export function judge(
   // With one seed an idea's own spread is unknown: assume it is as noisy as the baseline.
   const ideaStd = idea.rewardCount >= 2 && idea.rewardStd !== null ? idea.rewardStd : baseline.rewardStd;
   // hypot, not the square root of a sum of squares: a spread of 1e200 must not overflow to Infinity.
-  const standardError = Math.hypot(baseline.rewardStd / Math.sqrt(baseline.rewardCount), ideaStd / Math.sqrt(Math.max(1, idea.rewardCount)));
+  const standardError = Math.hypot(
+    baseline.rewardStd / Math.sqrt(baseline.rewardCount),
+    ideaStd / Math.sqrt(Math.max(1, idea.rewardCount)),
+  );
   if (standardError === 0) {
     if (idea.improvement === 0) return { verdict: 'within-noise', signalToNoise: 0 };
     return { verdict: idea.improvement > 0 ? 'better' : 'worse', signalToNoise: null };
@@ -252,11 +260,13 @@ function totalsOf(summary: RunSummary, views: IdeaView[], evaluations: number, e
 /** The log a reader wants first: a failed evaluation's (that is where the traceback is), else the last one. */
 function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
   const finished = idea.evaluations.filter((e) => e.status !== 'running');
-  const chosen = finished.find((e) => e.status === 'failed') ?? finished[finished.length - 1] ?? idea.evaluations[idea.evaluations.length - 1];
+  const chosen =
+    finished.find((e) => e.status === 'failed') ?? finished[finished.length - 1] ?? idea.evaluations[idea.evaluations.length - 1];
   if (!chosen) return null;
   const file = logFile(runDir, idea.id, chosen);
   if (!file) return null;
-  const evaluatorProblem = chosen.status === 'failed' && ['no-metric', 'bad-metric', 'evaluator-failed'].includes(chosen.failureReason ?? '');
+  const evaluatorProblem =
+    chosen.status === 'failed' && ['no-metric', 'bad-metric', 'evaluator-failed'].includes(chosen.failureReason ?? '');
   const evaluatorLog = path.join(seedDir(runDir, idea.id, chosen.seed), 'eval', 'evaluate.log');
   return {
     seed: chosen.seed,

@@ -80,7 +80,9 @@ export function rewardPlotSvg(model: ReportModel): string {
   const f = (n: number) => n.toFixed(1);
 
   const parts: string[] = [];
-  parts.push(`<svg class="reward-plot" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="Reward of every evaluation over time" xmlns="http://www.w3.org/2000/svg">`);
+  parts.push(
+    `<svg class="reward-plot" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="Reward of every evaluation over time" xmlns="http://www.w3.org/2000/svg">`,
+  );
 
   // grid and y axis
   for (const t of yTicks) {
@@ -90,10 +92,14 @@ export function rewardPlotSvg(model: ReportModel): string {
   for (const t of xTicks) {
     const px = x(t * unit.ms);
     parts.push(`<line class="grid grid-x" x1="${f(px)}" x2="${f(px)}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}"/>`);
-    parts.push(`<text class="tick" x="${f(px)}" y="${MARGIN.top + plotH + lane + 16}" text-anchor="middle">${formatNumber(t)}${unit.label}</text>`);
+    parts.push(
+      `<text class="tick" x="${f(px)}" y="${MARGIN.top + plotH + lane + 16}" text-anchor="middle">${formatNumber(t)}${unit.label}</text>`,
+    );
   }
   parts.push(`<line class="axis" x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH}"/>`);
-  parts.push(`<text class="axis-label" x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle">time since the run started</text>`);
+  parts.push(
+    `<text class="axis-label" x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle">time since the run started</text>`,
+  );
   parts.push(
     `<text class="axis-label" transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">reward (${maximize ? 'higher' : 'lower'} is better)</text>`,
   );
@@ -150,7 +156,9 @@ export function rewardPlotSvg(model: ReportModel): string {
     } else {
       shape = `<circle ${common} cx="${px}" cy="${f(y(p.reward))}" r="${p.ideaId === bestId ? 6 : 4.5}"/>`;
     }
-    parts.push(`<a href="#idea-${p.ideaId}">${shape.replace(/\/>$/, `><title>${escapeHtml(title)}</title>${shape.startsWith('<circle') ? '</circle>' : '</path>'}`)}</a>`);
+    parts.push(
+      `<a href="#idea-${p.ideaId}">${shape.replace(/\/>$/, `><title>${escapeHtml(title)}</title>${shape.startsWith('<circle') ? '</circle>' : '</path>'}`)}</a>`,
+    );
   }
   for (const failure of earlyFailures) {
     const title = `${label(failure.ideaId)} failed before running: ${failure.failureReason}\n${failure.title}`;
@@ -164,7 +172,9 @@ export function rewardPlotSvg(model: ReportModel): string {
     if (!clipped.length) continue;
     const extreme = clipped.reduce((a, b) => (side === 'below' ? (b.reward! < a.reward! ? b : a) : b.reward! > a.reward! ? b : a));
     const text = `${clipped.length === 1 ? '1 evaluation' : `${clipped.length} evaluations`} ${side} the plotted range (${side === 'below' ? 'down' : 'up'} to ${formatNumber(extreme.reward!)}) ${side === 'below' ? '▼' : '▲'}`;
-    parts.push(`<text class="clip-note" x="${WIDTH - MARGIN.right - 6}" y="${side === 'below' ? MARGIN.top + plotH - 8 : MARGIN.top + 14}" text-anchor="end">${escapeHtml(text)}</text>`);
+    parts.push(
+      `<text class="clip-note" x="${WIDTH - MARGIN.right - 6}" y="${side === 'below' ? MARGIN.top + plotH - 8 : MARGIN.top + 14}" text-anchor="end">${escapeHtml(text)}</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('');

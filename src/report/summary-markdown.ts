@@ -14,7 +14,7 @@ export function renderSummaryMarkdown(model: ReportModel): string {
   const lines: string[] = [];
   lines.push(`# ${run.environmentName}: run ${run.runId}`, '');
   lines.push(
-    `${run.status === 'running' ? 'Running' : run.status === 'finished' ? 'Finished' : 'Stopped'} · agent ${run.agent} · ${run.search} search${run.search === 'serial' ? ` (building on the ${run.buildOn})` : ''} · ${run.seeds} seed(s) per idea, ${run.baselineSeeds} for the baseline · goal: ${summary.goal} · started ${formatDate(run.createdAt)}${run.unisolated ? ' · **unisolated**: run steps had the researcher\'s file system' : ''}`,
+    `${run.status === 'running' ? 'Running' : run.status === 'finished' ? 'Finished' : 'Stopped'} · agent ${run.agent} · ${run.search} search${run.search === 'serial' ? ` (building on the ${run.buildOn})` : ''} · ${run.seeds} seed(s) per idea, ${run.baselineSeeds} for the baseline · goal: ${summary.goal} · started ${formatDate(run.createdAt)}${run.unisolated ? " · **unisolated**: run steps had the researcher's file system" : ''}`,
     '',
   );
 
@@ -57,17 +57,24 @@ export function renderSummaryMarkdown(model: ReportModel): string {
   const failed = model.ideas.filter((idea) => idea.status === 'failed' && idea.id !== 0);
   if (failed.length) {
     lines.push('## Failures', '');
-    for (const idea of failed) lines.push(`- idea ${idea.id} (${inline(idea.title)}): **${idea.failureReason}**${idea.error ? ` — ${inline(truncate(idea.error, 200))}` : ''}`);
+    for (const idea of failed)
+      lines.push(
+        `- idea ${idea.id} (${inline(idea.title)}): **${idea.failureReason}**${idea.error ? ` — ${inline(truncate(idea.error, 200))}` : ''}`,
+      );
     lines.push('');
   }
-  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function reward(idea: Pick<IdeaView, 'reward' | 'rewardStd' | 'rewardCount'>): string {
   if (idea.reward === null) return '—';
-  return idea.rewardCount > 1 ? `${formatNumber(idea.reward)} ± ${formatSpread(idea.rewardStd ?? 0)} (n=${idea.rewardCount})` : formatNumber(idea.reward);
+  return idea.rewardCount > 1
+    ? `${formatNumber(idea.reward)} ± ${formatSpread(idea.rewardStd ?? 0)} (n=${idea.rewardCount})`
+    : formatNumber(idea.reward);
 }
-
 
 function verdictText(idea: IdeaView): string {
   if (idea.verdict === 'better') return 'The gain is beyond seed-to-seed noise.';
@@ -83,7 +90,6 @@ function inline(text: string): string {
 function cell(text: string): string {
   return inline(text).replace(/\|/g, '\\|');
 }
-
 
 /** A fenced block whose fence is longer than any backtick run inside. */
 function fence(text: string, language: string): string {

@@ -199,7 +199,9 @@ function toJson(value: unknown, isFloat: boolean): string {
   }
   if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((item) => toJson(item, isFloat)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => `${JSON.stringify(key)}:${toJson(item, FLOAT_FIELDS.has(key))}`);
+  const entries = Object.entries(value as Record<string, unknown>).map(
+    ([key, item]) => `${JSON.stringify(key)}:${toJson(item, FLOAT_FIELDS.has(key))}`,
+  );
   return `{${entries.join(',')}}`;
 }
 

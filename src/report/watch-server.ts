@@ -113,8 +113,10 @@ export async function startWatchServer(options: WatchOptions): Promise<WatchServ
     clearInterval(heartbeat);
     store.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is already in use; pick another with --port (0 picks a free one)`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`cannot listen on ${options.host}: no such address on this machine`);
+    if (code === 'EADDRINUSE')
+      throw new UsageError(`port ${options.port} is already in use; pick another with --port (0 picks a free one)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new UsageError(`cannot listen on ${options.host}: no such address on this machine`);
     throw error;
   }
 
@@ -147,5 +149,8 @@ function send(response: ServerResponse, type: string, body: string): void {
  */
 export function runVersion(store: RunStore): string {
   const alive = runOwnerAlive(store) !== null;
-  return createHash('sha1').update(JSON.stringify([...store.changeFingerprint(), alive])).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(JSON.stringify([...store.changeFingerprint(), alive]))
+    .digest('hex')
+    .slice(0, 16);
 }

@@ -27,7 +27,7 @@ export function stepFailure(result: SandboxResult, step: 'run' | 'evaluator', ti
   if (result.oomKilled) return { reason: 'oom', message: `the ${step} was killed for running out of memory` };
   if (result.exitCode !== 0) {
     const reason = step === 'run' ? 'crashed' : 'no-metric';
-    const what = step === 'run' ? 'the run crashed' : 'the evaluator rejected the run\'s outputs';
+    const what = step === 'run' ? 'the run crashed' : "the evaluator rejected the run's outputs";
     // The exception line says why; the last lines printed (a test runner's banner, a progress bar) rarely do.
     const { cause } = crashCause(readLogTail(result.logPath));
     return { reason, message: `${what} (exit code ${result.exitCode}): ${cause ?? tail()}` };
@@ -78,7 +78,8 @@ export async function scoreRun(request: EvaluateRequest): Promise<Scored> {
     signal: request.signal,
   };
   const evaluateResult = await request.sandbox.run(evaluateRequest);
-  const withLeftOut = <T extends { message: string }>(failure: T): T => (leftOut ? { ...failure, message: `${failure.message} (${leftOut})` } : failure);
+  const withLeftOut = <T extends { message: string }>(failure: T): T =>
+    leftOut ? { ...failure, message: `${failure.message} (${leftOut})` } : failure;
   const evaluateFailure = stepFailure(evaluateResult, 'evaluator', config.evaluate.timeout);
   if (evaluateFailure) {
     const failure = evaluateFailure.reason === 'timed-out' ? { ...evaluateFailure, reason: 'evaluator-failed' as const } : evaluateFailure;
@@ -96,4 +97,3 @@ function lastLines(logPath: string): string {
   const tail = logTail(logPath, 3);
   return tail ? tail.replace(/\n/g, ' ⏎ ').slice(-400) : '(no output)';
 }
-

@@ -53,7 +53,9 @@ export function checkEvaluator(frozenDir: string, expectedHash: string): void {
   try {
     actual = evaluatorHash(frozenDir);
   } catch (error) {
-    throw new EvaluatorChanged(`the run's frozen evaluator (${frozenDir}) cannot be read: ${(error as Error).message}; the sweep stops, since no idea can be scored`);
+    throw new EvaluatorChanged(
+      `the run's frozen evaluator (${frozenDir}) cannot be read: ${(error as Error).message}; the sweep stops, since no idea can be scored`,
+    );
   }
   if (actual !== expectedHash) {
     throw new EvaluatorChanged(

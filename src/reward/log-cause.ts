@@ -30,9 +30,18 @@ export function readLogTail(logPath: string, bytes = TAIL_BYTES): string {
 
 /** One printable line: escape sequences and control characters removed, carriage-return progress bars reduced to their last state. */
 export function printable(line: string, max = 200): string {
-  const lastFrame = line.split('\r').filter((part) => part.trim() !== '').pop() ?? '';
-  // eslint-disable-next-line no-control-regex -- terminal escapes and control bytes are what this strips
-  const clean = lastFrame.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '').trimEnd();
+  const lastFrame =
+    line
+      .split('\r')
+      .filter((part) => part.trim() !== '')
+      .pop() ?? '';
+  // Terminal escapes and control bytes are what this strips.
+  const clean = lastFrame
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '')
+    .trimEnd();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
@@ -46,13 +55,20 @@ export interface CrashCause {
 // Python's last traceback line ("ValueError: …", "torch.cuda.OutOfMemoryError: …", "KeyboardInterrupt").
 const PYTHON_EXCEPTION = /^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)|AssertionError|StopIteration)\b(:.*)?$/;
 // Other languages and the shell: "error: …", "fatal: …", "panic: …", "Segmentation fault", "Killed".
-const OTHER_CAUSE = /^(error|fatal|panic|FATAL|ERROR)\b.*|.*\b(Segmentation fault|core dumped|command not found|No such file or directory|Killed)\b.*$/;
+const OTHER_CAUSE =
+  /^(error|fatal|panic|FATAL|ERROR)\b.*|.*\b(Segmentation fault|core dumped|command not found|No such file or directory|Killed)\b.*$/;
 
 export function crashCause(logText: string): CrashCause {
-  const lines = logText.split('\n').map((line) => printable(line)).filter((line) => line.trim() !== '');
+  const lines = logText
+    .split('\n')
+    .map((line) => printable(line))
+    .filter((line) => line.trim() !== '');
   // The last traceback's exception line: after "Traceback (most recent call last):", the first
   // unindented line that reads like an exception.
-  const tracebackAt = lines.map((line, i) => (line.startsWith('Traceback (most recent call last)') ? i : -1)).filter((i) => i >= 0).pop();
+  const tracebackAt = lines
+    .map((line, i) => (line.startsWith('Traceback (most recent call last)') ? i : -1))
+    .filter((i) => i >= 0)
+    .pop();
   let at = -1;
   if (tracebackAt !== undefined) {
     for (let i = tracebackAt + 1; i < lines.length; i++) {
@@ -78,11 +94,15 @@ export function missingModule(cause: string | null): string | null {
  * words, or failing that a number next to a metric-like word. The last few, most recent last.
  */
 export function nearMatches(pattern: string, logText: string, count = 3): string[] {
-  const lines = logText.split('\n').map((line) => printable(line)).filter((line) => line.trim() !== '');
-  const words = pattern
-    .replace(/\\[a-zA-Z]/g, ' ') // \s, \d, \S: regex classes, not words
-    .match(/[A-Za-z_]{3,}/g)
-    ?.map((word) => word.toLowerCase()) ?? [];
+  const lines = logText
+    .split('\n')
+    .map((line) => printable(line))
+    .filter((line) => line.trim() !== '');
+  const words =
+    pattern
+      .replace(/\\[a-zA-Z]/g, ' ') // \s, \d, \S: regex classes, not words
+      .match(/[A-Za-z_]{3,}/g)
+      ?.map((word) => word.toLowerCase()) ?? [];
   let near = words.length ? lines.filter((line) => words.some((word) => line.toLowerCase().includes(word))) : [];
   if (near.length === 0) near = lines.filter((line) => /\b(acc\w*|score|loss|reward|f1|error|ppl|bpb)\b\W{0,3}[-+]?\d/i.test(line));
   return near.slice(-count);

@@ -30,10 +30,13 @@ export function extractMetric(reward: Reward, where: { dir: string; logPath: str
     } catch {
       return fail('bad-metric', `${reward.file} is not valid JSON`);
     }
-    const value = reward.key.split('.').reduce<unknown>(
-      (node, key) => (node !== null && typeof node === 'object' && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined),
-      data,
-    );
+    const value = reward.key
+      .split('.')
+      .reduce<unknown>(
+        (node, key) =>
+          node !== null && typeof node === 'object' && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined,
+        data,
+      );
     if (value === undefined) return fail('no-metric', `${reward.file} has no "${reward.key}"`);
     const at = `${reward.file} → ${reward.key}`;
     // JSON.parse turns 1e999 into Infinity: a number, but not a finite one.
@@ -45,7 +48,11 @@ export function extractMetric(reward: Reward, where: { dir: string; logPath: str
   const pattern = new RegExp(reward.pattern, 'gm');
   let last: RegExpExecArray | null = null;
   for (const match of text.matchAll(pattern)) last = match;
-  if (!last) return fail('no-metric', `the output never matched /${reward.pattern}/${log.ok && log.dropped > 0 ? ` (in its last ${MAX_LOG_SCAN_BYTES} bytes)` : ''}`);
+  if (!last)
+    return fail(
+      'no-metric',
+      `the output never matched /${reward.pattern}/${log.ok && log.dropped > 0 ? ` (in its last ${MAX_LOG_SCAN_BYTES} bytes)` : ''}`,
+    );
   // Training scripts print a metric many times; the final value is the one that counts.
   const at = `/${reward.pattern}/`;
   if (reward.ratio) {
@@ -89,5 +96,9 @@ export function logTail(logPath: string, lines = 20): string {
   // Past the cap the first line read is a partial one: drop it, unless it is the only one.
   const cut = read.text.indexOf('\n');
   const text = read.dropped > 0 && cut >= 0 && cut < read.text.length - 1 ? read.text.slice(cut + 1) : read.text;
-  return text.split('\n').filter((line) => line.trim() !== '').slice(-lines).join('\n');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-lines)
+    .join('\n');
 }

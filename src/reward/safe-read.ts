@@ -29,7 +29,8 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  */
 export function readRunFile(root: string, relative: string, options: SafeReadOptions, shown = relative): SafeRead {
   const parts = relative.split(/[\\/]+/).filter((part) => part && part !== '.');
-  if (parts.length === 0 || parts.includes('..')) return { ok: false, why: 'not-a-file', message: `${shown} is not a path inside the outputs; refused` };
+  if (parts.length === 0 || parts.includes('..'))
+    return { ok: false, why: 'not-a-file', message: `${shown} is not a path inside the outputs; refused` };
   let current = root;
   for (const [i, part] of parts.entries()) {
     current = path.join(current, part);
@@ -41,7 +42,8 @@ export function readRunFile(root: string, relative: string, options: SafeReadOpt
     }
     const where = i === parts.length - 1 ? shown : `${parts.slice(0, i + 1).join('/')} (on the way to ${shown})`;
     if (stat.isSymbolicLink()) return { ok: false, why: 'symlink', message: `${where} is a symbolic link; refused` };
-    if (i < parts.length - 1 && !stat.isDirectory()) return { ok: false, why: 'missing', message: `${shown} was not written (${where} is not a folder)` };
+    if (i < parts.length - 1 && !stat.isDirectory())
+      return { ok: false, why: 'missing', message: `${shown} was not written (${where} is not a folder)` };
   }
   return readFileNoFollow(current, options, shown);
 }

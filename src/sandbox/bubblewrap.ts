@@ -83,19 +83,7 @@ function gpuDeviceArgs(): string[] {
 
 /** The bwrap arguments (without the `bwrap` itself) for a layout, ending with `--`. */
 export function bubblewrapArgs(layout: BubblewrapLayout): string[] {
-  const args = [
-    ...systemArgs(),
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '--tmpfs',
-    '/tmp',
-    '--tmpfs',
-    '/sandbox',
-    '--dir',
-    SANDBOX_PATHS.home,
-  ];
+  const args = [...systemArgs(), '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/sandbox', '--dir', SANDBOX_PATHS.home];
   for (const dir of layout.readOnlyPaths ?? []) {
     if (SYSTEM_DIRS.some((system) => dir === system || dir.startsWith(`${system}/`))) continue;
     if (existsSync(dir)) args.push('--ro-bind', dir, dir);
@@ -215,14 +203,22 @@ export function bubblewrapShellLines(
     '    esac',
     '  done',
     '  PATH="$(IFS=:; echo "${inside_path[*]}")"; export PATH',
-    ...(layout.gpus ? ['  for dev in /dev/nvidia* /dev/dri; do [ -e "$dev" ] && sandbox+=(--dev-bind "$dev" "$dev"); done', '  sandbox+=(--ro-bind /sys /sys)'] : []),
+    ...(layout.gpus
+      ? [
+          '  for dev in /dev/nvidia* /dev/dri; do [ -e "$dev" ] && sandbox+=(--dev-bind "$dev" "$dev"); done',
+          '  sandbox+=(--ro-bind /sys /sys)',
+        ]
+      : []),
     '  exec bwrap "${sandbox[@]}" \\',
     ...mounts,
     `  --unshare-all --unshare-user ${layout.network ? '--share-net ' : ''}--uid ${SANDBOX_UID} --gid ${SANDBOX_UID} --hostname sandbox --die-with-parent --new-session --cap-drop ALL \\`,
     `  --chdir ${q(layout.chdir)} -- /bin/bash -c ${q(command)}`,
     'fi',
     ...(options.required
-      ? [`echo "ai-researcher: this step must run under bubblewrap, but bwrap is not on PATH on $(hostname): ${INSTALL_BUBBLEWRAP}" >&2`, 'exit 126']
+      ? [
+          `echo "ai-researcher: this step must run under bubblewrap, but bwrap is not on PATH on $(hostname): ${INSTALL_BUBBLEWRAP}" >&2`,
+          'exit 126',
+        ]
       : [...exports(options.paths.unisolated).map((line) => line.trim()), `exec /bin/bash -c ${q(command)}`]),
   ];
 }

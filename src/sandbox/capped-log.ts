@@ -94,4 +94,3 @@ export class CappedLog {
     closeSync(this.fd);
   }
 }
-

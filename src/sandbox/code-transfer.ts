@@ -12,7 +12,18 @@
  * as owns its code and output folders whatever the host's files say.
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
+import {
+  constants,
+  createReadStream,
+  createWriteStream,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -130,7 +141,14 @@ export function baseCommitArchive(gitDir: string, commit: string, user: Owner, k
   const pack = tar.pack();
   const extract = tar.extract();
   for (const entry of layoutEntries(user, kind)) {
-    pack.entry({ name: `${entry.name}/`, type: 'directory', mode: entry.mode, uid: entry.owner.uid, gid: entry.owner.gid, mtime: new Date() });
+    pack.entry({
+      name: `${entry.name}/`,
+      type: 'directory',
+      mode: entry.mode,
+      uid: entry.owner.uid,
+      gid: entry.owner.gid,
+      mtime: new Date(),
+    });
   }
   const prefix = `${CONTAINER_PATHS.code.slice(1)}/`;
   extract.on('entry', (header, body, next) => {
@@ -200,8 +218,9 @@ export function filesArchive(entries: Iterable<FileEntry>): Readable {
         await entryDone(pack, { ...base, name: entry.name, type: 'symlink', linkname: readlinkSync(entry.source!), mode: 0o777 });
       } else if (stat.isFile()) {
         await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ ...base, name: entry.name, type: 'file', size: stat.size, mode: entry.mode ?? fileMode(stat.mode) }, (error) =>
-            error ? reject(error) : resolve(),
+          const sink = pack.entry(
+            { ...base, name: entry.name, type: 'file', size: stat.size, mode: entry.mode ?? fileMode(stat.mode) },
+            (error) => (error ? reject(error) : resolve()),
           );
           pipeline(createReadStream(entry.source!), sink).catch(reject);
         });
@@ -235,7 +254,10 @@ export function contextArchive(dir: string): Readable {
 
 /** A run's outputs for an evaluate container: owned by root and read-only to the evaluator. */
 export function readOnlyOutputsArchive(dir: string): Readable {
-  return filesArchive([{ name: CONTAINER_PATHS.outputs.slice(1), owner: ROOT, mode: 0o555 }, ...folderEntries(dir, CONTAINER_PATHS.outputs, ROOT, true)]);
+  return filesArchive([
+    { name: CONTAINER_PATHS.outputs.slice(1), owner: ROOT, mode: 0o555 },
+    ...folderEntries(dir, CONTAINER_PATHS.outputs, ROOT, true),
+  ]);
 }
 
 function folderEntries(dir: string, target: string, owner: Owner, readOnly = false): FileEntry[] {
@@ -311,7 +333,10 @@ export async function extractArchive(
   let entries = 0; // files and folders written
   const extract = tar.extract();
   extract.on('entry', (header, body, next) => {
-    const parts = header.name.split('/').filter((part) => part && part !== '.').slice(stripComponents);
+    const parts = header.name
+      .split('/')
+      .filter((part) => part && part !== '.')
+      .slice(stripComponents);
     const target = path.resolve(root, ...parts);
     const inside = parts.length > 0 && !parts.includes('..') && target.startsWith(root + path.sep);
     const skip = () => {

@@ -105,7 +105,10 @@ function compareIds(a: string, b: string): number {
 /** Parses "--gpus 0,1,2" (or "0-3"). */
 export function parseGpuList(text: string): string[] {
   const ids: string[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
       for (let i = Number(range[1]); i <= Number(range[2]); i++) ids.push(String(i));

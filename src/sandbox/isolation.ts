@@ -23,7 +23,7 @@ export function chooseLocalIsolation(options: { agent: string; unisolated: boole
   if (options.unisolated) {
     return {
       isolation: 'none',
-      notice: 'unisolated (--unisolated): run steps have your file system, network and processes; see the README\'s threat model',
+      notice: "unisolated (--unisolated): run steps have your file system, network and processes; see the README's threat model",
     };
   }
   const status = bubblewrapStatus();

@@ -130,7 +130,11 @@ export class LocalSandbox implements Sandbox {
       chdir: SANDBOX_PATHS.code,
       network: request.network,
       gpus: request.gpus.length > 0,
-      readOnlyPaths: [...(chosen?.readOnlyDirs ?? []), ...interpreterDirs.prefixes, ...(request.kind === 'run' ? (request.readOnly ?? []) : [])],
+      readOnlyPaths: [
+        ...(chosen?.readOnlyDirs ?? []),
+        ...interpreterDirs.prefixes,
+        ...(request.kind === 'run' ? (request.readOnly ?? []) : []),
+      ],
     });
     return { argv: [status.path, ...args, '/bin/bash', '-c', request.step.command], env };
   }
@@ -165,7 +169,10 @@ export class LocalSandbox implements Sandbox {
     const pid = child.pid;
     if (pid === undefined) {
       const { error } = await exited;
-      return sandboxResult(request.logPath, started, { exitCode: null, infrastructureError: `could not start ${argv[0]}: ${error?.message ?? 'unknown error'}` });
+      return sandboxResult(request.logPath, started, {
+        exitCode: null,
+        infrastructureError: `could not start ${argv[0]}: ${error?.message ?? 'unknown error'}`,
+      });
     }
     request.onStarted?.({ sandbox: this.name, pid, pidStart: processStartTime(pid) ?? undefined });
 
@@ -188,7 +195,9 @@ export class LocalSandbox implements Sandbox {
     const oomKilled =
       !timedOut &&
       !interrupted &&
-      (limits.oomKilled() || (limits.mechanism === 'none' && result.signal === 'SIGKILL') || (limits.mechanism === 'rlimit' && result.code !== 0 && outOfMemoryInLog(request.logPath)));
+      (limits.oomKilled() ||
+        (limits.mechanism === 'none' && result.signal === 'SIGKILL') ||
+        (limits.mechanism === 'rlimit' && result.code !== 0 && outOfMemoryInLog(request.logPath)));
     return sandboxResult(request.logPath, started, {
       exitCode: result.code ?? (result.signal ? 128 + (os.constants.signals[result.signal] ?? 0) : null),
       timedOut,
@@ -210,7 +219,9 @@ export class LocalSandbox implements Sandbox {
 
 /** Reads what is already in the pipes for a moment, then lets go of them. */
 async function drain(...streams: Readable[]): Promise<void> {
-  const ended = streams.map((stream) => (stream.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.once('end', resolve))));
+  const ended = streams.map((stream) =>
+    stream.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => stream.once('end', resolve)),
+  );
   await Promise.race([Promise.all(ended), new Promise<void>((resolve) => setTimeout(resolve, 200).unref())]);
   for (const stream of streams) stream.destroy();
 }

@@ -79,5 +79,9 @@ export function rejectDuplicates(candidate: Candidate, view: SearchView): Verdic
   const twin = findDuplicate(candidate.draft, candidate.parentId, candidate.ideaId, view.history);
   if (!twin) return { ok: true };
   const on = candidate.parentId === null ? 'the base commit' : `idea ${candidate.parentId}`;
-  return { ok: false, reason: 'duplicate', message: `"${candidate.draft.title}" nearly repeats idea ${twin.id} ("${twin.title}"), also built on ${on}` };
+  return {
+    ok: false,
+    reason: 'duplicate',
+    message: `"${candidate.draft.title}" nearly repeats idea ${twin.id} ("${twin.title}"), also built on ${on}`,
+  };
 }

@@ -66,7 +66,8 @@ export class EvolveSearch implements SearchStrategy {
         throw new Error(`${key} must be a non-negative ${key === 'exploration' ? 'number' : 'integer'}, got ${value}`);
       }
     }
-    if (this.options.islands < 1 || this.options.populationSize < 1) throw new Error(`islands and populationSize must be at least 1, got ${this.options.islands} and ${this.options.populationSize}`);
+    if (this.options.islands < 1 || this.options.populationSize < 1)
+      throw new Error(`islands and populationSize must be at least 1, got ${this.options.islands} and ${this.options.populationSize}`);
     this.state = freshState(this.options.islands);
   }
 
@@ -156,7 +157,10 @@ export class EvolveSearch implements SearchStrategy {
   /** Keeps the island's `populationSize` best ideas. */
   private trim(island: number, view: SearchView): void {
     const ranked = this.ranked(this.state.islands[island].members, view);
-    this.state.islands[island].members = ranked.slice(0, this.options.populationSize).map((idea) => idea.id).sort((a, b) => a - b);
+    this.state.islands[island].members = ranked
+      .slice(0, this.options.populationSize)
+      .map((idea) => idea.id)
+      .sort((a, b) => a - b);
   }
 
   private ranked(ids: number[], view: SearchView): IdeaRecord[] {

@@ -33,7 +33,11 @@ export function recordModelCallRequest(db: Database.Database, callId: number, re
   ensureTables(db);
   const sha = createHash('sha256').update(request.system).digest('hex');
   db.prepare('INSERT OR IGNORE INTO model_call_texts(sha256, text) VALUES (?, ?)').run(sha, request.system);
-  db.prepare('INSERT INTO model_call_requests(call_id, system_sha256, messages) VALUES (?, ?, ?)').run(callId, sha, JSON.stringify(request.messages));
+  db.prepare('INSERT INTO model_call_requests(call_id, system_sha256, messages) VALUES (?, ?, ?)').run(
+    callId,
+    sha,
+    JSON.stringify(request.messages),
+  );
 }
 
 /** The requests recorded for these calls, by call id (calls without one are left out). */

@@ -19,7 +19,17 @@ import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
 import { mean, std } from '../core/statistics.ts';
 import type { Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
-import { DATABASE_FILE, SCHEMA, SCHEMA_VERSION, openDatabase, toEvaluation, toIdea, type EvaluationRecord, type EvaluationRow, type IdeaRow } from './tables.ts';
+import {
+  DATABASE_FILE,
+  SCHEMA,
+  SCHEMA_VERSION,
+  openDatabase,
+  toEvaluation,
+  toIdea,
+  type EvaluationRecord,
+  type EvaluationRow,
+  type IdeaRow,
+} from './tables.ts';
 
 export { DATABASE_FILE, type EvaluationRecord } from './tables.ts';
 
@@ -68,7 +78,9 @@ export class RunStore {
   // ─── meta and config ────────────────────────────────────────────────────────────────────
 
   setMeta(key: string, value: unknown): void {
-    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
+    this.db
+      .prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, JSON.stringify(value));
   }
 
   getMeta<T>(key: string): T | undefined {
@@ -159,9 +171,7 @@ export class RunStore {
   requeueIdea(id: number): void {
     this.transaction(() => {
       this.db.prepare(`DELETE FROM evaluations WHERE idea_id = ? AND status = 'running'`).run(id);
-      this.db
-        .prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`)
-        .run(id);
+      this.db.prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`).run(id);
     });
   }
 
@@ -178,9 +188,7 @@ export class RunStore {
 
   startEvaluation(ideaId: number, seed: number, sandbox: string, logPath: string, gpus: string[]): number {
     const result = this.db
-      .prepare(
-        `INSERT INTO evaluations(idea_id, seed, status, sandbox, log_path, gpus, started_at) VALUES (?, ?, 'running', ?, ?, ?, ?)`,
-      )
+      .prepare(`INSERT INTO evaluations(idea_id, seed, status, sandbox, log_path, gpus, started_at) VALUES (?, ?, 'running', ?, ?, ?, ?)`)
       .run(ideaId, seed, sandbox, logPath, JSON.stringify(gpus), now());
     return Number(result.lastInsertRowid);
   }
@@ -289,8 +297,14 @@ export class RunStore {
    * reward and commit, how many evaluations started and finished, how many model calls were made.
    */
   changeFingerprint(): unknown[] {
-    const ideas = this.db.prepare('SELECT id, status, title, reward, reward_count, commit_sha, finished_at FROM ideas ORDER BY id').raw().all();
-    const evaluations = this.db.prepare(`SELECT COUNT(*), COALESCE(SUM(status != 'running'), 0), COALESCE(MAX(id), 0) FROM evaluations`).raw().get();
+    const ideas = this.db
+      .prepare('SELECT id, status, title, reward, reward_count, commit_sha, finished_at FROM ideas ORDER BY id')
+      .raw()
+      .all();
+    const evaluations = this.db
+      .prepare(`SELECT COUNT(*), COALESCE(SUM(status != 'running'), 0), COALESCE(MAX(id), 0) FROM evaluations`)
+      .raw()
+      .get();
     const calls = this.db.prepare('SELECT COUNT(*) FROM model_calls').raw().get();
     return [ideas, evaluations, calls];
   }

@@ -66,7 +66,14 @@ export class GitWorkspace implements Workspace {
         snapshotFolder(code.path, repoDir);
         await runGit(repoDir, ['init', '--quiet', '--initial-branch', BASE_BRANCH]);
         await runGit(repoDir, ['add', '-A']);
-        await runGit(repoDir, ['commit', '--quiet', '--no-verify', '--allow-empty', '-m', `Snapshot of environment ${environment.config.name}`]);
+        await runGit(repoDir, [
+          'commit',
+          '--quiet',
+          '--no-verify',
+          '--allow-empty',
+          '-m',
+          `Snapshot of environment ${environment.config.name}`,
+        ]);
       }
     } catch (error) {
       if (error instanceof WorkspaceError) throw error;
@@ -146,7 +153,17 @@ export class GitWorkspace implements Workspace {
     await runGit(tree, ['commit', '--quiet', '--allow-empty', '--no-verify', '-m', message]);
     // One process for the commit's id, its changed paths and its diff: "<sha>\0" then the raw
     // lines (":<modes> <shas> <status>\0<path>\0" each, -z), then the patch.
-    const shown = await runGit(tree, ['show', '--format=%H%x00', '--raw', '--patch', '-z', '--no-color', '--no-ext-diff', '--no-renames', 'HEAD']);
+    const shown = await runGit(tree, [
+      'show',
+      '--format=%H%x00',
+      '--raw',
+      '--patch',
+      '-z',
+      '--no-color',
+      '--no-ext-diff',
+      '--no-renames',
+      'HEAD',
+    ]);
     const commit = shown.slice(0, shown.indexOf('\0'));
     const { paths, patchStart } = parseRaw(shown, commit.length);
     await runGit(tree, ['update-ref', `refs/heads/${ideaBranch(ideaId)}`, commit]);
@@ -164,7 +181,14 @@ export class GitWorkspace implements Workspace {
     // One process, nothing staged: "1 XY sub mH mI mW hH hI path" per changed tracked file
     // (mW: its mode in the worktree, 120000 for a symlink), "? path" per untracked file,
     // "! path" per ignored one.
-    const out = await runGit(this.tree(dir), ['status', '--porcelain=v2', '-z', '--untracked-files=all', '--ignored=traditional', '--no-renames']);
+    const out = await runGit(this.tree(dir), [
+      'status',
+      '--porcelain=v2',
+      '-z',
+      '--untracked-files=all',
+      '--ignored=traditional',
+      '--no-renames',
+    ]);
     const changes: PendingChange[] = [];
     for (const entry of out.split('\0')) {
       if (entry.startsWith('1 ') || entry.startsWith('u ')) {
@@ -235,7 +259,9 @@ export class GitWorkspace implements Workspace {
     await Promise.allSettled([...this.releasing]);
     this.pool.length = 0;
     if (existsSync(this.worktreesDir)) {
-      await Promise.all(readdirSync(this.worktreesDir).map((entry) => rm(path.join(this.worktreesDir, entry), { recursive: true, force: true })));
+      await Promise.all(
+        readdirSync(this.worktreesDir).map((entry) => rm(path.join(this.worktreesDir, entry), { recursive: true, force: true })),
+      );
     }
     this.worktreeGitDirs.clear();
     await runGit(this.repo(), ['worktree', 'prune']);
@@ -287,7 +313,6 @@ function snapshotFolder(from: string, to: string): void {
     filter: (source) => !SNAPSHOT_SKIP.has(path.basename(source)),
   });
 }
-
 
 /** Parses `--raw -z` lines from `start`; returns the paths and where the text after them begins. */
 function parseRaw(text: string, start: number): { paths: { path: string; newMode: string; status: string }[]; patchStart: number } {
@@ -391,4 +416,3 @@ class ObjectReader {
     }
   }
 }
-

@@ -85,7 +85,9 @@ async function checkBranchName(repo: SimpleGit, branch: string, top: string): Pr
     throw new UsageError(`"${branch}" is not a valid branch name; pick another with --branch`);
   }
   if (await hasRef(top, `refs/heads/${branch}`)) {
-    throw new UsageError(`branch ${branch} already exists in ${top}; pick another with --branch, or delete it first (git branch -D ${branch})`);
+    throw new UsageError(
+      `branch ${branch} already exists in ${top}; pick another with --branch, or delete it first (git branch -D ${branch})`,
+    );
   }
 }
 
@@ -107,7 +109,11 @@ async function resolveCommit(repo: SimpleGit, ref: string, top: string): Promise
   try {
     return (await repo.raw(['rev-parse', '--verify', `${ref}^{commit}`])).trim();
   } catch {
-    throw new UsageError(ref === 'HEAD' ? `${top} has no commits yet: commit something first, or pass --onto <ref>` : `--onto ${ref}: no such commit or branch in ${top}`);
+    throw new UsageError(
+      ref === 'HEAD'
+        ? `${top} has no commits yet: commit something first, or pass --onto <ref>`
+        : `--onto ${ref}: no such commit or branch in ${top}`,
+    );
   }
 }
 
@@ -153,4 +159,3 @@ function amFailure(error: unknown): string {
     .filter((line) => /^(error|fatal|CONFLICT|Patch failed)/i.test(line));
   return lines.slice(0, 2).join('; ') || errorLine(error);
 }
-

@@ -16,7 +16,10 @@ import type { IdeaRecord } from '../../src/core/types.ts';
 import { copyEnvironment, tempDir } from '../helpers/sweep.ts';
 
 function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Researcher', '-c', 'user.email=researcher@lab', ...args], { cwd: dir, encoding: 'utf8' }).trim();
+  return execFileSync('git', ['-c', 'user.name=Researcher', '-c', 'user.email=researcher@lab', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  }).trim();
 }
 
 /** Runs the researcher CLI in-process, capturing what it prints. */
@@ -52,12 +55,30 @@ describe('researcher apply', () => {
     git(code, 'add', '-A');
     git(code, 'commit', '-qm', 'quadratic code');
     const runs = tempDir('researcher-apply-');
-    const run = await cli('run', environmentDir, '--ideas', '3', '--seed', '6', '--build-on', 'best', '--runs-dir', runs, '--run-id', 'night');
+    const run = await cli(
+      'run',
+      environmentDir,
+      '--ideas',
+      '3',
+      '--seed',
+      '6',
+      '--build-on',
+      'best',
+      '--runs-dir',
+      runs,
+      '--run-id',
+      'night',
+    );
     expect(run.code).toBe(0);
     runDir = path.join(runs, 'night');
     const store = RunStore.open(runDir);
     ideas = store.ideas();
-    seed0Reward = new Map(store.evaluations().filter((e) => e.seed === 0 && e.reward !== null).map((e) => [e.ideaId, e.reward!]));
+    seed0Reward = new Map(
+      store
+        .evaluations()
+        .filter((e) => e.seed === 0 && e.reward !== null)
+        .map((e) => [e.ideaId, e.reward!]),
+    );
     store.close();
   }, 180_000);
 
@@ -96,7 +117,8 @@ describe('researcher apply', () => {
     const branch = `researcher/night/idea-${best.id}`;
     expect(out).toContain(`created branch ${branch} in ${code}`);
     const titles: string[] = [];
-    for (let i: IdeaRecord | undefined = best; i && i.id !== 0; i = i.parentId === null ? undefined : idea(i.parentId)) titles.push(i.title);
+    for (let i: IdeaRecord | undefined = best; i && i.id !== 0; i = i.parentId === null ? undefined : idea(i.parentId))
+      titles.push(i.title);
     expect(git(code, 'log', '--format=%s', `main..${branch}`).split('\n')).toEqual(titles);
     // The exact commits the sweep evaluated, on top of the commit it started from.
     expect(git(code, 'rev-parse', branch)).toBe(best.commit);
@@ -132,7 +154,11 @@ describe('researcher apply', () => {
     const { code: exit, out } = await cli('apply', runDir, String(leaf.id), '--to', clone, '--onto', 'main', '--branch', 'on-main');
     expect(exit).toBe(0);
     expect(out).toContain(`${chain.length + 1} commits on top of main`);
-    expect(git(clone, 'log', '--format=%s', 'on-main').split('\n')).toEqual([...[leaf, ...chain].map((i) => i.title), 'lab notes', 'quadratic code']);
+    expect(git(clone, 'log', '--format=%s', 'on-main').split('\n')).toEqual([
+      ...[leaf, ...chain].map((i) => i.title),
+      'lab notes',
+      'quadratic code',
+    ]);
     git(clone, 'switch', '-q', 'on-main');
     expect(readFileSync(path.join(clone, 'NOTES.md'), 'utf8')).toBe('lab notes\n');
     expect(await measuredReward(clone)).toBe(seed0Reward.get(leaf.id));

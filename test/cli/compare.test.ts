@@ -54,7 +54,9 @@ describe('researcher compare', () => {
   beforeAll(async () => {
     const runs = tempDir('researcher-compare-');
     expect((await cli('run', QUADRATIC, '--ideas', '3', '--seed', '0', '--runs-dir', runs, '--run-id', 'wide')).code).toBe(0);
-    expect((await cli('run', QUADRATIC, '--ideas', '2', '--seed', '6', '--build-on', 'best', '--runs-dir', runs, '--run-id', 'deep')).code).toBe(0);
+    expect(
+      (await cli('run', QUADRATIC, '--ideas', '2', '--seed', '6', '--build-on', 'best', '--runs-dir', runs, '--run-id', 'deep')).code,
+    ).toBe(0);
     runA = path.join(runs, 'wide');
     runB = path.join(runs, 'deep');
     a = summaryOf(runA);
@@ -103,7 +105,9 @@ describe('researcher compare', () => {
     expect(minimizing.checkpoints[1].leader).toBe(x < y ? 'a' : x > y ? 'b' : 'tie');
 
     const elsewhere = compareRuns(a, { ...b, run: { ...b.run, environmentName: 'grpo-tiny' } });
-    expect(elsewhere.notes[0]).toBe('the runs are on different environments (quadratic and grpo-tiny): their rewards may not be comparable');
+    expect(elsewhere.notes[0]).toBe(
+      'the runs are on different environments (quadratic and grpo-tiny): their rewards may not be comparable',
+    );
     const opposite = compareRuns(a, { ...b, goal: 'minimize' });
     expect(opposite.bestLeader).toBeNull();
     expect(opposite.notes).toContain('the runs optimise in different directions (maximize and minimize): no leader is named');

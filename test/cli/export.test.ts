@@ -17,7 +17,11 @@ import { byRole, callsOf, idea, messagesOf, setX, systemOf } from '../fakes/rese
 import { QUADRATIC, REPO_ROOT } from '../helpers/sweep.ts';
 
 const WRONG_DIFF = { text: '```diff\n--- a/config.py\n+++ b/config.py\n@@ -1,2 +1,2 @@\n-X = 0.25\n+X = 3\n```\n' };
-const UNREADABLE = ['I think we should raise X a little.', '{"title": "", "hypothesis": "bigger"}', '```json\n{"title": "X to 5", "hypothesis": \n```'];
+const UNREADABLE = [
+  'I think we should raise X a little.',
+  '{"title": "", "hypothesis": "bigger"}',
+  '```json\n{"title": "X to 5", "hypothesis": \n```',
+];
 const DOCS = path.join(REPO_ROOT, 'docs/export.md');
 const CHECKER = path.join(REPO_ROOT, 'test/helpers/check_export.py');
 
@@ -30,7 +34,10 @@ beforeAll(async () => {
   runsDir = mkdtempSync(path.join(tmpdir(), 'export-'));
   offlineRun = path.join(runsDir, 'offline');
   llmRun = path.join(runsDir, 'llm');
-  const offline = await researcher(['run', QUADRATIC, '--ideas', '2', '--seeds', '2', '--runs-dir', runsDir, '--run-id', 'offline'], CLEAN_ENV);
+  const offline = await researcher(
+    ['run', QUADRATIC, '--ideas', '2', '--seeds', '2', '--runs-dir', runsDir, '--run-id', 'offline'],
+    CLEAN_ENV,
+  );
   expect(offline.code, offline.stderr).toBe(0);
 
   server = await FakeOpenAIServer.start({ apiKey: 'sk-local', models: ['qwen-local'] });
@@ -40,11 +47,25 @@ beforeAll(async () => {
       coder: [setX(2), WRONG_DIFF, setX(3)],
     }),
   );
-  const llm = await researcher(['run', 'test/fixtures/quadratic', '--agent', 'agents/openai-compatible.yaml', '--ideas', '3', '--runs-dir', runsDir, '--run-id', 'llm'], {
-    ...CLEAN_ENV,
-    OPENAI_BASE_URL: server.url,
-    OPENAI_API_KEY: 'sk-local',
-  });
+  const llm = await researcher(
+    [
+      'run',
+      'test/fixtures/quadratic',
+      '--agent',
+      'agents/openai-compatible.yaml',
+      '--ideas',
+      '3',
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      'llm',
+    ],
+    {
+      ...CLEAN_ENV,
+      OPENAI_BASE_URL: server.url,
+      OPENAI_API_KEY: 'sk-local',
+    },
+  );
   expect(llm.code, llm.stderr).toBe(0);
 });
 
@@ -60,7 +81,10 @@ function python(file: string): { records: number; by_run: Record<string, number[
 }
 
 function readRecords(file: string): TrajectoryRecord[] {
-  return readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as TrajectoryRecord);
+  return readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as TrajectoryRecord);
 }
 
 describe('researcher export', () => {
@@ -85,7 +109,9 @@ describe('researcher export', () => {
   });
 
   it('writes real numbers with a decimal point, so a whole reward still loads as a float', () => {
-    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.includes('"run":"llm"') && l.includes('"idea":2'))!;
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"run":"llm"') && l.includes('"idea":2'))!;
     expect(line).toContain('"reward":10.0,');
     expect(line).toContain('"rewards":[10.0]');
     expect(line).toContain('"cost_usd":0.0');
@@ -102,7 +128,15 @@ describe('researcher export', () => {
     expect(first.thinker_prompt![0].content).toContain('Maximise the score by choosing X.');
     expect(first.environment_description).toBe('Maximise the score by choosing X. Values above 8 crash.');
     expect(first.thinker_reply).toBe(idea(2).text);
-    expect(first).toMatchObject({ title: 'X to 2', status: 'succeeded', reward: 9, rewards: [9], thinker_calls: 1, coder_calls: 1, coder_reply: setX(2).text });
+    expect(first).toMatchObject({
+      title: 'X to 2',
+      status: 'succeeded',
+      reward: 9,
+      rewards: [9],
+      thinker_calls: 1,
+      coder_calls: 1,
+      coder_reply: setX(2).text,
+    });
     expect(first.diff).toContain('+X = 2');
     expect(JSON.parse(first.edit!)).toMatchObject({ kind: 'search-replace' });
   });
@@ -121,7 +155,15 @@ describe('researcher export', () => {
 
   it('keeps a failed idea with its reason and every unreadable reply', () => {
     const failed = of('llm', 3);
-    expect(failed).toMatchObject({ status: 'failed', failure_reason: 'agent-error', reward: null, rewards: [], seeds: [], diff: null, edit: null });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      failure_reason: 'agent-error',
+      reward: null,
+      rewards: [],
+      seeds: [],
+      diff: null,
+      edit: null,
+    });
     expect(failed.error).toMatch(/^the thinker failed: /);
     expect(failed.thinker_calls).toBe(3);
     expect(failed.model_calls.map((c) => c.reply)).toEqual(UNREADABLE);
@@ -130,7 +172,10 @@ describe('researcher export', () => {
   });
 
   it('adds up to what the server billed', () => {
-    const billed = server.billed.reduce((sum, u) => ({ input: sum.input + u.input, cached: sum.cached + u.cached, output: sum.output + u.output }), { input: 0, cached: 0, output: 0 });
+    const billed = server.billed.reduce(
+      (sum, u) => ({ input: sum.input + u.input, cached: sum.cached + u.cached, output: sum.output + u.output }),
+      { input: 0, cached: 0, output: 0 },
+    );
     const llm = records.filter((r) => r.run === 'llm');
     expect(llm.reduce((sum, r) => sum + r.input_tokens, 0)).toBe(billed.input);
     expect(llm.reduce((sum, r) => sum + r.cached_tokens, 0)).toBe(billed.cached);
@@ -146,7 +191,16 @@ describe('researcher export', () => {
       expect(r.seeds.map((s) => s.seed)).toEqual([...r.seeds.map((s) => s.seed)].sort((a, b) => a - b));
       const rewards = r.rewards.filter((x): x is number => x !== null);
       if (r.status === 'succeeded') expect(r.reward).toBeCloseTo(rewards.reduce((a, b) => a + b, 0) / rewards.length, 10);
-      expect(r).toMatchObject({ agent: 'offline', environment: 'quadratic', thinker_prompt: null, thinker_model: null, thinker_calls: 0, coder_calls: 0, model_calls: [], cost_usd: 0 });
+      expect(r).toMatchObject({
+        agent: 'offline',
+        environment: 'quadratic',
+        thinker_prompt: null,
+        thinker_model: null,
+        thinker_calls: 0,
+        coder_calls: 0,
+        model_calls: [],
+        cost_usd: 0,
+      });
     }
     expect(of('offline', 0)).toMatchObject({ is_baseline: true, title: 'baseline', improvement: 0 });
     expect(of('offline', 1).edit).not.toBeNull();
@@ -181,7 +235,10 @@ describe('researcher export', () => {
   it('prints JSON lines on standard output by default', async () => {
     const result = await researcher(['export', offlineRun]);
     expect(result.code, result.stderr).toBe(0);
-    const lines = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as TrajectoryRecord);
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as TrajectoryRecord);
     expect(lines).toEqual(records.filter((r) => r.run === 'offline'));
   });
 
@@ -223,7 +280,10 @@ describe('researcher export --format parquet', () => {
     expect(result.stderr).toBe(`wrote 7 record(s) from 2 run(s) to ${file} (parquet)\n`);
     bytes = new Uint8Array(readFileSync(file));
     const lines = await researcher(['export', offlineRun, llmRun]);
-    jsonl = lines.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as TrajectoryRecord);
+    jsonl = lines.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as TrajectoryRecord);
   });
 
   it('writes a Parquet file whose rows, read back with hyparquet, are the JSON-lines records', async () => {
@@ -231,7 +291,9 @@ describe('researcher export --format parquet', () => {
     // own reader, checks the file.
     expect(Buffer.from(bytes.subarray(0, 4)).toString()).toBe('PAR1');
     expect(Buffer.from(bytes.subarray(-4)).toString()).toBe('PAR1');
-    const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
+    const rows = await parquetReadObjects({
+      file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    });
     expect(rows).toHaveLength(7);
     const nested = new Set(['seeds', 'model_calls', 'thinker_prompt', 'coder_prompt']);
     const decoded = rows.map((row) =>
@@ -257,7 +319,13 @@ describe('researcher export --format parquet', () => {
     const documented = documentedFields();
     expect([...top.keys()].sort()).toEqual([...documented.keys()].sort());
     const expected = (type: string) =>
-      type.startsWith('list of (number') ? 'LIST' : type.startsWith('list of') ? 'JSON' : ({ string: 'UTF8', integer: 'INT64', number: 'DOUBLE', boolean: 'BOOLEAN' } as Record<string, string>)[type.replace(/,? or null$/, '')];
+      type.startsWith('list of (number')
+        ? 'LIST'
+        : type.startsWith('list of')
+          ? 'JSON'
+          : ({ string: 'UTF8', integer: 'INT64', number: 'DOUBLE', boolean: 'BOOLEAN' } as Record<string, string>)[
+              type.replace(/,? or null$/, '')
+            ];
     for (const [field, type] of documented) {
       const element = top.get(field)!;
       expect(element.converted_type ?? element.type, field).toBe(expected(type));

@@ -29,7 +29,17 @@ afterAll(async () => {
 });
 
 const llm = (runId: string, extra: string[] = []) => [
-  'run', 'test/fixtures/quadratic', '--agent', 'agents/openai-compatible.yaml', '--ideas', '1', '--runs-dir', runsDir, '--run-id', runId, ...extra,
+  'run',
+  'test/fixtures/quadratic',
+  '--agent',
+  'agents/openai-compatible.yaml',
+  '--ideas',
+  '1',
+  '--runs-dir',
+  runsDir,
+  '--run-id',
+  runId,
+  ...extra,
 ];
 const llmEnv = () => ({ ...CLEAN_ENV, ...NO_BWRAP, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-local' });
 
@@ -55,16 +65,24 @@ describe('without bubblewrap', () => {
   });
 
   it('lets the offline agent run unisolated, and says so', async () => {
-    const result = await researcher(['run', 'test/fixtures/quadratic', '--ideas', '1', '--runs-dir', runsDir, '--run-id', 'offline'], { ...CLEAN_ENV, ...NO_BWRAP });
+    const result = await researcher(['run', 'test/fixtures/quadratic', '--ideas', '1', '--runs-dir', runsDir, '--run-id', 'offline'], {
+      ...CLEAN_ENV,
+      ...NO_BWRAP,
+    });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/unisolated: bubblewrap \(bwrap\) is not installed; the offline agent's knob edits run as plain processes/);
+    expect(result.stdout).toMatch(
+      /unisolated: bubblewrap \(bwrap\) is not installed; the offline agent's knob edits run as plain processes/,
+    );
     expect((await showJson(path.join(runsDir, 'offline'))).run.unisolated).toBe(true);
   });
 });
 
 describe.skipIf(!bubblewrapTestsRun('the isolated-by-default CLI test'))('with bubblewrap', () => {
   it('isolates an offline run without being asked', async () => {
-    const result = await researcher(['run', 'test/fixtures/quadratic', '--ideas', '1', '--runs-dir', runsDir, '--run-id', 'isolated'], CLEAN_ENV);
+    const result = await researcher(
+      ['run', 'test/fixtures/quadratic', '--ideas', '1', '--runs-dir', runsDir, '--run-id', 'isolated'],
+      CLEAN_ENV,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).not.toMatch(/unisolated/);
     const summary = await showJson(path.join(runsDir, 'isolated'));

@@ -48,11 +48,16 @@ describe('researcher patch apply', () => {
   it('applies a model reply with a fenced, misnumbered diff and prints what changed (the real binary)', async () => {
     const dir = repo();
     const patch = path.join(dir, 'reply.md');
-    writeFileSync(patch, 'Here you go:\n```diff\n--- a/train.py\n+++ b/train.py\n@@ -10,3 +10,4 @@\n     lr = 0.1\n+    warmup = 5\n     steps = 10\n```\n');
+    writeFileSync(
+      patch,
+      'Here you go:\n```diff\n--- a/train.py\n+++ b/train.py\n@@ -10,3 +10,4 @@\n     lr = 0.1\n+    warmup = 5\n     steps = 10\n```\n',
+    );
     const result = await researcher(['patch', 'apply', dir, patch]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('M train.py (+1 -0)');
-    expect(readFileSync(path.join(dir, 'train.py'), 'utf8')).toBe('def train():\n    lr = 0.1\n    warmup = 5\n    steps = 10\n    return lr\n');
+    expect(readFileSync(path.join(dir, 'train.py'), 'utf8')).toBe(
+      'def train():\n    lr = 0.1\n    warmup = 5\n    steps = 10\n    return lr\n',
+    );
   });
 
   it('exits non-zero with the reason and leaves the tree as it was', async () => {

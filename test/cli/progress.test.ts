@@ -60,7 +60,9 @@ class FakeTerminal extends Writable {
 
 describe('progress', () => {
   it('formats the numbers a user watches: done, failed, running, best with spread, spend, ETA', () => {
-    expect(formatStatus(status)).toBe('5/12 done (1 failed) · 2 running · 1 preparing · best 9.806 ± 0.01 (idea 3) · $0.0123 · 4m10s · ETA 6m00s');
+    expect(formatStatus(status)).toBe(
+      '5/12 done (1 failed) · 2 running · 1 preparing · best 9.806 ± 0.01 (idea 3) · $0.0123 · 4m10s · ETA 6m00s',
+    );
     expect(formatStatus({ ...status, best: null, etaMs: null, failed: 0 })).toBe('5/12 done · 2 running · 1 preparing · $0.0123 · 4m10s');
     expect(formatDuration(3 * 3_600_000 + 5 * 60_000)).toBe('3h05m');
   });
@@ -89,7 +91,11 @@ describe('progress', () => {
     // eslint-disable-next-line no-control-regex -- the escape codes are what the status bar writes
     expect(terminal.output).toMatch(/\r\x1b\[2K\x1b\[7m▶ 5\/12 done \(1 failed\) · 2 running.*\x1b\[0m$/);
     terminal.output = '';
-    progress.report({ type: 'idea-finished', idea: idea({ status: 'failed', reward: null, failureReason: 'crashed', error: 'exit 1' }), best: undefined });
+    progress.report({
+      type: 'idea-finished',
+      idea: idea({ status: 'failed', reward: null, failureReason: 'crashed', error: 'exit 1' }),
+      best: undefined,
+    });
     // The bar is cleared, the line printed, and the bar drawn again below it.
     // eslint-disable-next-line no-control-regex -- the escape codes are what the status bar writes
     expect(terminal.output).toMatch(/^\r\x1b\[2K\[\d\d:\d\d:\d\d\] idea 4: failed \(crashed\): exit 1\n\r\x1b\[2K\x1b\[7m▶ 5\/12/);
@@ -124,7 +130,11 @@ describe('progress', () => {
 
   it('on a terminal the bar shows each running idea against its limit', () => {
     const terminal = new FakeTerminal();
-    const progress = new TtyProgress(12, terminal as unknown as NodeJS.WriteStream, { runDir: tempDir('researcher-heartbeat-'), timeoutMs: 600_000, intervalMs: 60_000 });
+    const progress = new TtyProgress(12, terminal as unknown as NodeJS.WriteStream, {
+      runDir: tempDir('researcher-heartbeat-'),
+      timeoutMs: 600_000,
+      intervalMs: 60_000,
+    });
     progress.report({ type: 'evaluation-started', ideaId: 0, seed: 0, gpus: [] });
     progress.report({ type: 'evaluation-started', ideaId: 2, seed: 0, gpus: [] });
     progress.report({ type: 'status', status });

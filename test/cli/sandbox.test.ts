@@ -9,13 +9,14 @@ import { CPU_IMAGE, client, containersOfRun, dockerTestsRun, researcher, uniqueR
 const runs = await dockerTestsRun('the sandbox prune test');
 
 describe.skipIf(!runs)('researcher sandbox prune', () => {
-  it('removes a dead researcher\'s containers and code images, and keeps a live one\'s', { timeout: 300_000 }, async () => {
+  it("removes a dead researcher's containers and code images, and keeps a live one's", { timeout: 300_000 }, async () => {
     const docker = client();
     const deadRun = uniqueRunId('dead');
     const liveRun = uniqueRunId('live');
     const dead = { 'ai-researcher.run': deadRun, 'ai-researcher.owner': `${os.hostname()}:2147483646` }; // no such process
     const live = { 'ai-researcher.run': liveRun, 'ai-researcher.owner': `${os.hostname()}:${process.pid}` };
-    const make = (labels: Record<string, string>) => docker.createContainer({ Image: CPU_IMAGE, Cmd: ['true'], Labels: labels, HostConfig: { NetworkMode: 'none' } });
+    const make = (labels: Record<string, string>) =>
+      docker.createContainer({ Image: CPU_IMAGE, Cmd: ['true'], Labels: labels, HostConfig: { NetworkMode: 'none' } });
     const deadContainer = await make(dead);
     const liveContainer = await make(live);
     const deadImage = `ai-researcher-run/${deadRun}:run-test`;

@@ -14,7 +14,10 @@ import { copyEnvironment, createTestRun, scriptedCoder, setX } from '../helpers/
 function slowIdeas(seconds: number): string {
   const dir = copyEnvironment();
   const train = path.join(dir, 'code/train.py');
-  writeFileSync(train, `${readFileSync(train, 'utf8').replace('seed = int', `import time\nif X != 0.5:\n    time.sleep(${seconds})\nseed = int`)}`);
+  writeFileSync(
+    train,
+    `${readFileSync(train, 'utf8').replace('seed = int', `import time\nif X != 0.5:\n    time.sleep(${seconds})\nseed = int`)}`,
+  );
   const yaml = path.join(dir, 'environment.yaml');
   writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('timeout: 20s', 'timeout: 300s'));
   return dir;
@@ -57,7 +60,13 @@ function processesUnder(dir: string): number[] {
 
 describe('budgets', () => {
   it('at --max-cost lets the running evaluation finish, keeps the unstarted idea, and resume carries on', async () => {
-    const run = await createTestRun(slowIdeas(2), { ideas: 3, search: 'evolve', parallel: 2, maxCostUsd: 1, searchOptions: { islands: 1, seedIdeas: 5 } });
+    const run = await createTestRun(slowIdeas(2), {
+      ideas: 3,
+      search: 'evolve',
+      parallel: 2,
+      maxCostUsd: 1,
+      searchOptions: { islands: 1, seedIdeas: 5 },
+    });
     const thinker = pricedThinker([0, 5, 0], () => run.store.runningEvaluations().some((e) => e.ideaId > 0));
     const coder = scriptedCoder([setX('3'), setX('2'), setX('4')]);
     const summary = await run.sweep({ thinker, coder });
@@ -92,7 +101,14 @@ describe('budgets', () => {
   });
 
   it('with --hard-stop stops running evaluations too, kills their processes and exits normally', async () => {
-    const run = await createTestRun(slowIdeas(120), { ideas: 4, search: 'evolve', parallel: 2, maxCostUsd: 1, hardStop: true, searchOptions: { islands: 1, seedIdeas: 5 } });
+    const run = await createTestRun(slowIdeas(120), {
+      ideas: 4,
+      search: 'evolve',
+      parallel: 2,
+      maxCostUsd: 1,
+      hardStop: true,
+      searchOptions: { islands: 1, seedIdeas: 5 },
+    });
     const thinker = pricedThinker([0, 0, 5], () => run.store.runningEvaluations().filter((e) => e.ideaId > 0).length >= 2);
     const coder = scriptedCoder([setX('3'), setX('2'), setX('4')]);
     // The third proposal passes the limit; by then ideas 1 and 2 are running 120 s runs.

@@ -28,7 +28,22 @@ function cli(args: string[]): Promise<string> {
 }
 
 function sweepArgs(environmentDir: string, runsDir: string, runId: string): string[] {
-  return ['run', environmentDir, '--search', 'evolve', '--ideas', String(IDEAS), '--parallel', '2', '--seed', '7', '--runs-dir', runsDir, '--run-id', runId];
+  return [
+    'run',
+    environmentDir,
+    '--search',
+    'evolve',
+    '--ideas',
+    String(IDEAS),
+    '--parallel',
+    '2',
+    '--seed',
+    '7',
+    '--runs-dir',
+    runsDir,
+    '--run-id',
+    runId,
+  ];
 }
 
 /** The evolve state must account for every idea exactly once. */

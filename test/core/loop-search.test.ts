@@ -49,7 +49,11 @@ describe('search strategies in real sweeps', () => {
     const summaries = await Promise.all(runs.map((run) => run.sweep()));
     expect(summaries.map((s) => s.stoppedBy)).toEqual(['budget', 'budget', 'budget']);
 
-    for (const [run, count] of [[serial, 2], [parallel, 4], [evolve, 4]] as const) {
+    for (const [run, count] of [
+      [serial, 2],
+      [parallel, 4],
+      [evolve, 4],
+    ] as const) {
       const ideas = run.store.ideas();
       expect(ideas).toHaveLength(count + 1);
       expect(ideas.every(finished)).toBe(true);
@@ -104,7 +108,10 @@ describe('search strategies in real sweeps', () => {
     const environmentDir = copyEnvironment();
     // A noisy evaluator: x = 3.5 scores high under seed 0 only (a lucky seed).
     const score = path.join(environmentDir, 'evaluator/score.py');
-    writeFileSync(score, readFileSync(score, 'utf8').replace('score = 10', 'score = (0.6 if prediction["x"] == 3.5 and prediction["seed"] == 0 else 0) + 10'));
+    writeFileSync(
+      score,
+      readFileSync(score, 'utf8').replace('score = 10', 'score = (0.6 if prediction["x"] == 3.5 and prediction["seed"] == 0 else 0) + 10'),
+    );
     const run = await createTestRun(environmentDir, { ideas: 3, seeds: 1, confirmSeeds: 2 });
     const thinker = recordingThinker(['lucky', 'solid', 'worse']);
     const summary = await run.sweep({ thinker, coder: scriptedCoder([setX('3.5'), setX('3'), setX('1')]) });
@@ -128,14 +135,19 @@ describe('search strategies in real sweeps', () => {
     // Runs much longer than preparing an idea (instant agents), so a prepared idea must be waiting.
     writeFileSync(train, `import time\ntime.sleep(3)\n${readFileSync(train, 'utf8')}`);
     const run = await createTestRun(environmentDir, { ideas: 4, search: 'evolve', parallel: 2 });
-    await run.sweep({ thinker: recordingThinker(['x 3', 'x 2', 'x 4', 'x 1']), coder: scriptedCoder([setX('3'), setX('2'), setX('4'), setX('1')]) });
+    await run.sweep({
+      thinker: recordingThinker(['x 3', 'x 2', 'x 4', 'x 1']),
+      coder: scriptedCoder([setX('3'), setX('2'), setX('4'), setX('1')]),
+    });
     const statuses = run.events.flatMap((e) => (e.type === 'status' ? [e.status] : []));
     expect(Math.max(...statuses.map((s) => s.running))).toBe(2);
     // While both slots ran, the next idea was already prepared, so it could start at once.
     expect(statuses.some((s) => s.running === 2 && s.preparing >= 1)).toBe(true);
     // Overlap, shown by the store: some evaluation started before another one finished.
     const evaluations = run.store.evaluations().filter((e) => e.ideaId > 0);
-    const overlaps = evaluations.some((a) => evaluations.some((b) => a !== b && a.startedAt < b.finishedAt! && b.startedAt < a.finishedAt!));
+    const overlaps = evaluations.some((a) =>
+      evaluations.some((b) => a !== b && a.startedAt < b.finishedAt! && b.startedAt < a.finishedAt!),
+    );
     expect(overlaps).toBe(true);
     const last = statuses[statuses.length - 1];
     expect(last).toMatchObject({ ideas: 4, finished: 4, running: 0, preparing: 0 });

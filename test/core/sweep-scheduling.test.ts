@@ -105,7 +105,12 @@ describe('sweep scheduling on in-memory doubles', () => {
     ]);
     const base = knobCoder();
     const coder = new ScriptedCoder((idea, context, feedback) =>
-      idea.title.includes('stale') ? { kind: 'search-replace', blocks: [{ path: 'config.py', search: 'X = 42', replace: 'X = 7' }] } : base.implement(idea, context, feedback).then((r) => r.value, (e: Error) => e),
+      idea.title.includes('stale')
+        ? { kind: 'search-replace', blocks: [{ path: 'config.py', search: 'X = 42', replace: 'X = 7' }] }
+        : base.implement(idea, context, feedback).then(
+            (r) => r.value,
+            (e: Error) => e,
+          ),
     );
     const sandbox = new ScriptedSandbox((request) => {
       const x = knobValue(request);
@@ -157,7 +162,11 @@ describe('sweep scheduling on in-memory doubles', () => {
     const stopped = await run.sweep({ thinker: first });
     expect(stopped.stoppedBy).toBe('max-cost');
     expect(run.events).toContainEqual({ type: 'stopping', reason: 'max-cost', hardStop: false });
-    expect(stopped.ideas.map((idea) => [idea.id, isFinished(idea)])).toEqual([[0, true], [1, true], [2, false]]);
+    expect(stopped.ideas.map((idea) => [idea.id, isFinished(idea)])).toEqual([
+      [0, true],
+      [1, true],
+      [2, false],
+    ]);
     expect(run.store.usage().costUsd).toBeCloseTo(1.2);
 
     run.store.setMeta('config', { ...run.store.config, maxCostUsd: 10 });
@@ -203,12 +212,20 @@ describe('sweep scheduling on in-memory doubles', () => {
     expect(resumed.stoppedBy).toBe('budget');
     expect(resumed.ideas).toHaveLength(5);
     expect(resumed.ideas.every(isFinished)).toBe(true);
-    expect(run.events).toContainEqual({ type: 'resumed', requeued: [...before.values()].filter((idea) => !isFinished(idea)).map((idea) => idea.id) });
+    expect(run.events).toContainEqual({
+      type: 'resumed',
+      requeued: [...before.values()].filter((idea) => !isFinished(idea)).map((idea) => idea.id),
+    });
     // Ideas 1 and 2 run from the commits they had, once; only ideas never fully proposed are proposed.
     expect(coder.calls.map((call) => call.ideaId)).not.toContain(1);
     expect(coder.calls.map((call) => call.ideaId)).not.toContain(2);
     expect([1, 2].map((id) => resumed.ideas[id].commit)).toEqual(commits);
-    expect(resumedSandbox.started.filter((request) => request.ideaId <= 2).map((request) => request.ideaId).sort()).toEqual([1, 2]);
+    expect(
+      resumedSandbox.started
+        .filter((request) => request.ideaId <= 2)
+        .map((request) => request.ideaId)
+        .sort(),
+    ).toEqual([1, 2]);
     expect(again.calls.map((call) => call.ideaId).sort()).toEqual([...halfProposed, ...(before.has(4) ? [] : [4])].sort());
   });
 });

@@ -55,7 +55,9 @@ export async function dockerTestsRun(what: string, urls: string[] = [DOCKER_HOST
   for (const url of urls) if (!(await answers(url))) missing.push(url);
   if (missing.length === 0) return true;
   if (IN_CI) return true; // run, and fail: CI must have its engines
-  console.warn(`skipping ${what}: no Docker daemon answers at ${missing.join(', ')} (start one with scripts/docker-up.sh, or set DOCKER_HOST)`);
+  console.warn(
+    `skipping ${what}: no Docker daemon answers at ${missing.join(', ')} (start one with scripts/docker-up.sh, or set DOCKER_HOST)`,
+  );
   return false;
 }
 
@@ -136,7 +138,8 @@ export function dockerEnvironment(prelude: string, run: { timeout?: string; memo
   const quadratic = path.join(REPO_ROOT, 'test/fixtures/quadratic');
   const code = path.join(dir, 'code');
   mkdirSync(path.join(code, 'data'), { recursive: true });
-  for (const file of ['config.py', 'data/public.json']) writeFileSync(path.join(code, file), readFileSync(path.join(quadratic, 'code', file)));
+  for (const file of ['config.py', 'data/public.json'])
+    writeFileSync(path.join(code, file), readFileSync(path.join(quadratic, 'code', file)));
   writeFileSync(path.join(code, 'train.py'), `${prelude}\n${readFileSync(path.join(quadratic, 'code/train.py'), 'utf8')}`);
   const yaml = readFileSync(path.join(QUADRATIC_DOCKER, 'environment.yaml'), 'utf8')
     .replace('name: quadratic-docker', 'name: quadratic-docker-test')
@@ -149,9 +152,15 @@ export function dockerEnvironment(prelude: string, run: { timeout?: string; memo
 }
 
 /** Runs the researcher CLI against the test engine (DOCKER_HOST set), without blocking the test's event loop. */
-export function researcher(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function researcher(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DOCKER_HOST, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, DOCKER_HOST, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -9,7 +9,17 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/store/run-store.ts';
 import { REPO_ROOT, tempDir } from '../helpers/sweep.ts';
-import { DOCKER_HOST, SECOND_DOCKER_HOST, answers, client, containersOfRun, dockerEnvironment, dockerTestsRun, researcher, uniqueRunId } from './engine.ts';
+import {
+  DOCKER_HOST,
+  SECOND_DOCKER_HOST,
+  answers,
+  client,
+  containersOfRun,
+  dockerEnvironment,
+  dockerTestsRun,
+  researcher,
+  uniqueRunId,
+} from './engine.ts';
 
 const runs = await dockerTestsRun('the two-host Docker tests', [DOCKER_HOST, SECOND_DOCKER_HOST]);
 
@@ -36,15 +46,33 @@ describe.skipIf(!runs)('a sweep over two Docker hosts', () => {
     let watching = true;
 
     const sweep = researcher([
-      'run', environment, '--ideas', '4', '--parallel', '2', '--search', 'parallel', '--sandbox', 'docker',
-      '--docker-host', DOCKER_HOST, '--docker-host', SECOND_DOCKER_HOST, '--runs-dir', runsDir, '--run-id', runId,
+      'run',
+      environment,
+      '--ideas',
+      '4',
+      '--parallel',
+      '2',
+      '--search',
+      'parallel',
+      '--sandbox',
+      'docker',
+      '--docker-host',
+      DOCKER_HOST,
+      '--docker-host',
+      SECOND_DOCKER_HOST,
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      runId,
     ]);
     // Watch both engines; as soon as an idea's run step is under way on the second, stop that daemon.
     const watcher = (async () => {
       while (watching) {
         for (const url of [DOCKER_HOST, SECOND_DOCKER_HOST]) {
           if (url === SECOND_DOCKER_HOST && stopped) continue;
-          const running = (await containersOfRun(runId, url).catch(() => [])).filter((c) => c.State === 'running' && c.Labels['ai-researcher.kind'] === 'run');
+          const running = (await containersOfRun(runId, url).catch(() => [])).filter(
+            (c) => c.State === 'running' && c.Labels['ai-researcher.kind'] === 'run',
+          );
           if (running.length) seenOn.add(url);
           if (url === SECOND_DOCKER_HOST && running.some((c) => c.Labels['ai-researcher.idea'] !== '0') && !stopped) {
             stopped = true;
@@ -87,7 +115,8 @@ describe.skipIf(!runs)('a sweep over two Docker hosts', () => {
       // What the stopped daemon kept of this run (its stopped container, the run's code image).
       const engine = client(SECOND_DOCKER_HOST);
       for (const info of await containersOfRun(runId, SECOND_DOCKER_HOST)) await engine.getContainer(info.Id).remove({ force: true });
-      for (const image of await engine.listImages({ filters: { label: [`ai-researcher.run=${runId}`] } })) await engine.getImage(image.Id).remove({ force: true });
+      for (const image of await engine.listImages({ filters: { label: [`ai-researcher.run=${runId}`] } }))
+        await engine.getImage(image.Id).remove({ force: true });
     }
   });
 });

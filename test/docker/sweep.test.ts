@@ -7,7 +7,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/report/run-summary.ts';
 import { tempDir } from '../helpers/sweep.ts';
-import { DOCKER_HOST, QUADRATIC_DOCKER, codeImagesOfRun, containersOfRun, dockerEnvironment, dockerTestsRun, researcher, uniqueRunId } from './engine.ts';
+import {
+  DOCKER_HOST,
+  QUADRATIC_DOCKER,
+  codeImagesOfRun,
+  containersOfRun,
+  dockerEnvironment,
+  dockerTestsRun,
+  researcher,
+  uniqueRunId,
+} from './engine.ts';
 
 const runs = await dockerTestsRun('the Docker sweep tests');
 
@@ -26,7 +35,20 @@ describe.skipIf(!runs)('a sweep in Docker containers', () => {
     );
     const runsDir = tempDir('researcher-docker-runs-');
     const runId = uniqueRunId('sweep');
-    const result = await researcher(['run', environment, '--ideas', '3', '--parallel', '2', '--sandbox', 'docker', '--runs-dir', runsDir, '--run-id', runId]);
+    const result = await researcher([
+      'run',
+      environment,
+      '--ideas',
+      '3',
+      '--parallel',
+      '2',
+      '--sandbox',
+      'docker',
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      runId,
+    ]);
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.status).toBe(0);
 
@@ -55,19 +77,35 @@ describe.skipIf(!runs)('a sweep in Docker containers', () => {
   });
 
   it('fails up front, in one line saying what to install, when --gpus is given to an engine without the NVIDIA runtime', async () => {
-    const result = await researcher(['run', QUADRATIC_DOCKER, '--ideas', '1', '--sandbox', 'docker', '--gpus', '0', '--runs-dir', tempDir('researcher-docker-runs-')]);
+    const result = await researcher([
+      'run',
+      QUADRATIC_DOCKER,
+      '--ideas',
+      '1',
+      '--sandbox',
+      'docker',
+      '--gpus',
+      '0',
+      '--runs-dir',
+      tempDir('researcher-docker-runs-'),
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^error: --gpus 0 was given but the Docker engine at .* has no NVIDIA runtime .*install the NVIDIA Container Toolkit/);
+    expect(result.stderr).toMatch(
+      /^error: --gpus 0 was given but the Docker engine at .* has no NVIDIA runtime .*install the NVIDIA Container Toolkit/,
+    );
   });
 });
 
 describe('a Docker sweep without a daemon', () => {
   it('fails up front in one line naming the socket and DOCKER_HOST', async () => {
     const socket = path.join(tempDir('researcher-no-daemon-'), 'docker.sock');
-    const result = await researcher(['run', QUADRATIC_DOCKER, '--ideas', '1', '--sandbox', 'docker', '--runs-dir', tempDir('researcher-docker-runs-')], {
-      DOCKER_HOST: `unix://${socket}`,
-    });
+    const result = await researcher(
+      ['run', QUADRATIC_DOCKER, '--ideas', '1', '--sandbox', 'docker', '--runs-dir', tempDir('researcher-docker-runs-')],
+      {
+        DOCKER_HOST: `unix://${socket}`,
+      },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(`error: no Docker daemon answers at unix://${socket} (no socket there; DOCKER_HOST=unix://${socket})`);

@@ -46,11 +46,23 @@ export class ScriptedThinker implements Thinker {
     if (step instanceof Error) throw step;
     const draft = typeof step === 'function' ? await Promise.race([step(context), aborted(context.signal)]) : step;
     const title = draft.title ?? `idea ${context.ideaId}`;
-    return { value: { title, hypothesis: draft.hypothesis ?? `hypothesis of ${title}`, plan: draft.plan ?? '', expectedEffect: draft.expectedEffect ?? '' }, usage: ZERO_USAGE };
+    return {
+      value: {
+        title,
+        hypothesis: draft.hypothesis ?? `hypothesis of ${title}`,
+        plan: draft.plan ?? '',
+        expectedEffect: draft.expectedEffect ?? '',
+      },
+      usage: ZERO_USAGE,
+    };
   }
 }
 
-export type CoderStep = (idea: IdeaDraft, context: ResearchContext, feedback: readonly ApplyFeedback[]) => Edit | Error | Promise<Edit | Error>;
+export type CoderStep = (
+  idea: IdeaDraft,
+  context: ResearchContext,
+  feedback: readonly ApplyFeedback[],
+) => Edit | Error | Promise<Edit | Error>;
 
 /** Writes each idea's edit with `script`; an Error it returns is thrown. */
 export class ScriptedCoder implements Coder {

@@ -71,7 +71,8 @@ export class ScriptedSandbox implements Sandbox {
   /** Finishes the pending run of `ideaId` (its first pending seed). */
   finish(ideaId: number, outcome: RunOutcome): void {
     const run = this.pending.find((p) => p.request.ideaId === ideaId);
-    if (!run) throw new Error(`idea ${ideaId} has no pending run (pending: ${this.pending.map((p) => p.request.ideaId).join(', ') || 'none'})`);
+    if (!run)
+      throw new Error(`idea ${ideaId} has no pending run (pending: ${this.pending.map((p) => p.request.ideaId).join(', ') || 'none'})`);
     run.finish(outcome);
   }
 

@@ -45,13 +45,19 @@ export class MemoryWorkspace implements Workspace {
     this.commits.set(commit, after);
     this.worktrees.set(dir, commit);
     const changedFiles = changedPaths(before, after);
-    const diff = changedFiles.map((file) => createTwoFilesPatch(`a/${file}`, `b/${file}`, before.get(file) ?? '', after.get(file) ?? '')).join('');
+    const diff = changedFiles
+      .map((file) => createTwoFilesPatch(`a/${file}`, `b/${file}`, before.get(file) ?? '', after.get(file) ?? ''))
+      .join('');
     return { commit, diff, changedFiles };
   }
 
   async pendingChanges(dir: string): Promise<{ path: string; symlink: boolean; deleted: boolean }[]> {
     const after = readSnapshot(dir);
-    return changedPaths(this.snapshot(this.worktreeCommit(dir)), after).map((file) => ({ path: file, symlink: false, deleted: !after.has(file) }));
+    return changedPaths(this.snapshot(this.worktreeCommit(dir)), after).map((file) => ({
+      path: file,
+      symlink: false,
+      deleted: !after.has(file),
+    }));
   }
 
   async reset(dir: string): Promise<void> {

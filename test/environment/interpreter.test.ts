@@ -44,13 +44,21 @@ describe('the run interpreter', () => {
     const active = venv();
     const code = path.dirname(active);
     const explicit = resolveInterpreter({ python: '.venv/bin/python', baseDir: code, host: { PATH: HOST_PATH } })!;
-    expect(explicit).toMatchObject({ bin: path.join(active, 'bin/python'), binDir: path.join(active, 'bin'), prefix: active, source: 'environment.yaml' });
+    expect(explicit).toMatchObject({
+      bin: path.join(active, 'bin/python'),
+      binDir: path.join(active, 'bin'),
+      prefix: active,
+      source: 'environment.yaml',
+    });
     // The venv's python links to a base installation, which a sandbox hiding the host must also show.
     const base = path.dirname(path.dirname(realpathSync(path.join(active, 'bin/python'))));
     expect(explicit.readOnlyDirs).toEqual(expect.arrayContaining([active]));
     expect(explicit.readOnlyDirs.some((dir) => base === dir || base.startsWith(`${dir}/`))).toBe(true);
 
-    expect(resolveInterpreter({ host: { VIRTUAL_ENV: active, CONDA_PREFIX: '/nonexistent', PATH: HOST_PATH } })).toMatchObject({ source: 'VIRTUAL_ENV', prefix: active });
+    expect(resolveInterpreter({ host: { VIRTUAL_ENV: active, CONDA_PREFIX: '/nonexistent', PATH: HOST_PATH } })).toMatchObject({
+      source: 'VIRTUAL_ENV',
+      prefix: active,
+    });
     expect(resolveInterpreter({ host: { CONDA_PREFIX: active, PATH: HOST_PATH } })).toMatchObject({ source: 'CONDA_PREFIX' });
     const fromPath = resolveInterpreter({ host: { PATH: path.join(active, 'bin') } })!;
     expect(fromPath).toMatchObject({ source: 'PATH', bin: path.join(active, 'bin/python3') });
@@ -77,7 +85,9 @@ describe('the run interpreter', () => {
     expect(env).not.toHaveProperty('CONDA_PREFIX');
     expect(JSON.stringify(env)).not.toContain('sk-secret');
     // No interpreter named on the request: the researcher's active venv, when it has a python.
-    expect(sandboxEnvironment(request(), { workDir: '/w', outputDir: '/o', home: '/h' }, { PATH: HOST_PATH, VIRTUAL_ENV: active }).PATH).toBe(`${path.join(active, 'bin')}:${HOST_PATH}`);
+    expect(
+      sandboxEnvironment(request(), { workDir: '/w', outputDir: '/o', home: '/h' }, { PATH: HOST_PATH, VIRTUAL_ENV: active }).PATH,
+    ).toBe(`${path.join(active, 'bin')}:${HOST_PATH}`);
     // A python found on PATH is already first where it is found: PATH stays as it was.
     const system = resolveInterpreter({ host: { PATH: path.join(active, 'bin') } });
     expect(sandboxEnvironment(request(system), { workDir: '/w', outputDir: '/o', home: '/h' }, { PATH: HOST_PATH }).PATH).toBe(HOST_PATH);
@@ -98,7 +108,12 @@ describe('reading a failed log', () => {
     ].join('\n');
     const { cause, before } = crashCause(log);
     expect(cause).toBe("ModuleNotFoundError: No module named 'torch'");
-    expect(before).toEqual(['iter 0: loss 3.2', 'Traceback (most recent call last):', '  File "train.py", line 9, in <module>', '    import torch']);
+    expect(before).toEqual([
+      'iter 0: loss 3.2',
+      'Traceback (most recent call last):',
+      '  File "train.py", line 9, in <module>',
+      '    import torch',
+    ]);
     expect(missingModule(cause)).toBe('torch');
     expect(crashCause('line\nbash: line 1: pythn: command not found\n').cause).toBe('bash: line 1: pythn: command not found');
     expect(crashCause('just\nprinting\n').cause).toBeNull();

@@ -52,7 +52,9 @@ describe('time limits and reward ranges', () => {
     ]) {
       const message = errorOf(environmentWith(VALID.replace('timeout: 30s', `timeout: ${timeout}`)));
       expect(message).not.toContain('\n');
-      expect(message.endsWith(`environment.yaml: run.timeout: a time limit must be more than 0 and at most 30 days ("30d"), got ${shown}`)).toBe(true);
+      expect(
+        message.endsWith(`environment.yaml: run.timeout: a time limit must be more than 0 and at most 30 days ("30d"), got ${shown}`),
+      ).toBe(true);
     }
     const dir = environmentWith(VALID + 'evaluate: { command: python3 score.py, dir: ./eval, timeout: 31d }\n');
     mkdirSync(path.join(dir, 'eval'));

@@ -106,8 +106,12 @@ describe('env init and env check on a repository written like real ones', () => 
     const checked = await researcher(['env', 'check', dir], NO_VENV);
     expect(checked.code).toBe(1);
     expect(checked.stdout).toMatch(/✗ baseline seed 0: crashed: ModuleNotFoundError: No module named 'tinytensor'/);
-    expect(checked.stdout).toMatch(/the run used \/\S+ \(the first python3 on PATH; no venv or conda environment was active\), which has no module 'tinytensor'/);
-    expect(checked.stdout).toContain('set python: in environment.yaml (e.g. python: .venv/bin/python), or activate its venv or conda environment');
+    expect(checked.stdout).toMatch(
+      /the run used \/\S+ \(the first python3 on PATH; no venv or conda environment was active\), which has no module 'tinytensor'/,
+    );
+    expect(checked.stdout).toContain(
+      'set python: in environment.yaml (e.g. python: .venv/bin/python), or activate its venv or conda environment',
+    );
     expect(readFileSync(fullLogPath(checked.stdout), 'utf8')).toMatch(/Traceback[\s\S]*No module named 'tinytensor'/);
   });
 
@@ -115,14 +119,20 @@ describe('env init and env check on a repository written like real ones', () => 
     const dir = variant('crash', (yaml) => yaml.replace(/^(  command: ".*)"$/m, '$1 --trainer.batch_size=-1"'));
     const checked = await researcher(['env', 'check', dir], NO_VENV);
     expect(checked.code).toBe(1);
-    expect(checked.stdout).toMatch(/✗ baseline seed 0: crashed: the run crashed \(exit code 1\): ValueError: Sample larger than population or is negative/);
+    expect(checked.stdout).toMatch(
+      /✗ baseline seed 0: crashed: the run crashed \(exit code 1\): ValueError: Sample larger than population or is negative/,
+    );
     expect(checked.stdout).toMatch(/the lines before it:\n(\s+.*\n)*\s+.*random\.sample/);
     expect(checked.stdout).toMatch(/^FAIL: baseline seed 0: crashed: .*ValueError/m);
-    expect(readFileSync(fullLogPath(checked.stdout), 'utf8')).toMatch(/command line overwriting config attribute trainer\.batch_size with -1/);
+    expect(readFileSync(fullLogPath(checked.stdout), 'utf8')).toMatch(
+      /command line overwriting config attribute trainer\.batch_size with -1/,
+    );
   });
 
   it('a reward that does not parse shows the lines that nearly matched and the full log', async () => {
-    const dir = variant('no-metric', (yaml) => yaml.replace(/^reward: .*$/m, 'reward: { source: regex, pattern: "test accuracy: (\\\\S+)", goal: maximize }'));
+    const dir = variant('no-metric', (yaml) =>
+      yaml.replace(/^reward: .*$/m, 'reward: { source: regex, pattern: "test accuracy: (\\\\S+)", goal: maximize }'),
+    );
     const checked = await researcher(['env', 'check', dir], NO_VENV);
     expect(checked.code).toBe(1);
     expect(checked.stdout).toMatch(/✗ baseline seed 0: no-metric: the output never matched/);
@@ -143,7 +153,10 @@ describe('env init and env check on a repository written like real ones', () => 
         '    for split, (correct, total) in [("train", (train_correct, train_total)), ("test", (test_correct, test_total))]:\n        summary = "%s score: %d/%d" % (split, correct, total)\n        print(summary)\n',
       ),
     );
-    const guessed = await researcher(['env', 'init', hidden, '--out', path.join(tempDir('researcher-envs-'), 'guessed')], { ...NO_VENV, VIRTUAL_ENV: venv });
+    const guessed = await researcher(['env', 'init', hidden, '--out', path.join(tempDir('researcher-envs-'), 'guessed')], {
+      ...NO_VENV,
+      VIRTUAL_ENV: venv,
+    });
     expect(guessed.stdout).toMatch(/- reward: no printed metric found/);
     expect(guessed.stdout).toMatch(/to read the real log now, add --run/);
 
@@ -160,18 +173,27 @@ describe('env init and env check on a repository written like real ones', () => 
   it('a sweep shows a heartbeat for each running idea in plain logs', { timeout: 240_000 }, async () => {
     const runsDir = tempDir('researcher-runs-');
     const env = { ...NO_VENV, AI_RESEARCHER_HEARTBEAT_SECONDS: '0.5' };
-    const run = await researcher(['run', environmentDir, '--ideas', '2', '--search', 'parallel', '--parallel', '2', '--runs-dir', runsDir, '--run-id', 'adder'], env);
+    const run = await researcher(
+      ['run', environmentDir, '--ideas', '2', '--search', 'parallel', '--parallel', '2', '--runs-dir', runsDir, '--run-id', 'adder'],
+      env,
+    );
     expect(run.code, run.stderr).toBe(0);
     // Each run sleeps 10 ms a step for 200 steps: at least one beat each at 0.5 s.
     for (const name of ['baseline', 'idea 1', 'idea 2']) {
-      expect(run.stdout).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${name} seed 0: running \\d+s of 30m · (last: .+|no output yet)$`, 'm'));
+      expect(run.stdout).toMatch(
+        new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${name} seed 0: running \\d+s of 30m · (last: .+|no output yet)$`, 'm'),
+      );
     }
-    expect(run.stdout).toMatch(/ seed 0: running \d+s of 30m · last: (iter \d+: loss [\d.]+|command line overwriting .*|test score: .*|train score: .*)$/m);
+    expect(run.stdout).toMatch(
+      / seed 0: running \d+s of 30m · last: (iter \d+: loss [\d.]+|command line overwriting .*|test score: .*|train score: .*)$/m,
+    );
 
     // Finished: resume says so instead of starting anything.
     const resumed = await researcher(['resume', path.join(runsDir, 'adder')], env);
     expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toMatch(/run adder is finished: 2 of 2 ideas done, nothing left to do\. To try more, raise the budget: researcher resume \S+ --ideas 14/);
+    expect(resumed.stdout).toMatch(
+      /run adder is finished: 2 of 2 ideas done, nothing left to do\. To try more, raise the budget: researcher resume \S+ --ideas 14/,
+    );
   });
 });
 

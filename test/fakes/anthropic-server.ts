@@ -44,19 +44,32 @@ export class FakeAnthropicServer extends ScriptedServer {
     // The API takes the key as x-api-key or as a bearer token (SDK 1.10 sends the latter).
     const key = request.headers['x-api-key'] ?? String(request.headers.authorization ?? '').replace(/^Bearer /, '');
     if (apiKey !== undefined && key !== apiKey) return this.error(res, 401, 'authentication_error', 'invalid x-api-key');
-    if (!request.headers['anthropic-version']) return this.error(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+    if (!request.headers['anthropic-version'])
+      return this.error(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
     if (request.method === 'GET' && request.path.startsWith('/v1/models/')) {
       const id = decodeURIComponent(request.path.slice('/v1/models/'.length));
       if (!models.includes(id)) return this.error(res, 404, 'not_found_error', `model: ${id}`);
       return this.json(res, 200, { type: 'model', id, display_name: id, created_at: '2026-01-01T00:00:00Z' });
     }
     if (request.method !== 'POST' || request.path !== '/v1/messages') return this.error(res, 404, 'not_found_error', 'Not found');
-    const body = request.body as { model: string; stream?: boolean; system?: string | Block[]; messages: { role: string; content: string | Block[] }[] };
+    const body = request.body as {
+      model: string;
+      stream?: boolean;
+      system?: string | Block[];
+      messages: { role: string; content: string | Block[] }[];
+    };
     if (!models.includes(body.model)) return this.error(res, 404, 'not_found_error', `model: ${body.model}`);
 
     const reply = this.next(request);
     if ('status' in reply) {
-      const type = reply.status === 429 ? 'rate_limit_error' : reply.status === 529 ? 'overloaded_error' : reply.status >= 500 ? 'api_error' : 'invalid_request_error';
+      const type =
+        reply.status === 429
+          ? 'rate_limit_error'
+          : reply.status === 529
+            ? 'overloaded_error'
+            : reply.status >= 500
+              ? 'api_error'
+              : 'invalid_request_error';
       return this.error(res, reply.status, type, reply.message ?? `fake ${reply.status}`, reply.headers);
     }
     const text = reply.text ?? '';
@@ -102,7 +115,11 @@ export class FakeAnthropicServer extends ScriptedServer {
     res.end();
   }
 
-  private bill(body: { system?: string | Block[]; messages: { content: string | Block[] }[] }, text: string, scripted?: Partial<BilledUsage>): BilledUsage {
+  private bill(
+    body: { system?: string | Block[]; messages: { content: string | Block[] }[] },
+    text: string,
+    scripted?: Partial<BilledUsage>,
+  ): BilledUsage {
     const blocks: Block[] = [
       ...(typeof body.system === 'string' ? [{ type: 'text', text: body.system }] : (body.system ?? [])),
       ...body.messages.flatMap((m) => (typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content)),

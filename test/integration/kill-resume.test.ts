@@ -28,7 +28,8 @@ const MODES = [
 ];
 
 describe.each(MODES)('kill -9 and resume (isolation: $isolation)', ({ isolation, env }) => {
-  const runCli = (args: string[]) => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env, CI: 'true' } });
+  const runCli = (args: string[]) =>
+    execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env, CI: 'true' } });
 
   it('loses no finished idea, re-runs only what was in flight, and leaves no orphan', async () => {
     const environmentDir = slowEnvironment();

@@ -78,12 +78,18 @@ export function trainPyAppends(...lines: string[]): Edit {
 
 /** The run replaces `name` in its outputs with a symbolic link to `target`. */
 export function linkOutput(name: string, target: string): Edit {
-  return trainPyAppends(`os.remove(os.path.join(out, ${JSON.stringify(name)}))`, `os.symlink(${JSON.stringify(target)}, os.path.join(out, ${JSON.stringify(name)}))`);
+  return trainPyAppends(
+    `os.remove(os.path.join(out, ${JSON.stringify(name)}))`,
+    `os.symlink(${JSON.stringify(target)}, os.path.join(out, ${JSON.stringify(name)}))`,
+  );
 }
 
 /** The run replaces `name` in its outputs with a hard link to `target`. */
 export function hardLinkOutput(name: string, target: string): Edit {
-  return trainPyAppends(`os.remove(os.path.join(out, ${JSON.stringify(name)}))`, `os.link(${JSON.stringify(target)}, os.path.join(out, ${JSON.stringify(name)}))`);
+  return trainPyAppends(
+    `os.remove(os.path.join(out, ${JSON.stringify(name)}))`,
+    `os.link(${JSON.stringify(target)}, os.path.join(out, ${JSON.stringify(name)}))`,
+  );
 }
 
 /** A host file shaped like /etc/passwd, holding a marker string nothing may ever copy. */

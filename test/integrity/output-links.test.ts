@@ -55,7 +55,9 @@ describe('links a run leaves in its outputs, read on the host', () => {
     const [baseline, symlinked, hardLinked, honest] = run.store.ideas();
     expect(baseline).toMatchObject({ status: 'succeeded', reward: 3.75 });
     expect(symlinked).toMatchObject({ status: 'failed', failureReason: 'no-metric' });
-    expect(symlinked.error).toMatch(/no usable prediction\.json: FileNotFoundError.*left out of the outputs: prediction\.json \(a symbolic link\)/);
+    expect(symlinked.error).toMatch(
+      /no usable prediction\.json: FileNotFoundError.*left out of the outputs: prediction\.json \(a symbolic link\)/,
+    );
     expect(hardLinked).toMatchObject({ status: 'failed', failureReason: 'no-metric' });
     expect(hardLinked.error).toMatch(/left out of the outputs: prediction\.json \(has 2 hard links/);
     expect(honest).toMatchObject({ status: 'succeeded', reward: 10 });
@@ -93,12 +95,27 @@ describe('links a run leaves, in an LLM-agent sweep', () => {
     server.respond(byRole({ thinker: [idea(4), idea(3)], coder: [linkReply, setXReply(3)] }));
     const runsDir = tempDir('researcher-links-runs-');
     const result = await researcher(
-      ['run', linkEnvironment({ evaluator: false }), '--agent', 'agents/openai-compatible.yaml', '--ideas', '2', '--runs-dir', runsDir, '--run-id', 'links'],
+      [
+        'run',
+        linkEnvironment({ evaluator: false }),
+        '--agent',
+        'agents/openai-compatible.yaml',
+        '--ideas',
+        '2',
+        '--runs-dir',
+        runsDir,
+        '--run-id',
+        'links',
+      ],
       { ...CLEAN_ENV, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-local' },
     );
     expect(result.code, result.stderr).toBe(0);
     const shown = JSON.parse((await researcher(['show', path.join(runsDir, 'links'), '--json'])).stdout);
-    expect(shown.ideas[1]).toMatchObject({ status: 'failed', failureReason: 'bad-metric', error: 'metrics.json is a symbolic link; refused' });
+    expect(shown.ideas[1]).toMatchObject({
+      status: 'failed',
+      failureReason: 'bad-metric',
+      error: 'metrics.json is a symbolic link; refused',
+    });
     // The second thinker call saw the first idea's failure, and nothing of the file.
     const prompts = server.calls.map((call) => JSON.stringify(call.body));
     expect(prompts.length).toBeGreaterThanOrEqual(4);

@@ -83,7 +83,10 @@ describe('refused diffs', () => {
     const run = await createTestRun(environmentDir, { ideas: 1 });
     // Changing the environment's evaluator after the run started changes nothing for this run.
     writeFileSync(path.join(environmentDir, 'evaluator', 'answer.json'), '{"target": 0.5}');
-    await run.sweep({ thinker: scriptedThinker([{ title: 'x=3' }]), coder: scriptedCoder([{ kind: 'search-replace', blocks: [{ path: 'config.py', search: 'X = 0.5', replace: 'X = 3' }] }]) });
+    await run.sweep({
+      thinker: scriptedThinker([{ title: 'x=3' }]),
+      coder: scriptedCoder([{ kind: 'search-replace', blocks: [{ path: 'config.py', search: 'X = 0.5', replace: 'X = 3' }] }]),
+    });
     expect(run.store.idea(0)!.reward).toBeCloseTo(10 - 2.5 ** 2);
     expect(run.store.idea(1)!.reward).toBeCloseTo(10);
     expect(existsSync(path.join(run.workspace.repoDir, 'score.py'))).toBe(false);
@@ -124,7 +127,9 @@ describe('refused diffs', () => {
       writeFileSync(score, 'import json, os\njson.dump({"score": 100}, open(os.path.join(os.environ["EVAL_DIR"], "metrics.json"), "w"))\n');
       return propose(context);
     };
-    await expect(run.sweep({ thinker, coder: scriptedCoder(replies) })).rejects.toThrow(/frozen evaluator .* changed since the run was created/);
+    await expect(run.sweep({ thinker, coder: scriptedCoder(replies) })).rejects.toThrow(
+      /frozen evaluator .* changed since the run was created/,
+    );
     expect(run.store.ideas().every((idea) => idea.reward === null || idea.reward < 100)).toBe(true);
   });
 });

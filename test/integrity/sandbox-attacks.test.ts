@@ -114,7 +114,12 @@ const HOG_EDIT = {
 };
 
 function thought(title: string): { text: string } {
-  return { text: '```json\n' + JSON.stringify({ title, hypothesis: 'A better policy.', plan: 'Edit train.py.', expectedEffect: 'higher accuracy' }) + '\n```' };
+  return {
+    text:
+      '```json\n' +
+      JSON.stringify({ title, hypothesis: 'A better policy.', plan: 'Edit train.py.', expectedEffect: 'higher accuracy' }) +
+      '\n```',
+  };
 }
 
 function treeHash(dir: string): string {
@@ -211,7 +216,7 @@ describe.skipIf(!runs)('a reward-hacking coder against the isolated local sandbo
     expect(attack.network).toMatch(/^blocked/);
   });
 
-  it('leaves the frozen evaluator, run.db and the run repository\'s hooks as they were', async () => {
+  it("leaves the frozen evaluator, run.db and the run repository's hooks as they were", async () => {
     expect(treeHash(path.join(runDir, 'evaluator'))).toBe(evaluatorBefore);
     expect(summary.run.evaluatorHash).toBe(evaluatorBefore);
     expect(summary.baseline?.reward).toBe(baselineBefore);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { copyEnvironment, createTestRun, scriptedCoder, scriptedThinker } from '../helpers/sweep.ts';
 
 describe('seeds of one idea', () => {
-  it('each start from the idea\'s commit, whatever the previous seed wrote in the worktree', async () => {
+  it("each start from the idea's commit, whatever the previous seed wrote in the worktree", async () => {
     const run = await createTestRun(copyEnvironment(), { ideas: 1, seeds: 3, confirmSeeds: 0, repairRounds: 0 });
     // The edit crashes when an earlier seed's leftover is there, and leaves one (and edits its own code).
     const edit = {

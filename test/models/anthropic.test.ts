@@ -39,7 +39,10 @@ describe('Anthropic adapter (messages API, streamed, real @anthropic-ai/sdk clie
     server.reply({ text: 'idea one' }, { text: 'idea two' });
     const m = model(server);
     const first = await m.generate(prompt);
-    const second = await m.generate({ ...prompt, messages: [{ role: 'user', content: [prompt.messages[0].content[0], { text: 'Propose idea 2.' }] }] });
+    const second = await m.generate({
+      ...prompt,
+      messages: [{ role: 'user', content: [prompt.messages[0].content[0], { text: 'Propose idea 2.' }] }],
+    });
     expect(first.text).toBe('idea one');
     const body = server.calls[0].body;
     expect(body.stream).toBe(true);
@@ -55,9 +58,19 @@ describe('Anthropic adapter (messages API, streamed, real @anthropic-ai/sdk clie
 
     const [billed1, billed2] = server.billed;
     expect(billed1.cacheWrite).toBeGreaterThan(0);
-    expect(first.usage).toMatchObject({ inputTokens: billed1.input, cachedTokens: 0, cacheWriteTokens: billed1.cacheWrite, outputTokens: billed1.output });
+    expect(first.usage).toMatchObject({
+      inputTokens: billed1.input,
+      cachedTokens: 0,
+      cacheWriteTokens: billed1.cacheWrite,
+      outputTokens: billed1.output,
+    });
     expect(billed2.cached).toBeGreaterThan(0);
-    expect(second.usage).toMatchObject({ inputTokens: billed2.input, cachedTokens: billed2.cached, cacheWriteTokens: 0, outputTokens: billed2.output });
+    expect(second.usage).toMatchObject({
+      inputTokens: billed2.input,
+      cachedTokens: billed2.cached,
+      cacheWriteTokens: 0,
+      outputTokens: billed2.output,
+    });
     // claude-sonnet-5-5: $2 / M input, $2.50 / M cache write, $0.10 / M cache read, $10 / M output
     const fresh = billed1.input - billed1.cacheWrite;
     expect(first.usage.costUsd).toBeCloseTo((fresh * 2 + billed1.cacheWrite * 2.5 + billed1.output * 10) / 1e6, 12);
@@ -65,7 +78,12 @@ describe('Anthropic adapter (messages API, streamed, real @anthropic-ai/sdk clie
 
   it('retries 529 overloaded, a 429 with retry-after and a stream that breaks off', async () => {
     const server = await fake();
-    server.reply({ status: 529, message: 'Overloaded' }, { status: 429, headers: { 'retry-after': '0.02' } }, { truncate: true, text: 'half of a long reply' }, { text: 'whole' });
+    server.reply(
+      { status: 529, message: 'Overloaded' },
+      { status: 429, headers: { 'retry-after': '0.02' } },
+      { truncate: true, text: 'half of a long reply' },
+      { text: 'whole' },
+    );
     const retries: string[] = [];
     const result = await model(server, {}, retries).generate(prompt);
     expect(result.text).toBe('whole');
@@ -79,10 +97,16 @@ describe('Anthropic adapter (messages API, streamed, real @anthropic-ai/sdk clie
 
   it('stops with one line naming the variable when the key is rejected, and the model when unknown', async () => {
     const server = await fake();
-    const bad = await model(server, { apiKey: 'sk-ant-wrong' }).generate(prompt).catch((e: unknown) => e);
+    const bad = await model(server, { apiKey: 'sk-ant-wrong' })
+      .generate(prompt)
+      .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(ModelError);
-    expect((bad as Error).message).toMatch(/^ANTHROPIC_API_KEY was rejected by http:\/\/127\.0\.0\.1:\d+ \(401: invalid x-api-key\); set a valid key in ANTHROPIC_API_KEY$/);
-    const unknown = await model(server, { model: 'claude-nope' }).generate(prompt).catch((e: unknown) => e);
+    expect((bad as Error).message).toMatch(
+      /^ANTHROPIC_API_KEY was rejected by http:\/\/127\.0\.0\.1:\d+ \(401: invalid x-api-key\); set a valid key in ANTHROPIC_API_KEY$/,
+    );
+    const unknown = await model(server, { model: 'claude-nope' })
+      .generate(prompt)
+      .catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(ModelError);
     expect((unknown as Error).message).toMatch(/^model "claude-nope" is unknown to .* \(404: model: claude-nope\)/);
     await expect(model(server, { model: 'claude-nope' }).check()).rejects.toThrow(/model "claude-nope" is unknown/);

@@ -84,9 +84,13 @@ describe('OpenAI adapter (chat completions, real openai client)', () => {
 
   it('stops with one line naming the variable when the key is rejected, without retrying', async () => {
     const server = await fake();
-    const error = await model(server, { apiKey: 'sk-wrong' }).generate(ask).catch((e: unknown) => e);
+    const error = await model(server, { apiKey: 'sk-wrong' })
+      .generate(ask)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelError);
-    expect((error as Error).message).toMatch(/^OPENAI_API_KEY was rejected by http:\/\/127\.0\.0\.1:\d+\/v1 \(401: Incorrect API key provided: sk-\*\*\*\..*\); set a valid key in OPENAI_API_KEY$/);
+    expect((error as Error).message).toMatch(
+      /^OPENAI_API_KEY was rejected by http:\/\/127\.0\.0\.1:\d+\/v1 \(401: Incorrect API key provided: sk-\*\*\*\..*\); set a valid key in OPENAI_API_KEY$/,
+    );
     expect((error as Error).message).not.toContain('\n');
     expect((error as Error).message).not.toContain('sk-wrong');
     expect(server.calls).toHaveLength(1);
@@ -94,15 +98,21 @@ describe('OpenAI adapter (chat completions, real openai client)', () => {
 
   it('stops with one line naming the model when the server does not know it', async () => {
     const server = await fake();
-    const error = await model(server, { model: 'gpt-9' }).generate(ask).catch((e: unknown) => e);
+    const error = await model(server, { model: 'gpt-9' })
+      .generate(ask)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelError);
-    expect((error as Error).message).toMatch(/^model "gpt-9" is unknown to .* \(404: The model `gpt-9` does not exist.*\); check the model name/);
+    expect((error as Error).message).toMatch(
+      /^model "gpt-9" is unknown to .* \(404: The model `gpt-9` does not exist.*\); check the model name/,
+    );
   });
 
   it('gives up at once when the server asks for a wait longer than the retry budget', async () => {
     const server = await fake();
     server.reply({ status: 429, headers: { 'retry-after': '3600' } });
-    const error = await model(server).generate(ask).catch((e: unknown) => e);
+    const error = await model(server)
+      .generate(ask)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelUnavailableError);
     expect((error as Error).message).toMatch(/waiting 3600\.0 s more would pass the 5 s retry budget/);
     expect(server.calls).toHaveLength(1);
@@ -111,7 +121,9 @@ describe('OpenAI adapter (chat completions, real openai client)', () => {
   it('gives up after the last attempt, as a ModelError that stops the run', async () => {
     const server = await fake();
     server.respond(() => ({ status: 503, message: 'overloaded' }));
-    const error = await model(server).generate(ask).catch((e: unknown) => e);
+    const error = await model(server)
+      .generate(ask)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelUnavailableError);
     expect(error).toBeInstanceOf(ModelError);
     expect((error as Error).message).toMatch(/gave up after 4 attempts \(last: 503 from openai-compatible \(overloaded\)\)/);

@@ -88,7 +88,8 @@ describe('unified diffs', () => {
 
   it('accepts bare @@ headers, paths without a/ b/ prefixes, fences and prose', async () => {
     const root = tree({ 'train.py': TRAIN });
-    const reply = 'Sure, here is the change:\n\n```diff\n--- train.py\n+++ train.py\n@@\n def train(cfg):\n     lr = 0.1\n+    warmup = 5\n     steps = 10\n```\n\nThis adds a warmup.';
+    const reply =
+      'Sure, here is the change:\n\n```diff\n--- train.py\n+++ train.py\n@@\n def train(cfg):\n     lr = 0.1\n+    warmup = 5\n     steps = 10\n```\n\nThis adds a warmup.';
     const result = await applyEdit(diff(reply), root);
     expect(result.ok).toBe(true);
     expect(read(root, 'train.py')).toBe(WARMUP);
@@ -97,7 +98,10 @@ describe('unified diffs', () => {
   it('re-indents added lines when the hunk drifted in indentation', async () => {
     const root = tree({ 'train.py': TRAIN });
     // The model wrote the function body with 2 spaces; the file uses 4.
-    const result = await applyEdit(diff(`--- a/train.py\n+++ b/train.py\n@@ -4,3 +4,4 @@\n def train(cfg):\n   lr = 0.1\n+  warmup = 5\n   steps = 10\n`), root);
+    const result = await applyEdit(
+      diff(`--- a/train.py\n+++ b/train.py\n@@ -4,3 +4,4 @@\n def train(cfg):\n   lr = 0.1\n+  warmup = 5\n   steps = 10\n`),
+      root,
+    );
     expect(result.ok && result.notes?.[0]).toMatch(/whitespace/);
     expect(read(root, 'train.py')).toBe(WARMUP);
   });
@@ -105,7 +109,10 @@ describe('unified diffs', () => {
   it('tolerates trailing whitespace and tabs-for-spaces drift', async () => {
     const tabbed = TRAIN.replace(/^ {4}/gm, '\t').replace(/^\t {4}/gm, '\t\t');
     const root = tree({ 'train.py': tabbed });
-    const result = await applyEdit(diff(`--- a/train.py\n+++ b/train.py\n@@ -4,3 +4,4 @@\n def train(cfg):   \n     lr = 0.1\n+    warmup = 5\n     steps = 10\n`), root);
+    const result = await applyEdit(
+      diff(`--- a/train.py\n+++ b/train.py\n@@ -4,3 +4,4 @@\n def train(cfg):   \n     lr = 0.1\n+    warmup = 5\n     steps = 10\n`),
+      root,
+    );
     expect(result.ok).toBe(true);
     expect(read(root, 'train.py')).toBe(tabbed.replace('\tlr = 0.1\n', '\tlr = 0.1\n\twarmup = 5\n'));
   });
@@ -122,14 +129,21 @@ describe('unified diffs', () => {
     const skipped = `--- a/train.py\n+++ b/train.py\n@@ -4,4 +4,5 @@\n def train(cfg):\n     steps = 10\n+    warmup = 5\n     for s in range(steps):\n         loss = step(lr)\n`;
     const result = await applyEdit(diff(skipped), root2);
     expect(result.ok).toBe(true);
-    expect(read(root2, 'train.py')).toBe(TRAIN.replace('    steps = 10\n    for s in range(steps):\n        loss = step(lr)', '    steps = 10\n    warmup = 5\n    for s in range(steps):\n        loss = step(lr)'));
+    expect(read(root2, 'train.py')).toBe(
+      TRAIN.replace(
+        '    steps = 10\n    for s in range(steps):\n        loss = step(lr)',
+        '    steps = 10\n    warmup = 5\n    for s in range(steps):\n        loss = step(lr)',
+      ),
+    );
   });
 
   it('tolerates blank lines missing from or added to the hunk', async () => {
     const root = tree({ 'train.py': TRAIN });
     // The hunk runs over the two blank lines between the functions but lists only one.
     const result = await applyEdit(
-      diff(`--- a/train.py\n+++ b/train.py\n@@ -9,5 +9,5 @@\n         log(loss)\n-    return loss\n+    return loss * 2\n\n def evaluate(cfg):\n`),
+      diff(
+        `--- a/train.py\n+++ b/train.py\n@@ -9,5 +9,5 @@\n         log(loss)\n-    return loss\n+    return loss * 2\n\n def evaluate(cfg):\n`,
+      ),
       root,
     );
     expect(result.ok).toBe(true);
@@ -138,7 +152,10 @@ describe('unified diffs', () => {
 
   it('reads context lines that lost their leading space', async () => {
     const root = tree({ 'train.py': TRAIN });
-    const result = await applyEdit(diff(`--- a/train.py\n+++ b/train.py\n@@ -1,4 +1,5 @@\nimport os\n+import sys\n\n\ndef train(cfg):\n`), root);
+    const result = await applyEdit(
+      diff(`--- a/train.py\n+++ b/train.py\n@@ -1,4 +1,5 @@\nimport os\n+import sys\n\n\ndef train(cfg):\n`),
+      root,
+    );
     expect(result.ok).toBe(true);
     expect(read(root, 'train.py')).toBe(TRAIN.replace('import os\n', 'import os\nimport sys\n'));
   });
@@ -208,7 +225,9 @@ describe('unified diffs', () => {
   it('says which hunk failed and what the file really says there', async () => {
     const root = tree({ 'train.py': TRAIN });
     const result = await applyEdit(
-      diff(`--- a/train.py\n+++ b/train.py\n@@ -1,2 +1,2 @@\n import os\n@@ -5,3 +5,3 @@\n-    lr = 0.01\n+    lr = 0.02\n     steps = 10\n     for s in range(steps):\n`),
+      diff(
+        `--- a/train.py\n+++ b/train.py\n@@ -1,2 +1,2 @@\n import os\n@@ -5,3 +5,3 @@\n-    lr = 0.01\n+    lr = 0.02\n     steps = 10\n     for s in range(steps):\n`,
+      ),
       root,
     );
     expect(result.ok).toBe(false);
@@ -233,13 +252,20 @@ describe('unified diffs', () => {
     expect(middle.ok).toBe(false);
     expect(!middle.ok && middle.message).toMatch(/no context lines/);
     const lines = TRAIN.split('\n').length - 1;
-    expect((await applyEdit(diff(`--- a/train.py\n+++ b/train.py\n@@ -${lines},0 +${lines + 1} @@\n+print('done')\n`), root)).ok).toBe(true);
+    expect((await applyEdit(diff(`--- a/train.py\n+++ b/train.py\n@@ -${lines},0 +${lines + 1} @@\n+print('done')\n`), root)).ok).toBe(
+      true,
+    );
     expect(read(root, 'train.py')).toBe(`${TRAIN}print('done')\n`);
   });
 
   it('refuses a binary patch rather than writing an empty file', async () => {
     const root = tree({ 'train.py': TRAIN });
-    const result = await applyEdit(diff('diff --git a/w.bin b/w.bin\nnew file mode 100644\nindex 0000000..e69de29\nGIT binary patch\nliteral 4\nLcmZ?wbYK7g0@nbB\n\nliteral 0\nHcmV?d00001\n'), root);
+    const result = await applyEdit(
+      diff(
+        'diff --git a/w.bin b/w.bin\nnew file mode 100644\nindex 0000000..e69de29\nGIT binary patch\nliteral 4\nLcmZ?wbYK7g0@nbB\n\nliteral 0\nHcmV?d00001\n',
+      ),
+      root,
+    );
     expect(result.ok).toBe(false);
     expect(!result.ok && result.message).toMatch(/is a binary patch \(w.bin\)/);
     expect(existsSync(path.join(root, 'w.bin'))).toBe(false);

@@ -40,8 +40,10 @@ describe('replies cut off inside their last hunk', () => {
   it('the held-out set covers every complete corpus diff, each cut many ways, and search/replace blocks', () => {
     const corpus = JSON.parse(readFileSync(new URL('../../bench/patch-corpus/cases.json', import.meta.url), 'utf8')) as PatchCase[];
     const complete = corpus.filter((c) => c.expected !== null);
-    for (const kase of complete) expect(cases.filter((c) => c.name.startsWith(`${kase.name} cut at`)).length, kase.name).toBeGreaterThanOrEqual(10);
-    for (const how of ['as cut', 'in an unclosed fence', 'fence closed after the cut']) expect(cases.some((c) => c.name.endsWith(how))).toBe(true);
+    for (const kase of complete)
+      expect(cases.filter((c) => c.name.startsWith(`${kase.name} cut at`)).length, kase.name).toBeGreaterThanOrEqual(10);
+    for (const how of ['as cut', 'in an unclosed fence', 'fence closed after the cut'])
+      expect(cases.some((c) => c.name.endsWith(how))).toBe(true);
     expect(cases.filter((c) => c.name.includes('search/replace cut')).length).toBeGreaterThan(50);
   });
 
@@ -61,10 +63,15 @@ describe('replies cut off inside their last hunk', () => {
 
   it('says the reply looks cut off', async () => {
     const original = 'def f(x):\n    a = 1\n    b = 2\n    c = 3\n    d = 4\n    e = 5\n    return x\n';
-    const complete = '--- a/f.py\n+++ b/f.py\n@@ -1,6 +1,6 @@\n def f(x):\n     a = 1\n-    b = 2\n+    b = 20\n     c = 3\n     d = 4\n     e = 5\n';
+    const complete =
+      '--- a/f.py\n+++ b/f.py\n@@ -1,6 +1,6 @@\n def f(x):\n     a = 1\n-    b = 2\n+    b = 20\n     c = 3\n     d = 4\n     e = 5\n';
     const root = tree({ 'f.py': original });
     // Fenced and never closed; half of the last line; fewer context lines than a hunk ends on.
-    for (const reply of [`\`\`\`diff\n${complete}`, `\`\`\`diff\n${complete.slice(0, -4)}\n\`\`\`\n`, complete.slice(0, complete.lastIndexOf('     e = 5'))]) {
+    for (const reply of [
+      `\`\`\`diff\n${complete}`,
+      `\`\`\`diff\n${complete.slice(0, -4)}\n\`\`\`\n`,
+      complete.slice(0, complete.lastIndexOf('     e = 5')),
+    ]) {
       const result = await applyReply(reply, root);
       expect(result.ok, reply).toBe(false);
       expect(result.message).toMatch(/cut off/);
@@ -77,7 +84,9 @@ describe('replies cut off inside their last hunk', () => {
 
   it('complete corpus diffs still apply as before (short counts alone are a slip, not a cut)', async () => {
     const corpus = JSON.parse(readFileSync(new URL('../../bench/patch-corpus/cases.json', import.meta.url), 'utf8')) as PatchCase[];
-    for (const kase of corpus.filter((c) => c.expected !== null && ['correct', 'wrong-hunk-counts', 'missing-context-line', 'markdown-fences', 'crlf'].includes(c.damage))) {
+    for (const kase of corpus.filter(
+      (c) => c.expected !== null && ['correct', 'wrong-hunk-counts', 'missing-context-line', 'markdown-fences', 'crlf'].includes(c.damage),
+    )) {
       const root = tree({ [kase.file]: kase.original });
       const result = await applyEdit({ kind: 'unified-diff', diff: kase.diff }, root);
       expect(result.ok, `${kase.name}: ${result.ok ? '' : result.message}`).toBe(true);

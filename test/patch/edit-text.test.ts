@@ -40,7 +40,10 @@ describe('reading an edit out of a model reply', () => {
 
   it('reads a fenced diff and drops the prose around it (the fence stays: it says the reply was not cut off)', () => {
     const reply = 'Change:\n```diff\n--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-a\n+b\n```\nDone, this should help.';
-    expect(parseEditText(reply)).toEqual({ kind: 'unified-diff', diff: '```diff\n--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-a\n+b\n```\n' });
+    expect(parseEditText(reply)).toEqual({
+      kind: 'unified-diff',
+      diff: '```diff\n--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-a\n+b\n```\n',
+    });
   });
 
   it('reads an Edit written as JSON', () => {
@@ -59,6 +62,9 @@ describe('reading an edit out of a model reply', () => {
   it('writes an edit back as text that reads back the same', () => {
     const edit = { kind: 'search-replace' as const, blocks: [{ path: 'config.py', search: 'X = 0.5', replace: 'X = 0.7' }] };
     expect(renderEdit(edit)).toBe('config.py\n<<<<<<< SEARCH\nX = 0.5\n=======\nX = 0.7\n>>>>>>> REPLACE\n');
-    expect(parseEditText(renderEdit(edit))).toEqual({ kind: 'search-replace', blocks: [{ path: 'config.py', search: 'X = 0.5\n', replace: 'X = 0.7\n' }] });
+    expect(parseEditText(renderEdit(edit))).toEqual({
+      kind: 'search-replace',
+      blocks: [{ path: 'config.py', search: 'X = 0.5\n', replace: 'X = 0.7\n' }],
+    });
   });
 });

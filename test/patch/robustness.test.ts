@@ -66,7 +66,13 @@ interface RawHunk {
 type Damage = (
   hunks: RawHunk[],
   random: Random,
-) => { header: (h: RawHunk) => string; lines: (h: RawHunk) => string[]; paths?: [string, string]; wrap?: (d: string) => string; context?: number };
+) => {
+  header: (h: RawHunk) => string;
+  lines: (h: RawHunk) => string[];
+  paths?: [string, string];
+  wrap?: (d: string) => string;
+  context?: number;
+};
 
 const exactHeader = (h: RawHunk) => `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`;
 const asIs = (h: RawHunk) => h.lines;
@@ -77,7 +83,10 @@ const DAMAGES: Record<string, Damage> = {
     const shift = 5 + Math.floor(random() * 40);
     return { header: (h) => `@@ -${h.oldStart + shift},${h.oldLines} +${h.newStart + shift},${h.newLines} @@`, lines: asIs };
   },
-  'wrong counts': () => ({ header: (h) => `@@ -${h.oldStart},${h.oldLines + 3} +${h.newStart},${Math.max(1, h.newLines - 2)} @@`, lines: asIs }),
+  'wrong counts': () => ({
+    header: (h) => `@@ -${h.oldStart},${h.oldLines + 3} +${h.newStart},${Math.max(1, h.newLines - 2)} @@`,
+    lines: asIs,
+  }),
   'bare @@': () => ({ header: () => '@@', lines: asIs }),
   // One line of context and no line numbers: often ambiguous, and then it must be refused.
   'one context line, bare @@': () => ({ header: () => '@@', lines: asIs, context: 1 }),
@@ -88,7 +97,10 @@ const DAMAGES: Record<string, Damage> = {
     wrap: (d) => `Here is my change.\n\n\`\`\`diff\n${d}\`\`\`\n\nIt should help.\n`,
   }),
   'trailing whitespace': () => ({ header: exactHeader, lines: (h) => h.lines.map((l) => (l.startsWith(' ') && l.trim() ? `${l}  ` : l)) }),
-  're-indented by two spaces': () => ({ header: exactHeader, lines: (h) => h.lines.map((l) => (l.slice(1).trim() ? `${l[0]}  ${l.slice(1)}` : l)) }),
+  're-indented by two spaces': () => ({
+    header: exactHeader,
+    lines: (h) => h.lines.map((l) => (l.slice(1).trim() ? `${l[0]}  ${l.slice(1)}` : l)),
+  }),
   'context lines lost their space': () => ({ header: exactHeader, lines: (h) => h.lines.map((l) => (l.startsWith(' ') ? l.slice(1) : l)) }),
   'blank context lines dropped': () => ({ header: exactHeader, lines: (h) => h.lines.filter((l) => l !== ' ') }),
   'first context line missing': () => ({ header: exactHeader, lines: (h) => (h.lines[0]?.startsWith(' ') ? h.lines.slice(1) : h.lines) }),
@@ -148,7 +160,8 @@ describe('damaged diffs are applied exactly right or refused, never applied wron
         }
       }
       // Tolerance, not just safety: most damaged diffs still apply. (Exact diffs always do.)
-      const floor = name === 'none' ? CASES_PER_DAMAGE : name.startsWith('one context line') ? CASES_PER_DAMAGE * 0.3 : CASES_PER_DAMAGE * 0.75;
+      const floor =
+        name === 'none' ? CASES_PER_DAMAGE : name.startsWith('one context line') ? CASES_PER_DAMAGE * 0.3 : CASES_PER_DAMAGE * 0.75;
       expect(applied, `${name}: only ${applied}/${CASES_PER_DAMAGE} applied`).toBeGreaterThanOrEqual(floor);
     });
   }

@@ -11,14 +11,21 @@ import { tempDir } from '../helpers/sweep.ts';
 
 function realDiff(): string {
   const repo = tempDir('researcher-diff-');
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' });
   git('init', '-q');
   mkdirSync(path.join(repo, 'src'));
-  writeFileSync(path.join(repo, 'src/train.py'), ['import math', '', 'LR = 0.001', 'def step(x):', '    return x * LR  # scale', ''].join('\n'));
+  writeFileSync(
+    path.join(repo, 'src/train.py'),
+    ['import math', '', 'LR = 0.001', 'def step(x):', '    return x * LR  # scale', ''].join('\n'),
+  );
   writeFileSync(path.join(repo, 'old.txt'), 'bye\n');
   git('add', '-A');
   git('commit', '-qm', 'base');
-  writeFileSync(path.join(repo, 'src/train.py'), ['import math', '', 'LR = 3e-4', 'def step(x):', '    return x * LR  # scale', 'print("<script>alert(1)</script>")', ''].join('\n'));
+  writeFileSync(
+    path.join(repo, 'src/train.py'),
+    ['import math', '', 'LR = 3e-4', 'def step(x):', '    return x * LR  # scale', 'print("<script>alert(1)</script>")', ''].join('\n'),
+  );
   rmSync(path.join(repo, 'old.txt'));
   writeFileSync(path.join(repo, 'config.yaml'), 'lr: 0.0003\n');
   git('add', '-A');
@@ -53,8 +60,12 @@ describe('git diffs in the report', () => {
   });
 
   it('highlights each language by its own rules', () => {
-    expect(highlightLine('const n = 2 // two', 'c-like')).toBe('<span class="tok-k">const</span> n = <span class="tok-n">2</span> <span class="tok-c">// two</span>');
-    expect(highlightLine('{"ok": true, "n": 1}', 'json')).toBe('{<span class="tok-s">&quot;ok&quot;</span>: <span class="tok-k">true</span>, <span class="tok-s">&quot;n&quot;</span>: <span class="tok-n">1</span>}');
+    expect(highlightLine('const n = 2 // two', 'c-like')).toBe(
+      '<span class="tok-k">const</span> n = <span class="tok-n">2</span> <span class="tok-c">// two</span>',
+    );
+    expect(highlightLine('{"ok": true, "n": 1}', 'json')).toBe(
+      '{<span class="tok-s">&quot;ok&quot;</span>: <span class="tok-k">true</span>, <span class="tok-s">&quot;n&quot;</span>: <span class="tok-n">1</span>}',
+    );
     expect(highlightLine('x = "a # not a comment"', 'python')).toBe('x = <span class="tok-s">&quot;a # not a comment&quot;</span>');
   });
 

@@ -83,11 +83,20 @@ describe.skipIf(skipWithoutChromium)('report.html of a real run, in headless Chr
     expect(failedEvaluations.length).toBeGreaterThan(0); // the fixture's X > 3 crash
 
     const plotted = await page.$$eval('svg.reward-plot .eval-point', (nodes) =>
-      nodes.map((n) => ({ idea: Number(n.getAttribute('data-idea')), seed: Number(n.getAttribute('data-seed')), failed: n.classList.contains('is-failed') })),
+      nodes.map((n) => ({
+        idea: Number(n.getAttribute('data-idea')),
+        seed: Number(n.getAttribute('data-seed')),
+        failed: n.classList.contains('is-failed'),
+      })),
     );
     expect(plotted).toHaveLength(evaluations.length);
     expect(plotted.map((p) => `${p.idea}/${p.seed}`).sort()).toEqual(evaluations.map(({ idea, e }) => `${idea.id}/${e.seed}`).sort());
-    expect(plotted.filter((p) => p.failed).map((p) => p.idea).sort()).toEqual(failedEvaluations.map(({ idea }) => idea.id).sort());
+    expect(
+      plotted
+        .filter((p) => p.failed)
+        .map((p) => p.idea)
+        .sort(),
+    ).toEqual(failedEvaluations.map(({ idea }) => idea.id).sort());
 
     expect(await page.locator('svg.reward-plot path.best-line').count()).toBe(1);
     expect(await page.locator('svg.reward-plot line.baseline').count()).toBe(1);
@@ -103,7 +112,8 @@ describe.skipIf(skipWithoutChromium)('report.html of a real run, in headless Chr
     expect(await rows.first().getAttribute('data-idea')).toBe(String(summary.best!.id));
     expect(await rows.first().locator('td.title').innerText()).toContain(summary.best!.title);
 
-    const column = async (index: number) => page.$$eval(`#leaderboard-table tbody tr td:nth-child(${index})`, (cells) => cells.map((c) => (c as HTMLElement).dataset.sort ?? ''));
+    const column = async (index: number) =>
+      page.$$eval(`#leaderboard-table tbody tr td:nth-child(${index})`, (cells) => cells.map((c) => (c as HTMLElement).dataset.sort ?? ''));
     const header = (label: string) => page.locator('#leaderboard-table thead th button', { hasText: new RegExp(`^${label}`) });
     const scored = summary.ideas.filter((i) => i.reward !== null);
 
@@ -132,7 +142,10 @@ describe.skipIf(skipWithoutChromium)('report.html of a real run, in headless Chr
       expect(await card.count()).toBe(1);
       if (idea.id === 0) continue;
       expect(await card.locator('.hypothesis').innerText()).toContain(idea.hypothesis);
-      const added = idea.diff!.split('\n').find((line) => line.startsWith('+X = '))!.slice(1);
+      const added = idea
+        .diff!.split('\n')
+        .find((line) => line.startsWith('+X = '))!
+        .slice(1);
       expect(await card.locator('table.diff tr.d-add td.code').first().innerText()).toContain(added);
       expect(await card.locator('table.diff .tok-n').count()).toBeGreaterThan(0); // syntax-highlighted numbers
       if (idea.status === 'failed') {

@@ -21,7 +21,11 @@ describe('the report model of a sweep', () => {
         { title: 'edit a line that is not there', hypothesis: 'a coder mistake' },
         { title: 'x to 9', hypothesis: 'past the point where training diverges' },
       ]),
-      coder: scriptedCoder([setX('2'), { kind: 'search-replace', blocks: [{ path: 'config.py', search: 'Y = 1', replace: 'Y = 2' }] }, setX('9')]),
+      coder: scriptedCoder([
+        setX('2'),
+        { kind: 'search-replace', blocks: [{ path: 'config.py', search: 'Y = 1', replace: 'Y = 2' }] },
+        setX('9'),
+      ]),
     });
     model = buildReportModel(summarizeRun(run.store));
     run.store.close();
@@ -93,7 +97,13 @@ describe('the report model of a sweep', () => {
 
 describe('judging a gain against the noise', () => {
   const baseline = { reward: 1.0, rewardStd: 0.1, rewardCount: 4 };
-  const idea = (reward: number, rewardStd: number | null, rewardCount: number) => ({ id: 7, reward, rewardStd, rewardCount, improvement: reward - 1.0 });
+  const idea = (reward: number, rewardStd: number | null, rewardCount: number) => ({
+    id: 7,
+    reward,
+    rewardStd,
+    rewardCount,
+    improvement: reward - 1.0,
+  });
 
   it('calls a gain real only beyond twice its standard error', () => {
     // one-seed idea: assumed as noisy as the baseline, so SE = sqrt(0.01/4 + 0.01/1) ≈ 0.112

@@ -101,7 +101,11 @@ describe.skipIf(skipWithoutChromium)('researcher watch, following a sweep that i
       // When the server goes away the page says so instead of silently going stale.
       await server.close();
       server = undefined;
-      await until('the page to say the connection is lost', async () => ((await page.locator('#live-lost').isVisible()) ? true : undefined), 20_000);
+      await until(
+        'the page to say the connection is lost',
+        async () => ((await page.locator('#live-lost').isVisible()) ? true : undefined),
+        20_000,
+      );
     } finally {
       quiet.mockRestore();
       await sweep.catch(() => undefined);
@@ -114,7 +118,14 @@ describe('researcher watch on the command line', () => {
     // A run that has only just been created: nothing has finished yet, and the page says so.
     const runDir = path.join(tempDir('researcher-watch-cli-'), 'fresh');
     mkdirSync(runDir);
-    const config = { runId: 'fresh', createdAt: new Date().toISOString(), environmentDir: QUADRATIC, environmentName: 'quadratic', agent: 'offline', ideas: 2 };
+    const config = {
+      runId: 'fresh',
+      createdAt: new Date().toISOString(),
+      environmentDir: QUADRATIC,
+      environmentName: 'quadratic',
+      agent: 'offline',
+      ideas: 2,
+    };
     RunStore.create(runDir, RunConfig.parse(config)).close();
     const child = spawn(process.execPath, [CLI, 'watch', runDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

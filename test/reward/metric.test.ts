@@ -44,12 +44,16 @@ describe('a JSON reward', () => {
       ['{"mean": 1}', 'metrics.json → eval.score is an object, not a JSON number'],
       ['1e999', 'metrics.json → eval.score is Infinity, not a finite number'],
     ];
-    for (const [value, message] of cases) expect(failure(fromJson(`{"eval": {"score": ${value}}}`))).toEqual({ reason: 'bad-metric', message });
+    for (const [value, message] of cases)
+      expect(failure(fromJson(`{"eval": {"score": ${value}}}`))).toEqual({ reason: 'bad-metric', message });
   });
 
   it('does not find keys on the prototype, and never quotes the file when it is not JSON', () => {
     expect(failure(fromJson('{"eval": {}}', { ...JSON_REWARD, key: 'eval.constructor' }))).toMatchObject({ reason: 'no-metric' });
-    expect(failure(fromJson('root:x:0:0:MARKER-8d1f:/root:/bin/bash\n'))).toEqual({ reason: 'bad-metric', message: 'metrics.json is not valid JSON' });
+    expect(failure(fromJson('root:x:0:0:MARKER-8d1f:/root:/bin/bash\n'))).toEqual({
+      reason: 'bad-metric',
+      message: 'metrics.json is not valid JSON',
+    });
   });
 
   it('must lie inside reward.range when one is given', () => {

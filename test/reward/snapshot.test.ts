@@ -12,12 +12,14 @@ import { tempDir } from '../helpers/sweep.ts';
 
 /** Every path under `dir`, with what it is. */
 function tree(dir: string, prefix = ''): string[] {
-  return readdirSync(path.join(dir, prefix)).sort().flatMap((name) => {
-    const relative = prefix ? `${prefix}/${name}` : name;
-    const stat = lstatSync(path.join(dir, relative));
-    if (stat.isDirectory()) return [`${relative}/`, ...tree(dir, relative)];
-    return [stat.isFile() ? relative : `${relative} (not a file)`];
-  });
+  return readdirSync(path.join(dir, prefix))
+    .sort()
+    .flatMap((name) => {
+      const relative = prefix ? `${prefix}/${name}` : name;
+      const stat = lstatSync(path.join(dir, relative));
+      if (stat.isDirectory()) return [`${relative}/`, ...tree(dir, relative)];
+      return [stat.isFile() ? relative : `${relative} (not a file)`];
+    });
 }
 
 describe('snapshotOutputs', () => {

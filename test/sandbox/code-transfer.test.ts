@@ -80,7 +80,12 @@ describe('snapshotCode', () => {
 
     // The per-idea archive holds those files (and their new folder), nothing of the other 2000.
     const overlay = await readArchive(changedFilesArchive(dir, (snapshot as { changed: string[] }).changed, USER));
-    expect([...overlay.keys()].sort()).toEqual(['sandbox/code/newpkg/', 'sandbox/code/newpkg/extra.py', 'sandbox/code/train.py', 'sandbox/code/untracked.txt']);
+    expect([...overlay.keys()].sort()).toEqual([
+      'sandbox/code/newpkg/',
+      'sandbox/code/newpkg/extra.py',
+      'sandbox/code/train.py',
+      'sandbox/code/untracked.txt',
+    ]);
     expect(overlay.get('sandbox/code/train.py')).toMatchObject({ text: 'print("changed")\n', header: { uid: 1234, gid: 5678 } });
   });
 
@@ -106,8 +111,12 @@ describe('baseCommitArchive', () => {
     const { workspace } = await runRepository(3);
     const entries = await readArchive(baseCommitArchive(workspace.repoDir, workspace.baseCommit, USER));
     expect(entries.get('sandbox/')?.header).toMatchObject({ type: 'directory', uid: 0 });
-    for (const folder of ['code', 'outputs', 'eval', 'home']) expect(entries.get(`sandbox/${folder}/`)?.header).toMatchObject({ type: 'directory', uid: 1234, gid: 5678 });
-    expect(entries.get('sandbox/code/pkg/module_2.py')).toMatchObject({ text: 'VALUE = 2\n', header: { uid: 1234, gid: 5678, mode: 0o644 } });
+    for (const folder of ['code', 'outputs', 'eval', 'home'])
+      expect(entries.get(`sandbox/${folder}/`)?.header).toMatchObject({ type: 'directory', uid: 1234, gid: 5678 });
+    expect(entries.get('sandbox/code/pkg/module_2.py')).toMatchObject({
+      text: 'VALUE = 2\n',
+      header: { uid: 1234, gid: 5678, mode: 0o644 },
+    });
     expect(entries.get('sandbox/code/run.sh')?.header.mode).toBe(0o755);
     expect([...entries.keys()].filter((name) => name.startsWith('sandbox/code/') && !name.endsWith('/'))).toHaveLength(5);
   });

@@ -101,4 +101,3 @@ async function checkEvaluation(sandbox: DockerSandbox) {
   expect(JSON.parse(readFileSync(path.join(run.outputDir, 'prediction.json'), 'utf8'))).toEqual({ x: 41 });
   return { runInfo };
 }
-

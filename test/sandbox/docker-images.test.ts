@@ -15,7 +15,10 @@ const SHIPPED = path.join(REPO_ROOT, 'sandboxes');
 
 describe('resolveImage', () => {
   it('reads a recipe name, our tag for it, or any other tag', () => {
-    expect(resolveImage('cpu', [SHIPPED])).toEqual({ tag: 'ai-researcher/cpu:latest', recipe: { name: 'cpu', dir: path.join(SHIPPED, 'cpu'), kind: 'script' } });
+    expect(resolveImage('cpu', [SHIPPED])).toEqual({
+      tag: 'ai-researcher/cpu:latest',
+      recipe: { name: 'cpu', dir: path.join(SHIPPED, 'cpu'), kind: 'script' },
+    });
     expect(resolveImage(undefined, [SHIPPED]).tag).toBe(`ai-researcher/${DEFAULT_IMAGE}:latest`);
     expect(resolveImage('ai-researcher/cpu:latest', [SHIPPED]).recipe?.name).toBe('cpu');
     expect(resolveImage('pytorch-gpu', [SHIPPED]).recipe).toMatchObject({ name: 'pytorch-gpu', kind: 'dockerfile' });
@@ -26,13 +29,19 @@ describe('resolveImage', () => {
   it('finds recipes in ./sandboxes and the shipped folder, or by path', () => {
     expect(sandboxesDirs()).toContain(SHIPPED);
     expect(findRecipe(path.join(FIXTURES, 'docker-recipe'))).toMatchObject({ name: 'docker-recipe', kind: 'dockerfile' });
-    expect(() => requireRecipe('no-such-recipe')).toThrow(/no image recipe "no-such-recipe": expected a folder with a Dockerfile or build.sh/);
+    expect(() => requireRecipe('no-such-recipe')).toThrow(
+      /no image recipe "no-such-recipe": expected a folder with a Dockerfile or build.sh/,
+    );
   });
 
   it('`researcher sandbox build` of an unknown recipe is a one-line error, before any engine is asked', () => {
     let stderr = '';
     try {
-      execFileSync(process.execPath, [CLI, 'sandbox', 'build', 'no-such-recipe'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(process.execPath, [CLI, 'sandbox', 'build', 'no-such-recipe'], {
+        encoding: 'utf8',
+        env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (error) {
       stderr = (error as { stderr: string }).stderr;
     }
@@ -60,7 +69,10 @@ describe.skipIf(!runs)('building sandbox images on a real engine', () => {
     const sandbox = new DockerSandbox({ hosts: [MOUNT_HOST], sandboxesDirs: [FIXTURES] });
     try {
       await sandbox.preflight({ resources: { gpus: 0, shareGpus: false }, gpus: [], image: 'docker-recipe' });
-      const { result, log } = await runInspected(sandbox, request('cat /etc/recipe.txt; python3 -c "import numpy; print(\'numpy ok\')"', { image: 'docker-recipe' }));
+      const { result, log } = await runInspected(
+        sandbox,
+        request('cat /etc/recipe.txt; python3 -c "import numpy; print(\'numpy ok\')"', { image: 'docker-recipe' }),
+      );
       expect(result.exitCode).toBe(0);
       expect(log).toContain('built from a recipe');
       expect(log).toContain('numpy ok');

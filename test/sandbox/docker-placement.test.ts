@@ -23,7 +23,10 @@ describe('choosePlacement', () => {
 
   it('moves a step whose host went away to free GPUs of the live host with the most free', () => {
     const [a, b, c] = [engine('a', 2, 0, false), engine('b', 2), engine('c', 4)];
-    expect(choosePlacement([a, b, c], a, ['a/0', 'a/1'], false, new Set(['c/0', 'c/1', 'c/2']))).toEqual({ engine: b, gpus: ['b/0', 'b/1'] });
+    expect(choosePlacement([a, b, c], a, ['a/0', 'a/1'], false, new Set(['c/0', 'c/1', 'c/2']))).toEqual({
+      engine: b,
+      gpus: ['b/0', 'b/1'],
+    });
     expect(choosePlacement([a, b, c], a, ['a/0', 'a/1'], false, new Set(['c/0']))).toEqual({ engine: c, gpus: ['c/1', 'c/2'] });
   });
 

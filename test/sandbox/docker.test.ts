@@ -18,7 +18,9 @@ describe.skipIf(!runs)('DockerSandbox on a real engine', () => {
   afterAll(() => sandbox.close());
 
   it('runs the command on the code as an unprivileged user, logging stdout and stderr as they come', async () => {
-    const req = request('cat code.txt; echo "seed $SEED idea $IDEA_ID"; echo err >&2; echo "uid $(id -u)"; pwd; echo out > "$OUTPUT_DIR/result.txt"');
+    const req = request(
+      'cat code.txt; echo "seed $SEED idea $IDEA_ID"; echo err >&2; echo "uid $(id -u)"; pwd; echo out > "$OUTPUT_DIR/result.txt"',
+    );
     const { result, log } = await runInspected(sandbox, req);
     expect(result).toMatchObject({ exitCode: 0, timedOut: false, oomKilled: false, interrupted: false });
     expect(result.durationMs).toBeGreaterThan(0);
@@ -66,15 +68,29 @@ describe.skipIf(!runs)('DockerSandbox on a real engine', () => {
       'except OSError as error:',
       "    print('network: denied', error)",
     ].join('\n');
-    const req = request(`python3 -c "${probe}"`, { resources: { gpus: 0, shareGpus: false, memory: 256 * 2 ** 20, cpus: 0.5, shm: 32 * 2 ** 20, pids: 100 } });
+    const req = request(`python3 -c "${probe}"`, {
+      resources: { gpus: 0, shareGpus: false, memory: 256 * 2 ** 20, cpus: 0.5, shm: 32 * 2 ** 20, pids: 100 },
+    });
     const { result, info, log } = await runInspected(sandbox, req);
     expect(result.exitCode).toBe(0);
     expect(log).toContain("interfaces ['lo']");
     expect(log).toContain('network: denied');
-    expect(info.HostConfig).toMatchObject({ NetworkMode: 'none', Memory: 256 * 2 ** 20, MemorySwap: 256 * 2 ** 20, NanoCpus: 5e8, ShmSize: 32 * 2 ** 20, PidsLimit: 100 });
+    expect(info.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      Memory: 256 * 2 ** 20,
+      MemorySwap: 256 * 2 ** 20,
+      NanoCpus: 5e8,
+      ShmSize: 32 * 2 ** 20,
+      PidsLimit: 100,
+    });
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.Config.User).toBe(`${containerUser().uid}:${containerUser().gid}`);
-    expect(info.Config.Labels).toMatchObject({ 'ai-researcher.run': req.runId, 'ai-researcher.idea': '7', 'ai-researcher.seed': '3', 'ai-researcher.kind': 'run' });
+    expect(info.Config.Labels).toMatchObject({
+      'ai-researcher.run': req.runId,
+      'ai-researcher.idea': '7',
+      'ai-researcher.seed': '3',
+      'ai-researcher.kind': 'run',
+    });
   });
 
   it('records a crash as a non-zero exit code, not an exception', async () => {
@@ -92,7 +108,9 @@ describe.skipIf(!runs)('DockerSandbox on a real engine', () => {
   });
 
   it('records an OOM kill when the step passes its memory limit', async () => {
-    const req = request(`python3 -c "block = b'x' * (512 << 20); print(len(block))"`, { resources: { gpus: 0, shareGpus: false, memory: 64 * 2 ** 20 } });
+    const req = request(`python3 -c "block = b'x' * (512 << 20); print(len(block))"`, {
+      resources: { gpus: 0, shareGpus: false, memory: 64 * 2 ** 20 },
+    });
     const { result, handle } = await runInspected(sandbox, req);
     expect(result).toMatchObject({ oomKilled: true, timedOut: false });
     expect(result.exitCode).not.toBe(0);
@@ -117,7 +135,11 @@ describe.skipIf(!runs)('DockerSandbox on a real engine', () => {
     const needsGpus = sandbox.preflight({ resources: { gpus: 1, shareGpus: false }, gpus: ['0'], image: CPU_IMAGE });
     await expect(needsGpus).rejects.toThrow(SandboxError);
     await expect(needsGpus).rejects.toThrow(/needs 1 GPU.*no NVIDIA runtime.*nvidia-container-toolkit/);
-    const explicit = new DockerSandbox({ hosts: [MOUNT_HOST] }).preflight({ resources: { gpus: 0, shareGpus: false }, gpus: ['0', '1'], image: CPU_IMAGE });
+    const explicit = new DockerSandbox({ hosts: [MOUNT_HOST] }).preflight({
+      resources: { gpus: 0, shareGpus: false },
+      gpus: ['0', '1'],
+      image: CPU_IMAGE,
+    });
     await expect(explicit).rejects.toThrow(/--gpus 0,1 was given.*no NVIDIA runtime/);
     await expect(explicit).rejects.not.toThrow(/\n/);
   });

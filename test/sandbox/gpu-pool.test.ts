@@ -23,7 +23,7 @@ describe('GpuPool', () => {
     expect(second!.some((id) => other.includes(id))).toBe(false);
   });
 
-  it('takes a run\'s GPUs from one host, the one with the most free, and counts capacity per host', async () => {
+  it("takes a run's GPUs from one host, the one with the most free, and counts capacity per host", async () => {
     const pool = new GpuPool(['a/0', 'a/1', 'a/2', 'b/0', 'b/1']);
     expect(pool.capacity(2)).toBe(2); // one 2-GPU run per host: a has 3, b has 2
     const first = await pool.acquire(2);

@@ -40,7 +40,9 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
   it('shows none of the host beyond the system folders: not the run folder, not a secret next to it', async () => {
     const secretDir = tempDir('researcher-secret-');
     writeFileSync(path.join(secretDir, 'heldout_answers.json'), '{"answer": "SECRET-ANSWER-42"}');
-    const req = request(`cat ${secretDir}/heldout_answers.json; ls ${path.dirname(secretDir)} | head -3; ls /root /home 2>&1; cat ${process.cwd()}/package.json 2>&1 | head -1`);
+    const req = request(
+      `cat ${secretDir}/heldout_answers.json; ls ${path.dirname(secretDir)} | head -3; ls /root /home 2>&1; cat ${process.cwd()}/package.json 2>&1 | head -1`,
+    );
     const result = await sandbox.run(req);
     expect(result.exitCode).not.toBeNull();
     expect(log(req)).not.toContain('SECRET-ANSWER-42');
@@ -48,10 +50,12 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
     expect(log(req)).not.toContain('"name": "ai-researcher"');
   });
 
-  it('cannot read the researcher\'s environment through /proc, and sees only its own processes', async () => {
+  it("cannot read the researcher's environment through /proc, and sees only its own processes", async () => {
     process.env.RESEARCHER_TEST_API_KEY = 'sk-proc-leak-test';
     try {
-      const req = request('cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n" | grep -c . ; ls /proc | grep -E "^[0-9]+$" | wc -l; cat /proc/1/cmdline | tr "\\0" " "');
+      const req = request(
+        'cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n" | grep -c . ; ls /proc | grep -E "^[0-9]+$" | wc -l; cat /proc/1/cmdline | tr "\\0" " "',
+      );
       await sandbox.run(req);
       expect(log(req)).not.toContain('sk-proc-leak-test');
       const [, processes] = log(req).trim().split('\n');
@@ -61,8 +65,10 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
     }
   });
 
-  it('runs as an unprivileged user in the idea\'s worktree, whose way into the repository is masked', async () => {
-    const req = request('id -u; cat .git | wc -c; echo "gitdir: /evil" > .git 2>/dev/null || echo git-file-read-only; echo ok > $OUTPUT_DIR/written; touch /usr/evil 2>&1 || echo cannot-write-usr');
+  it("runs as an unprivileged user in the idea's worktree, whose way into the repository is masked", async () => {
+    const req = request(
+      'id -u; cat .git | wc -c; echo "gitdir: /evil" > .git 2>/dev/null || echo git-file-read-only; echo ok > $OUTPUT_DIR/written; touch /usr/evil 2>&1 || echo cannot-write-usr',
+    );
     writeFileSync(path.join(req.workDir, '.git'), 'gitdir: /the/run/repo/.git/worktrees/tree-1\n');
     const result = await sandbox.run(req);
     expect(result.exitCode).toBe(0);
@@ -85,7 +91,8 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
     });
     afterAll(() => server.close());
 
-    const connect = () => `python3 -c "import socket; s=socket.create_connection(('127.0.0.1', ${port}), timeout=3); print(s.recv(100).decode().strip())" 2>&1 | tail -1`;
+    const connect = () =>
+      `python3 -c "import socket; s=socket.create_connection(('127.0.0.1', ${port}), timeout=3); print(s.recv(100).decode().strip())" 2>&1 | tail -1`;
 
     it('is cut off unless the environment asks for it', async () => {
       const req = request(connect());
@@ -149,7 +156,8 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
       outputDir: outputs,
       evalDir: path.join(dir, 'eval'),
       step: {
-        command: 'echo hacked > score.py || echo evaluator-read-only; echo x > $OUTPUT_DIR/predictions.json || echo outputs-read-only; echo "{}" > $EVAL_DIR/metrics.json && echo eval-writable',
+        command:
+          'echo hacked > score.py || echo evaluator-read-only; echo x > $OUTPUT_DIR/predictions.json || echo outputs-read-only; echo "{}" > $EVAL_DIR/metrics.json && echo eval-writable',
         timeout: 20_000,
         env: {},
         passEnv: [],
@@ -174,7 +182,9 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
   });
 
   it('takes a time limit of days without its timer firing at once', async () => {
-    const req = request('sleep 1; echo finished', { step: { command: 'sleep 1; echo finished', timeout: 30 * 24 * 3_600_000, env: {}, passEnv: [] } });
+    const req = request('sleep 1; echo finished', {
+      step: { command: 'sleep 1; echo finished', timeout: 30 * 24 * 3_600_000, env: {}, passEnv: [] },
+    });
     const result = await sandbox.run(req);
     expect(result.timedOut).toBe(false);
     expect(result.exitCode).toBe(0);

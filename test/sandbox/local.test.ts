@@ -44,7 +44,9 @@ describe.each(localIsolations())('LocalSandbox (isolation: %s)', (isolation) => 
     process.env.ANTHROPIC_API_KEY = 'sk-ant-secret';
     process.env.SOME_HOST_VARIABLE = 'host-only';
     try {
-      const req = request('env', { step: { command: 'env', timeout: 10_000, env: { MINE: '1' }, passEnv: ['SOME_HOST_VARIABLE', 'OPENAI_API_KEY'] } });
+      const req = request('env', {
+        step: { command: 'env', timeout: 10_000, env: { MINE: '1' }, passEnv: ['SOME_HOST_VARIABLE', 'OPENAI_API_KEY'] },
+      });
       await sandbox.run(req);
       const log = readFileSync(req.logPath, 'utf8');
       expect(log).not.toContain('sk-secret-test');

@@ -83,11 +83,13 @@ describe.skipIf(SKIP_SLURM)('Slurm sandbox on a real cluster', () => {
   }
 
   it('runs a step as a batch job that sees only the sandbox variables, and brings back its log and outputs', async () => {
-    const environment = environmentWith("slurm:\n  setup:\n    - export FROM_SETUP=yes\n");
+    const environment = environmentWith('slurm:\n  setup:\n    - export FROM_SETUP=yes\n');
     const { sandbox: slurm, sharedDir } = sandbox(environment);
     await slurm.preflight({ resources: environment.config.run.resources, gpus: [] });
     const command = 'cat hello.txt; env | sort; echo "made by the job" > "$OUTPUT_DIR/result.txt"; exit 3';
-    const request = makeRequest(command, { step: { command, timeout: 60_000, env: { GREETING: 'hi there' }, passEnv: ['RESEARCHER_PASSED'] } });
+    const request = makeRequest(command, {
+      step: { command, timeout: 60_000, env: { GREETING: 'hi there' }, passEnv: ['RESEARCHER_PASSED'] },
+    });
     const handles: SandboxHandle[] = [];
     const secret = 'sk-slurm-test-secret-4242';
     process.env.OPENAI_API_KEY = secret;
@@ -132,8 +134,26 @@ describe.skipIf(SKIP_SLURM)('Slurm sandbox on a real cluster', () => {
       .filter((line) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(line))
       .map((line) => line.slice(0, line.indexOf('=')));
     const allowed = new Set([
-      'PATH', 'HOME', 'LANG', 'LC_ALL', 'PYTHONUNBUFFERED', 'PYTHONDONTWRITEBYTECODE', 'OUTPUT_DIR', 'SEED', 'IDEA_ID', 'RUN_ID',
-      'CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES', 'GREETING', 'RESEARCHER_PASSED', 'FROM_SETUP', 'TMPDIR', 'PWD', 'SHLVL', '_', 'OLDPWD',
+      'PATH',
+      'HOME',
+      'LANG',
+      'LC_ALL',
+      'PYTHONUNBUFFERED',
+      'PYTHONDONTWRITEBYTECODE',
+      'OUTPUT_DIR',
+      'SEED',
+      'IDEA_ID',
+      'RUN_ID',
+      'CUDA_VISIBLE_DEVICES',
+      'NVIDIA_VISIBLE_DEVICES',
+      'GREETING',
+      'RESEARCHER_PASSED',
+      'FROM_SETUP',
+      'TMPDIR',
+      'PWD',
+      'SHLVL',
+      '_',
+      'OLDPWD',
     ]);
     expect(names.filter((name) => !allowed.has(name) && !/^SLURMD?_/.test(name))).toEqual([]);
     expect(names).not.toContain('SLURM_EXPORT_ENV');
@@ -152,7 +172,9 @@ describe.skipIf(SKIP_SLURM)('Slurm sandbox on a real cluster', () => {
 
   it('cancels a job that passes its time limit and reports it as timed out', async () => {
     const { sandbox: slurm } = sandbox();
-    const request = makeRequest('echo started; sleep 300', { step: { command: 'echo started; sleep 300', timeout: 3_000, env: {}, passEnv: [] } });
+    const request = makeRequest('echo started; sleep 300', {
+      step: { command: 'echo started; sleep 300', timeout: 3_000, env: {}, passEnv: [] },
+    });
     let jobId = '';
     let limit = '';
     const running = slurm.run({
@@ -300,12 +322,26 @@ describe('Slurm batch scripts and options', () => {
         qos: 'high',
         extra: ['--constraint=a100'],
       }),
-    ).toEqual(['--nodes=1', '--ntasks=1', '--time=3', '--cpus-per-task=8', '--mem=3072M', '--gres=gpu:2', '--partition=gpu', '--account=lab', '--qos=high', '--constraint=a100']);
+    ).toEqual([
+      '--nodes=1',
+      '--ntasks=1',
+      '--time=3',
+      '--cpus-per-task=8',
+      '--mem=3072M',
+      '--gres=gpu:2',
+      '--partition=gpu',
+      '--account=lab',
+      '--qos=high',
+      '--constraint=a100',
+    ]);
     expect(resourceOptions({ gpus: 0, shareGpus: false }, 1_000, { extra: [] })).toEqual(['--nodes=1', '--ntasks=1', '--time=2']);
   });
 
   it('takes placement from the command line over environment.yaml, and refuses options it sets itself', () => {
-    expect(slurmOptionsFromFlags('slurm', { sharedDir: 'shared', partition: 'gpu' })).toEqual({ sharedDir: path.resolve('shared'), partition: 'gpu' });
+    expect(slurmOptionsFromFlags('slurm', { sharedDir: 'shared', partition: 'gpu' })).toEqual({
+      sharedDir: path.resolve('shared'),
+      partition: 'gpu',
+    });
     expect(() => slurmOptionsFromFlags('local', { sharedDir: '/x' })).toThrow('--shared-dir and --slurm-* only apply to --sandbox slurm');
     expect(() => new SlurmSandbox({}, environmentWith('slurm:\n  sbatchArgs: ["--export=ALL"]\n'))).toThrow(
       /slurm.sbatchArgs: --export is set by the researcher itself/,

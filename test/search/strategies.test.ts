@@ -119,7 +119,16 @@ describe('parallel search', () => {
   });
 
   it('is chosen with --search parallel, its round size defaulting to --parallel', () => {
-    const config = RunConfig.parse({ runId: 'r', createdAt: '', environmentDir: '/', environmentName: 'e', agent: 'offline', ideas: 4, search: 'parallel', parallel: 4 });
+    const config = RunConfig.parse({
+      runId: 'r',
+      createdAt: '',
+      environmentDir: '/',
+      environmentName: 'e',
+      agent: 'offline',
+      ideas: 4,
+      search: 'parallel',
+      parallel: 4,
+    });
     const strategy = createStrategy(config);
     const harness = new Harness(strategy);
     for (let i = 0; i < 4; i++) expect(harness.start()).not.toBeNull();
@@ -213,16 +222,29 @@ describe('evolve search', () => {
   });
 
   it('refuses nonsense options with a message naming them', () => {
-    const config = RunConfig.parse({ runId: 'r', createdAt: '', environmentDir: '/', environmentName: 'e', agent: 'offline', ideas: 4, search: 'evolve', searchOptions: { islands: 0 } });
+    const config = RunConfig.parse({
+      runId: 'r',
+      createdAt: '',
+      environmentDir: '/',
+      environmentName: 'e',
+      agent: 'offline',
+      ideas: 4,
+      search: 'evolve',
+      searchOptions: { islands: 0 },
+    });
     expect(() => createStrategy(config)).toThrow(/--search evolve: islands/);
-    expect(() => createStrategy({ ...config, search: 'annealing' })).toThrow(/unknown search strategy "annealing"; choose one of: serial, parallel, evolve/);
+    expect(() => createStrategy({ ...config, search: 'annealing' })).toThrow(
+      /unknown search strategy "annealing"; choose one of: serial, parallel, evolve/,
+    );
   });
 });
 
 describe('near-duplicate detection', () => {
   it('treats numbers equal to two significant digits and ignores case and punctuation', () => {
     expect(ideaTokens({ title: 'Set LR to 3e-4!', plan: '', hypothesis: 'warm up' })).toEqual(['set', 'lr', 'to', '0.0003', 'warm', 'up']);
-    expect(similarity(ideaTokens({ title: 'x = 2.28', plan: 'p', hypothesis: '' }), ideaTokens({ title: 'X = 2.3', plan: 'P', hypothesis: '' }))).toBe(1);
+    expect(
+      similarity(ideaTokens({ title: 'x = 2.28', plan: 'p', hypothesis: '' }), ideaTokens({ title: 'X = 2.3', plan: 'P', hypothesis: '' })),
+    ).toBe(1);
     expect(similarity(['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'e'])).toBeCloseTo(3 / 5);
   });
 

@@ -15,13 +15,26 @@ describe.skipIf(SKIP_SLURM)('Ctrl-C during a Slurm sweep', () => {
   requireSlurm();
 
   it('cancels the running job and leaves nothing in squeue', async () => {
-    const environment = quadraticWith((yaml) => yaml.replace('command: python3 train.py', "command: 'echo waiting; sleep 300; python3 train.py'"));
+    const environment = quadraticWith((yaml) =>
+      yaml.replace('command: python3 train.py', "command: 'echo waiting; sleep 300; python3 train.py'"),
+    );
     const runsDir = tempDir('researcher-runs-');
     const sharedDir = tempDir('researcher-shared-');
     const runId = `slurm-ctrl-c-${process.pid}`;
     const prefix = `researcher-${runId}-`;
     const researcher = startResearcher([
-      'run', environment, '--ideas', '1', '--runs-dir', runsDir, '--run-id', runId, '--sandbox', 'slurm', '--shared-dir', sharedDir,
+      'run',
+      environment,
+      '--ideas',
+      '1',
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      runId,
+      '--sandbox',
+      'slurm',
+      '--shared-dir',
+      sharedDir,
     ]);
     try {
       await until(() => queuedJobs(prefix).some((job) => job.state === 'RUNNING'), 'the baseline job to run');

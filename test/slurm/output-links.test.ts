@@ -32,7 +32,9 @@ describe.skipIf(SKIP_SLURM)('links a run leaves in its outputs, under Slurm', ()
     expect(linked.error).toMatch(/no usable prediction\.json: FileNotFoundError/);
     expect(honest).toMatchObject({ status: 'succeeded', reward: 10 });
     for (const id of [0, 1, 2]) {
-      expect(readFileSync(path.join(run.runDir, `ideas/${id}/seed-0/eval/evaluate.log`), 'utf8'), `idea ${id}`).toContain('links under OUTPUT_DIR: 0');
+      expect(readFileSync(path.join(run.runDir, `ideas/${id}/seed-0/eval/evaluate.log`), 'utf8'), `idea ${id}`).toContain(
+        'links under OUTPUT_DIR: 0',
+      );
     }
     run.store.close();
   }, 240_000);

@@ -116,11 +116,18 @@ describe.skipIf(SKIP_SLURM)('re-attaching to the jobs of a killed researcher', (
     const marker = (seed: number) => path.join(h.sharedDir, `starts-${seed}`);
     // The slow step runs until the test lets it go, so it is surely still running when re-attached to.
     const go = path.join(h.sharedDir, 'go');
-    const slow = request(h, 0, `echo start >> ${marker(0)}; echo slow; until [ -e ${go} ]; do sleep 0.2; done; echo done > "$OUTPUT_DIR/done.txt"`);
+    const slow = request(
+      h,
+      0,
+      `echo start >> ${marker(0)}; echo slow; until [ -e ${go} ]; do sleep 0.2; done; echo done > "$OUTPUT_DIR/done.txt"`,
+    );
     const quick = request(h, 1, `echo start >> ${marker(1)}; echo quick; echo done > "$OUTPUT_DIR/done.txt"`);
     const first = startElsewhere(h, slow);
     const second = startElsewhere(h, quick);
-    cleanup.push(() => killHard(first.child), () => killHard(second.child));
+    cleanup.push(
+      () => killHard(first.child),
+      () => killHard(second.child),
+    );
     const [slowJob, quickJob] = await Promise.all([first.started, second.started]);
     await until(() => lines(marker(0)).length > 0, 'the slow job to run');
     await Promise.all([killHard(first.child), killHard(second.child)]);
@@ -135,7 +142,10 @@ describe.skipIf(SKIP_SLURM)('re-attaching to the jobs of a killed researcher', (
       { sandbox: 'slurm', jobId: slowJob },
       { sandbox: 'slurm', jobId: quickJob },
     ]);
-    const [again, meanwhile] = await Promise.all([runCollecting(sandbox, slow, () => writeFileSync(go, '')), runCollecting(sandbox, quick)]);
+    const [again, meanwhile] = await Promise.all([
+      runCollecting(sandbox, slow, () => writeFileSync(go, '')),
+      runCollecting(sandbox, quick),
+    ]);
 
     expect(again.result).toMatchObject({ exitCode: 0, timedOut: false, interrupted: false });
     expect(again.handles).toEqual([{ sandbox: 'slurm', jobId: slowJob }]);

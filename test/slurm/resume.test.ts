@@ -42,10 +42,25 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
     const runDir = path.join(runsDir, runId);
     const prefix = `researcher-${runId}-`;
     const first = startResearcher([
-      'run', environment, '--ideas', '2', '--search', 'parallel', '--parallel', '2',
-      '--runs-dir', runsDir, '--run-id', runId, '--sandbox', 'slurm', '--shared-dir', sharedDir,
+      'run',
+      environment,
+      '--ideas',
+      '2',
+      '--search',
+      'parallel',
+      '--parallel',
+      '2',
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      runId,
+      '--sandbox',
+      'slurm',
+      '--shared-dir',
+      sharedDir,
       // The steps leave markers on the shared folder for the test; bubblewrap would hide it.
-      '--slurm-isolation', 'off',
+      '--slurm-isolation',
+      'off',
     ]);
 
     // Wait until an idea's run step is running as a job the run has recorded.
@@ -61,7 +76,11 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
           return false;
         }
         try {
-          const running = new Set(queuedJobs(prefix).filter((job) => job.state === 'RUNNING' && job.name.endsWith('-run')).map((job) => job.id));
+          const running = new Set(
+            queuedJobs(prefix)
+              .filter((job) => job.state === 'RUNNING' && job.name.endsWith('-run'))
+              .map((job) => job.id),
+          );
           killedEvaluations = new Set(store.runningEvaluations().map((e) => e.id));
           inFlight = store
             .runningEvaluations()
@@ -71,7 +90,7 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
           store.close();
         }
         return inFlight.length > 0;
-      }, 'an idea\'s job to run');
+      }, "an idea's job to run");
     } finally {
       first.child.kill('SIGKILL');
       await first.exited;
@@ -115,7 +134,9 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
       expect(killedEvaluations.has(evaluations[0].id)).toBe(false); // a new evaluation, after the requeue…
       expect([...firstRecorded.values()]).toContain(job.jobId); // …that re-attached to the same job while it ran
       // Its outputs came back, and the reward was computed from them.
-      const prediction = JSON.parse(readFileSync(path.join(runDir, 'ideas', String(job.ideaId), `seed-${job.seed}`, 'outputs/prediction.json'), 'utf8'));
+      const prediction = JSON.parse(
+        readFileSync(path.join(runDir, 'ideas', String(job.ideaId), `seed-${job.seed}`, 'outputs/prediction.json'), 'utf8'),
+      );
       expect(store.idea(job.ideaId)!.reward).toBe(prediction.x);
     }
     // No step was submitted twice: each run step started exactly once.

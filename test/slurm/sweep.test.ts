@@ -28,13 +28,18 @@ describe.skipIf(SKIP_SLURM)('a sweep through Slurm', () => {
 
     const local = RunStore.open(path.join(runsDir, 'local'));
     const slurm = RunStore.open(path.join(runsDir, runId));
-    const summary = (store: RunStore) => store.ideas().map((idea) => ({ id: idea.id, title: idea.title, status: idea.status, reward: idea.reward }));
+    const summary = (store: RunStore) =>
+      store.ideas().map((idea) => ({ id: idea.id, title: idea.title, status: idea.status, reward: idea.reward }));
     expect(slurm.ideas()).toHaveLength(3); // the baseline and two ideas
     expect(slurm.ideas().every((idea) => idea.status === 'succeeded')).toBe(true);
     expect(summary(slurm)).toEqual(summary(local));
 
     for (const evaluation of slurm.evaluations()) {
-      expect(evaluation).toMatchObject({ status: 'succeeded', sandbox: 'slurm', handle: { sandbox: 'slurm', jobId: expect.stringMatching(/^\d+$/) } });
+      expect(evaluation).toMatchObject({
+        status: 'succeeded',
+        sandbox: 'slurm',
+        handle: { sandbox: 'slurm', jobId: expect.stringMatching(/^\d+$/) },
+      });
       // The job's output was mirrored into the idea's own log.
       expect(readFileSync(evaluation.logPath!, 'utf8')).toMatch(/training with X=\S+ seed=0/);
     }

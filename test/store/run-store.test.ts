@@ -20,7 +20,8 @@ describe('RunStore', () => {
   it('aggregates seeds into mean, sample std and count', () => {
     const store = newStore();
     const id = store.insertIdea(draft, null);
-    for (const [seed, reward] of [0.5, 0.7, 0.6].entries()) store.finishEvaluation(store.startEvaluation(id, seed, 'local', 'log', []), ok(reward));
+    for (const [seed, reward] of [0.5, 0.7, 0.6].entries())
+      store.finishEvaluation(store.startEvaluation(id, seed, 'local', 'log', []), ok(reward));
     const idea = store.finishIdea(id);
     expect(idea.status).toBe('succeeded');
     expect(idea.reward).toBeCloseTo(0.6);
@@ -56,8 +57,26 @@ describe('RunStore', () => {
     const store = newStore();
     const id = store.insertIdea(draft, null);
     const usage = { inputTokens: 100, cachedTokens: 40, cacheWriteTokens: 0, outputTokens: 10, costUsd: 0.01 };
-    store.recordModelCall({ ideaId: id, role: 'thinker', provider: 'openai', model: 'm', cacheKey: 'k1', usage, latencyMs: 5, response: 'R' });
-    store.recordModelCall({ ideaId: null, role: 'coder', provider: 'openai', model: 'm', cacheKey: null, usage, latencyMs: 5, response: null });
+    store.recordModelCall({
+      ideaId: id,
+      role: 'thinker',
+      provider: 'openai',
+      model: 'm',
+      cacheKey: 'k1',
+      usage,
+      latencyMs: 5,
+      response: 'R',
+    });
+    store.recordModelCall({
+      ideaId: null,
+      role: 'coder',
+      provider: 'openai',
+      model: 'm',
+      cacheKey: null,
+      usage,
+      latencyMs: 5,
+      response: null,
+    });
     expect(store.usage(id)).toEqual(usage);
     expect(store.usage()).toEqual({ inputTokens: 200, cachedTokens: 80, cacheWriteTokens: 0, outputTokens: 20, costUsd: 0.02 });
     expect(store.cachedResponse('k1')).toBe('R');

@@ -18,10 +18,13 @@ function plantEverywhere(gitDir: string, evidence: string): void {
     writeFileSync(file, `#!/bin/sh\nenv > ${evidence}-${hook}\n`);
     chmodSync(file, 0o755);
   }
-  appendFileSync(path.join(gitDir, 'config'), `[core]\n\tfsmonitor = "env > ${evidence}-fsmonitor; echo"\n[filter "x"]\n\tclean = "env > ${evidence}-filter; cat"\n`);
+  appendFileSync(
+    path.join(gitDir, 'config'),
+    `[core]\n\tfsmonitor = "env > ${evidence}-fsmonitor; echo"\n[filter "x"]\n\tclean = "env > ${evidence}-filter; cat"\n`,
+  );
 }
 
-describe('the researcher\'s git', () => {
+describe("the researcher's git", () => {
   it('runs no hook or fsmonitor planted in the run repository, and passes no API key', async () => {
     const evidence = path.join(tempDir('researcher-evidence-'), 'ran');
     process.env.OPENAI_API_KEY = 'sk-hook-test';
@@ -37,9 +40,16 @@ describe('the researcher\'s git', () => {
       const again = await workspace.checkout(2, committed.commit);
       await workspace.reset(again);
       await workspace.cleanup();
-      const ran = ['post-checkout', 'pre-commit', 'post-commit', 'commit-msg', 'reference-transaction', 'pre-auto-gc', 'fsmonitor', 'filter'].filter((what) =>
-        existsSync(`${evidence}-${what}`),
-      );
+      const ran = [
+        'post-checkout',
+        'pre-commit',
+        'post-commit',
+        'commit-msg',
+        'reference-transaction',
+        'pre-auto-gc',
+        'fsmonitor',
+        'filter',
+      ].filter((what) => existsSync(`${evidence}-${what}`));
       expect(ran).toEqual([]);
     } finally {
       delete process.env.OPENAI_API_KEY;
@@ -63,19 +73,26 @@ describe('the researcher\'s git', () => {
     const committed = await workspace.commit(tree, 1, 'x to 3');
     expect(await workspace.readFile(committed.commit, 'config.py')).toBe('X = 3\n');
     await workspace.release(tree);
-    expect(['pre-commit', 'post-commit', 'fsmonitor', 'reference-transaction'].filter((what) => existsSync(`${evidence}-${what}`))).toEqual([]);
+    expect(['pre-commit', 'post-commit', 'fsmonitor', 'reference-transaction'].filter((what) => existsSync(`${evidence}-${what}`))).toEqual(
+      [],
+    );
     expect(readFileSync(path.join(workspace.repoDir, '.git', 'config'), 'utf8')).not.toContain('fsmonitor');
     // The pooled worktree points at the real git dir again, for any tool that walks up to it.
     const reused = await workspace.checkout(2, committed.commit);
     expect(reused).toBe(tree);
     expect(readFileSync(path.join(reused, '.git'), 'utf8')).not.toContain(fake);
-    expect(execFileSync('git', ['rev-parse', '--git-common-dir'], { cwd: reused, encoding: 'utf8' }).trim()).toBe(path.join(workspace.repoDir, '.git'));
+    expect(execFileSync('git', ['rev-parse', '--git-common-dir'], { cwd: reused, encoding: 'utf8' }).trim()).toBe(
+      path.join(workspace.repoDir, '.git'),
+    );
   });
 
   it('ignores global git configuration a run could have written under HOME', async () => {
     const home = tempDir('researcher-home-');
     const evidence = path.join(home, 'ran');
-    writeFileSync(path.join(home, '.gitconfig'), `[core]\n\thooksPath = ${home}/hooks\n\tfsmonitor = "env > ${evidence}-fsmonitor; echo"\n`);
+    writeFileSync(
+      path.join(home, '.gitconfig'),
+      `[core]\n\thooksPath = ${home}/hooks\n\tfsmonitor = "env > ${evidence}-fsmonitor; echo"\n`,
+    );
     const savedHome = process.env.HOME;
     process.env.HOME = home;
     try {

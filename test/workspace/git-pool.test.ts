@@ -99,13 +99,19 @@ describe('reading files of a commit', () => {
     expect(await ws.readFile(one.commit, 'data')).toBeNull(); // a folder
     expect(await ws.readFile('0'.repeat(40), 'config.py')).toBeNull();
     const paths = ['config.py', 'train.py', 'data/public.json', 'missing', 'empty.py'];
-    const reads = await Promise.all(Array.from({ length: 40 }, (_, i) => ws.readFile(i % 2 ? one.commit : ws.baseCommit, paths[i % paths.length])));
+    const reads = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => ws.readFile(i % 2 ? one.commit : ws.baseCommit, paths[i % paths.length])),
+    );
     reads.forEach((text, i) => {
       const file = paths[i % paths.length];
       const commit = i % 2 ? one.commit : ws.baseCommit;
       let expected: string | null;
       try {
-        expected = execFileSync('git', ['show', `${commit}:${file}`], { cwd: ws.repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        expected = execFileSync('git', ['show', `${commit}:${file}`], {
+          cwd: ws.repoDir,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
       } catch {
         expected = null;
       }

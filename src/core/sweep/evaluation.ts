@@ -47,7 +47,12 @@ export class IdeaEvaluator {
       dir ??= await workspace.checkout(idea.id, idea.commit!);
       deps.store.setIdeaStatus(idea.id, 'running');
       record.refresh(idea.id);
-      const done = new Set(deps.store.evaluations(idea.id).filter((e) => e.status !== 'running').map((e) => e.seed));
+      const done = new Set(
+        deps.store
+          .evaluations(idea.id)
+          .filter((e) => e.status !== 'running')
+          .map((e) => e.seed),
+      );
       if (!(await this.runSeeds(idea, 0, seeds, done, gpus, dir))) return;
       const extra = idea.id === 0 ? 0 : this.confirmationSeeds();
       if (extra > 0 && this.needsConfirmation(idea.id, seeds, done)) {

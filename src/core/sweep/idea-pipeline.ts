@@ -34,7 +34,11 @@ export class IdeaPipeline {
     // The idea and the strategy state that chose it are written together: a kill between the two
     // would otherwise leave a resumed search unaware of a child it already started.
     const id = store.transaction(() => {
-      const inserted = store.insertIdea(placeholder, proposal.parentId, { ...proposal.meta, instruction: proposal.instruction, proposing: true });
+      const inserted = store.insertIdea(placeholder, proposal.parentId, {
+        ...proposal.meta,
+        instruction: proposal.instruction,
+        proposing: true,
+      });
       const idea = record.refresh(inserted);
       strategy.started?.(idea);
       store.setMeta('searchState', strategy.saveState());
@@ -79,7 +83,10 @@ export class IdeaPipeline {
     const { store, thinker, strategy, progress } = deps;
     const rejections: string[] = [];
     for (let attempt = 0; ; attempt++) {
-      const instruction = [proposal.instruction, ...rejections.map((r) => `A previous proposal for this idea was rejected: ${r}. Propose something clearly different.`)]
+      const instruction = [
+        proposal.instruction,
+        ...rejections.map((r) => `A previous proposal for this idea was rejected: ${r}. Propose something clearly different.`),
+      ]
         .filter(Boolean)
         .join('\n');
       if (scheduler.stopping()) throw new Drained();

@@ -111,14 +111,15 @@ export class Scheduler {
     this.inFlight.add(ideaId);
     const task = work()
       .catch((error) => {
-        if (error instanceof BudgetExceeded) this.costStop = true; // the idea stays unfinished, for a resume with more budget
+        if (error instanceof BudgetExceeded)
+          this.costStop = true; // the idea stays unfinished, for a resume with more budget
         else if (isFatal(error)) {
           this.fatal ??= error;
           this.drain();
           // Without a baseline no idea can be compared: stop what runs too.
           if (error instanceof BaselineFailed) this.runStop.abort();
-        }
-        else if (error instanceof Drained || this.stopping()) return; // stopped mid-way: the idea stays in flight for resume
+        } else if (error instanceof Drained || this.stopping())
+          return; // stopped mid-way: the idea stays in flight for resume
         else this.options.onTaskFailed(ideaId, error);
       })
       .finally(() => {
@@ -224,9 +225,7 @@ export class Scheduler {
     if (!this.timeLimit) {
       const { maxHours } = this.config;
       this.timeLimit =
-        maxHours === null
-          ? new Promise(() => {})
-          : longDelay(Math.max(0, maxHours * 3_600_000 - this.activeMs()) + 5, { unref: true }); // --max-hours may pass 24.8 days
+        maxHours === null ? new Promise(() => {}) : longDelay(Math.max(0, maxHours * 3_600_000 - this.activeMs()) + 5, { unref: true }); // --max-hours may pass 24.8 days
     }
     return this.timeLimit;
   }

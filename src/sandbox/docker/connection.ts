@@ -29,7 +29,9 @@ export function dockerodeOptions(url: string): Docker.DockerOptions {
   if (url.startsWith('unix://')) return { socketPath: url.slice('unix://'.length) };
   const parsed = new URL(url);
   if (parsed.protocol === 'ssh:') {
-    const privateKey = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((file) => path.join(os.homedir(), '.ssh', file)).find((file) => existsSync(file));
+    const privateKey = ['id_ed25519', 'id_ecdsa', 'id_rsa']
+      .map((file) => path.join(os.homedir(), '.ssh', file))
+      .find((file) => existsSync(file));
     return {
       protocol: 'ssh',
       host: parsed.hostname,
@@ -67,7 +69,11 @@ export function unreachableMessage(spec: DockerHostSpec, error: unknown): string
         : code === 'EACCES'
           ? 'permission denied on the socket: add your user to the docker group'
           : shortMessage(error);
-  const from = spec.name ? '--docker-host' : process.env.DOCKER_HOST ? `DOCKER_HOST=${displayUrl(process.env.DOCKER_HOST)}` : 'DOCKER_HOST is not set';
+  const from = spec.name
+    ? '--docker-host'
+    : process.env.DOCKER_HOST
+      ? `DOCKER_HOST=${displayUrl(process.env.DOCKER_HOST)}`
+      : 'DOCKER_HOST is not set';
   return `no Docker daemon answers at ${displayUrl(spec.url)} (${why}; ${from}): start dockerd (systemctl start docker, or scripts/docker-up.sh) or point DOCKER_HOST / --docker-host at a running engine`;
 }
 

@@ -12,7 +12,14 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { SandboxError } from '../../core/errors.ts';
 import type { SandboxRequest, SandboxResult } from '../../core/interfaces.ts';
-import { CONTAINER_PATHS, changedFilesArchive, extractArchive, readOnlyOutputsArchive, type CodeSnapshot, type Owner } from '../code-transfer.ts';
+import {
+  CONTAINER_PATHS,
+  changedFilesArchive,
+  extractArchive,
+  readOnlyOutputsArchive,
+  type CodeSnapshot,
+  type Owner,
+} from '../code-transfer.ts';
 import { sandboxEnvironment } from '../environment-variables.ts';
 import { gpuDevice } from '../gpu-pool.ts';
 import { sandboxResult } from '../result.ts';
@@ -69,7 +76,12 @@ export interface ContainerRunContext {
 }
 
 /** Runs the step once on the placement's host. Throws HostLostError when the host went away, SandboxError for our own errors. */
-export async function runInContainer(context: ContainerRunContext, placement: Placement, request: SandboxRequest, snapshot: CodeSnapshot): Promise<SandboxResult> {
+export async function runInContainer(
+  context: ContainerRunContext,
+  placement: Placement,
+  request: SandboxRequest,
+  snapshot: CodeSnapshot,
+): Promise<SandboxResult> {
   const { engine } = placement;
   const lost = async (error: unknown, started: boolean): Promise<never> => {
     if (error instanceof HostLostError || error instanceof SandboxError) throw error;
@@ -192,7 +204,13 @@ function stepResult(request: SandboxRequest, startedAt: number, fields: Partial<
   return sandboxResult(request.logPath, startedAt, fields);
 }
 
-function createOptions(user: Owner, placement: Placement, request: SandboxRequest, snapshot: CodeSnapshot, image: string): Docker.ContainerCreateOptions {
+function createOptions(
+  user: Owner,
+  placement: Placement,
+  request: SandboxRequest,
+  snapshot: CodeSnapshot,
+  image: string,
+): Docker.ContainerCreateOptions {
   const { engine, gpus } = placement;
   const devices = gpus.map(gpuDevice);
   // Only variables the environment names reach the container; never secrets (see
@@ -201,7 +219,12 @@ function createOptions(user: Owner, placement: Placement, request: SandboxReques
   for (const name of request.step.passEnv) if (process.env[name] !== undefined) named[name] = process.env[name];
   const env = sandboxEnvironment(
     request,
-    { workDir: CONTAINER_PATHS.code, outputDir: CONTAINER_PATHS.outputs, evalDir: request.evalDir ? CONTAINER_PATHS.eval : undefined, home: CONTAINER_PATHS.home },
+    {
+      workDir: CONTAINER_PATHS.code,
+      outputDir: CONTAINER_PATHS.outputs,
+      evalDir: request.evalDir ? CONTAINER_PATHS.eval : undefined,
+      home: CONTAINER_PATHS.home,
+    },
     named,
   );
   if (!request.step.passEnv.includes('PATH')) delete env.PATH; // the image knows where its tools are
@@ -214,8 +237,14 @@ function createOptions(user: Owner, placement: Placement, request: SandboxReques
   if (engine.spec.transfer === 'mount') {
     const writable = request.kind === 'run' ? request.outputDir : request.evalDir;
     if (writable) giveToContainerUser(user, writable);
-    mounts.push({ Type: 'bind', Source: path.resolve(request.outputDir), Target: CONTAINER_PATHS.outputs, ReadOnly: request.kind !== 'run' });
-    if (request.evalDir) mounts.push({ Type: 'bind', Source: path.resolve(request.evalDir), Target: CONTAINER_PATHS.eval, ReadOnly: false });
+    mounts.push({
+      Type: 'bind',
+      Source: path.resolve(request.outputDir),
+      Target: CONTAINER_PATHS.outputs,
+      ReadOnly: request.kind !== 'run',
+    });
+    if (request.evalDir)
+      mounts.push({ Type: 'bind', Source: path.resolve(request.evalDir), Target: CONTAINER_PATHS.eval, ReadOnly: false });
   }
   const deleted = snapshot.kind === 'git' ? snapshot.deleted : [];
   return {
@@ -255,9 +284,17 @@ function createOptions(user: Owner, placement: Placement, request: SandboxReques
 }
 
 /** Files the container needs beyond its image: the idea's changed files, the run's outputs (copy mode). */
-async function copyIn(user: Owner, engine: DockerEngine, container: Docker.Container, request: SandboxRequest, snapshot: CodeSnapshot): Promise<void> {
+async function copyIn(
+  user: Owner,
+  engine: DockerEngine,
+  container: Docker.Container,
+  request: SandboxRequest,
+  snapshot: CodeSnapshot,
+): Promise<void> {
   if (snapshot.kind === 'git' && snapshot.changed.length) {
-    await container.putArchive(changedFilesArchive(snapshot.gitDir, snapshot.changed, user) as unknown as NodeJS.ReadableStream, { path: '/' });
+    await container.putArchive(changedFilesArchive(snapshot.gitDir, snapshot.changed, user) as unknown as NodeJS.ReadableStream, {
+      path: '/',
+    });
   }
   if (engine.spec.transfer === 'copy' && request.kind === 'evaluate') {
     await container.putArchive(readOnlyOutputsArchive(request.outputDir) as unknown as NodeJS.ReadableStream, { path: '/' });
@@ -277,7 +314,6 @@ function giveToContainerUser(user: Owner, dir: string): void {
   mkdirSync(dir, { recursive: true });
   if (process.getuid?.() === 0) chownSync(dir, user.uid, user.gid);
 }
-
 
 /** Streams a container's stdout and stderr, demultiplexed, into the log file as they come. */
 async function followLogs(container: Docker.Container, logPath: string): Promise<{ done: Promise<void>; stop(): void }> {
@@ -337,6 +373,10 @@ export function note(logPath: string, message: string): void {
 }
 
 function containerName(request: SandboxRequest): string {
-  const run = request.runId.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 60) || 'run';
+  const run =
+    request.runId
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 60) || 'run';
   return `ai-researcher-${run}-${request.ideaId}-${request.seed}-${request.kind}-${randomBytes(3).toString('hex')}`;
 }

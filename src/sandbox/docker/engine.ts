@@ -101,12 +101,16 @@ export class DockerEngine {
     const present = await this.imageId(spec.tag);
     if (present) return present;
     if (spec.recipe) {
-      process.stderr.write(`building image ${spec.tag} on ${this.label} from ${path.relative(process.cwd(), spec.recipe.dir) || spec.recipe.dir}\n`);
+      process.stderr.write(
+        `building image ${spec.tag} on ${this.label} from ${path.relative(process.cwd(), spec.recipe.dir) || spec.recipe.dir}\n`,
+      );
       await this.build(spec.recipe, spec.tag);
     } else if (isOurTag(spec.tag)) {
       const name = /^ai-researcher\/([^:]+)/.exec(spec.tag)?.[1] ?? spec.tag;
       throw new SandboxError(
-        `image ${spec.tag} is not on ${this.label} and there is no recipe to build it (no Dockerfile or build.sh in ${sandboxesDirs().map((dir) => path.join(path.relative(process.cwd(), dir) || '.', name)).join(' or ')})`,
+        `image ${spec.tag} is not on ${this.label} and there is no recipe to build it (no Dockerfile or build.sh in ${sandboxesDirs()
+          .map((dir) => path.join(path.relative(process.cwd(), dir) || '.', name))
+          .join(' or ')})`,
       );
     } else {
       await this.pull(spec.tag);
@@ -132,7 +136,9 @@ export class DockerEngine {
       });
       await followProgress(this.docker, stream, (line) => process.stderr.write(line));
     } catch (error) {
-      throw new SandboxError(`building ${tag} from ${path.join(recipe.dir, 'Dockerfile')} on ${this.label} failed: ${engineMessage(this, error)}`);
+      throw new SandboxError(
+        `building ${tag} from ${path.join(recipe.dir, 'Dockerfile')} on ${this.label} failed: ${engineMessage(this, error)}`,
+      );
     }
   }
 
@@ -168,12 +174,21 @@ export class DockerEngine {
     return pending;
   }
 
-  private async makeCodeImage(runId: string, baseImageId: string, snapshot: CodeSnapshot, user: Owner, kind: 'run' | 'evaluate', tag: string): Promise<string> {
+  private async makeCodeImage(
+    runId: string,
+    baseImageId: string,
+    snapshot: CodeSnapshot,
+    user: Owner,
+    kind: 'run' | 'evaluate',
+    tag: string,
+  ): Promise<string> {
     await this.sweepRun(runId);
     this.codeImagesUsed.add(tag);
     if (await this.imageId(tag)) return tag;
     const archive =
-      snapshot.kind === 'git' ? baseCommitArchive(snapshot.gitDir, snapshot.baseCommit, user, kind) : folderCodeArchive(snapshot.dir, user, kind);
+      snapshot.kind === 'git'
+        ? baseCommitArchive(snapshot.gitDir, snapshot.baseCommit, user, kind)
+        : folderCodeArchive(snapshot.dir, user, kind);
     const prepare = await this.docker.createContainer({
       Image: baseImageId,
       Cmd: ['true'],
@@ -271,7 +286,11 @@ async function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onL
 
 /** A Docker repository name for a run's code images (lower case, no odd characters). */
 function codeRepository(runId: string): string {
-  const name = runId.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  const name =
+    runId
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'run';
   return `ai-researcher-run/${name}`;
 }
 

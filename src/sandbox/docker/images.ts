@@ -73,7 +73,12 @@ export function isOurTag(tag: string): boolean {
  * Runs a recipe's build.sh against one engine, with DOCKER_HOST set; its progress goes to this
  * process's stderr.
  */
-export async function runBuildScript(recipe: ImageRecipe, dockerHost: string, tag: string, options: { force?: boolean } = {}): Promise<void> {
+export async function runBuildScript(
+  recipe: ImageRecipe,
+  dockerHost: string,
+  tag: string,
+  options: { force?: boolean } = {},
+): Promise<void> {
   const script = path.join(recipe.dir, 'build.sh');
   const result = await execa('bash', [script, ...(options.force ? ['--force'] : [])], {
     // Recipe NAME's script reads the tag to build from AI_RESEARCHER_<NAME>_IMAGE (cpu: AI_RESEARCHER_CPU_IMAGE).
@@ -84,9 +89,15 @@ export async function runBuildScript(recipe: ImageRecipe, dockerHost: string, ta
     reject: false,
   });
   if (result.exitCode !== 0) {
-    const lastLine = String(result.stderr ?? '').trim().split('\n').pop() ?? '';
+    const lastLine =
+      String(result.stderr ?? '')
+        .trim()
+        .split('\n')
+        .pop() ?? '';
     const root = process.getuid?.() === 0 ? '' : ` (it may need root: sudo ${path.relative(process.cwd(), script)})`;
-    throw new SandboxError(`building ${tag} with ${path.relative(process.cwd(), script) || script} failed${root}: ${lastLine || `exit code ${result.exitCode}`}`);
+    throw new SandboxError(
+      `building ${tag} with ${path.relative(process.cwd(), script) || script} failed${root}: ${lastLine || `exit code ${result.exitCode}`}`,
+    );
   }
 }
 

@@ -37,7 +37,8 @@ export class HostPlacer {
 
   registerGpu(id: string): void {
     const engine = this.engineForGpu(id);
-    if (!engine) throw new SandboxError(`GPU ${id} names no Docker host (hosts: ${this.engines.map((e) => e.spec.name || e.label).join(', ')})`);
+    if (!engine)
+      throw new SandboxError(`GPU ${id} names no Docker host (hosts: ${this.engines.map((e) => e.spec.name || e.label).join(', ')})`);
     if (!engine.gpus.includes(id)) engine.gpus.push(id);
   }
 
@@ -93,7 +94,6 @@ export class HostPlacer {
     }
     return this.engines.filter((engine) => engine.alive);
   }
-
 
   private waitForChange(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {

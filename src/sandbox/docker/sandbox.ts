@@ -94,7 +94,10 @@ export class DockerSandbox implements Sandbox {
         if (!engine.alive || (this.engines.length > 1 && engine.gpus.length === 0)) continue;
         const info = await engine.info();
         if (!info.Runtimes || !('nvidia' in info.Runtimes)) {
-          const why = request.resources.gpus > 0 ? `the environment needs ${request.resources.gpus} GPU(s) per run` : `--gpus ${request.gpus.join(',')} was given`;
+          const why =
+            request.resources.gpus > 0
+              ? `the environment needs ${request.resources.gpus} GPU(s) per run`
+              : `--gpus ${request.gpus.join(',')} was given`;
           throw new SandboxError(
             `${why} but the Docker engine at ${engine.label} has no NVIDIA runtime (runtimes: ${Object.keys(info.Runtimes ?? {}).join(', ') || 'none'}): install the NVIDIA Container Toolkit (apt install nvidia-container-toolkit; nvidia-ctk runtime configure --runtime=docker) and restart dockerd`,
           );
@@ -118,7 +121,8 @@ export class DockerSandbox implements Sandbox {
     const began = Date.now();
     mkdirSync(path.dirname(request.logPath), { recursive: true });
     closeSync(openSync(request.logPath, 'a')); // the log exists even if no container starts
-    if (request.kind === 'run') emptyFolder(request.outputDir); // outputs are this run's alone
+    if (request.kind === 'run')
+      emptyFolder(request.outputDir); // outputs are this run's alone
     else mkdirSync(request.outputDir, { recursive: true });
     if (request.evalDir) emptyFolder(request.evalDir);
     const result = (fields: Partial<SandboxResult>): SandboxResult => sandboxResult(request.logPath, began, fields);
@@ -168,11 +172,15 @@ export class DockerSandbox implements Sandbox {
         this.engines.find((e) => e.spec.url === handle.host) ??
         new DockerEngine({ url: handle.host ?? defaultDockerHost().url, name: '', transfer: 'copy' });
       try {
-        await engine.docker.getContainer(handle.containerId).remove({ force: true, v: true, abortSignal: AbortSignal.timeout(SHORT_CALL_MS) } as object);
+        await engine.docker
+          .getContainer(handle.containerId)
+          .remove({ force: true, v: true, abortSignal: AbortSignal.timeout(SHORT_CALL_MS) } as object);
       } catch (error) {
         const status = statusOf(error);
         if (status !== 404 && status !== 409) {
-          process.stderr.write(`warning: could not remove container ${handle.containerId.slice(0, 12)} on ${engine.label}: ${engineMessage(engine, error)}\n`);
+          process.stderr.write(
+            `warning: could not remove container ${handle.containerId.slice(0, 12)} on ${engine.label}: ${engineMessage(engine, error)}\n`,
+          );
         }
       }
     }

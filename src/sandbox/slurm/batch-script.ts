@@ -31,7 +31,12 @@ export interface ScriptInput {
   command: string;
   container?: { image: string; runtime: ContainerRuntime; gpus: boolean; bind: string };
   /** bubblewrap around the step (no container): the layout inside, and the variables that change with it. */
-  isolation?: { required: boolean; layout: Omit<BubblewrapLayout, 'readOnlyPaths'>; isolatedPaths: Record<string, string>; unisolatedPaths: Record<string, string> };
+  isolation?: {
+    required: boolean;
+    layout: Omit<BubblewrapLayout, 'readOnlyPaths'>;
+    isolatedPaths: Record<string, string>;
+    unisolatedPaths: Record<string, string>;
+  };
 }
 
 /** Variables of the job's own environment that reach the step: Slurm's, and the GPUs it picked. */
@@ -75,7 +80,9 @@ exit "$status"
   const container = input.container;
   if (!container && input.isolation) {
     const { required, layout, isolatedPaths, unisolatedPaths } = input.isolation;
-    lines.push(...bubblewrapShellLines(layout, input.command, { required, paths: { isolated: isolatedPaths, unisolated: unisolatedPaths } }));
+    lines.push(
+      ...bubblewrapShellLines(layout, input.command, { required, paths: { isolated: isolatedPaths, unisolated: unisolatedPaths } }),
+    );
   } else if (!container) {
     lines.push(`exec /bin/bash -c ${command}`);
   } else if (container.runtime === 'apptainer') {
@@ -116,7 +123,18 @@ export function jobEnvironment(
 }
 
 /** sbatch options the sandbox sets itself; an environment's `slurm.sbatchArgs` may not. */
-export const RESERVED_OPTIONS = ['--export', '--output', '--error', '--chdir', '--job-name', '--wrap', '--parsable', '--time', '--requeue', '--no-requeue'];
+export const RESERVED_OPTIONS = [
+  '--export',
+  '--output',
+  '--error',
+  '--chdir',
+  '--job-name',
+  '--wrap',
+  '--parsable',
+  '--time',
+  '--requeue',
+  '--no-requeue',
+];
 
 /** Where jobs go: the sbatch options that choose partition, account and QOS, plus the environment's own. */
 export interface SbatchPlacement {

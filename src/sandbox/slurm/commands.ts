@@ -10,7 +10,6 @@ import { sleep } from '../../core/sleep.ts';
 import type { BatchJob, BatchScheduler } from '../batch/scheduler.ts';
 import { firstLine } from '../../core/format.ts';
 
-
 /** Job states after which a job never runs again. Anything else (PENDING, RUNNING, COMPLETING, …) is live. */
 const TERMINAL_STATES = new Set([
   'BOOT_FAIL',
@@ -27,7 +26,8 @@ const TERMINAL_STATES = new Set([
 ]);
 
 /** Errors after which an sbatch/scancel call is worth retrying. */
-export const TRANSIENT = /socket timed out|unable to contact slurm controller|temporarily unable|resource temporarily unavailable|connection refused|zero bytes were transmitted|try again/i;
+export const TRANSIENT =
+  /socket timed out|unable to contact slurm controller|temporarily unable|resource temporarily unavailable|connection refused|zero bytes were transmitted|try again/i;
 
 export interface CommandResult {
   ok: boolean;
@@ -46,7 +46,8 @@ function clientEnvironment(host: NodeJS.ProcessEnv = process.env): Record<string
   for (const [name, value] of Object.entries(host)) {
     if (value === undefined) continue;
     const basic = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ'].includes(name);
-    const slurm = name === 'SLURM_CONF' || name === 'SLURM_CLUSTERS' || (name.startsWith('SBATCH_') && !/KEY|TOKEN|SECRET|PASSWORD/i.test(name));
+    const slurm =
+      name === 'SLURM_CONF' || name === 'SLURM_CLUSTERS' || (name.startsWith('SBATCH_') && !/KEY|TOKEN|SECRET|PASSWORD/i.test(name));
     if (basic || slurm) env[name] = value;
   }
   return env;
@@ -81,7 +82,6 @@ export function onPath(command: string): boolean {
     }
   });
 }
-
 
 export function isLive(state: string): boolean {
   return !TERMINAL_STATES.has(state);

@@ -21,7 +21,7 @@ export interface ClusterRequest {
 export async function checkCluster({ sharedDir, placement, container, resources }: ClusterRequest): Promise<void> {
   if (!sharedDir) {
     throw new SandboxError(
-      '--sandbox slurm needs --shared-dir DIR: a folder every node of the cluster sees at the same path (ideas\' code, outputs and logs are staged there)',
+      "--sandbox slurm needs --shared-dir DIR: a folder every node of the cluster sees at the same path (ideas' code, outputs and logs are staged there)",
     );
   }
   if (!existsSync(sharedDir) || !statSync(sharedDir).isDirectory()) {
@@ -37,15 +37,21 @@ export async function checkCluster({ sharedDir, placement, container, resources 
 
   for (const command of ['sbatch', 'squeue', 'scancel']) {
     if (!onPath(command)) {
-      throw new SandboxError(`Slurm's ${command} is not on PATH: run the researcher on a login node of the cluster (or install slurm-client)`);
+      throw new SandboxError(
+        `Slurm's ${command} is not on PATH: run the researcher on a login node of the cluster (or install slurm-client)`,
+      );
     }
   }
   const ping = await slurm('squeue', ['--me', '--noheader', '--format=%i'], 20_000);
-  if (!ping.ok) throw new SandboxError(`the Slurm controller does not answer (squeue: ${firstLine(ping.stderr)}); check the cluster, or SLURM_CONF`);
+  if (!ping.ok)
+    throw new SandboxError(`the Slurm controller does not answer (squeue: ${firstLine(ping.stderr)}); check the cluster, or SLURM_CONF`);
 
   if (placement.partition) {
     const partitions = await slurm('sinfo', ['--noheader', '--format=%R']);
-    const known = partitions.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    const known = partitions.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
     if (partitions.ok && !known.includes(placement.partition)) {
       throw new SandboxError(`Slurm has no partition "${placement.partition}"; partitions: ${known.join(', ') || '(none)'}`);
     }
@@ -71,7 +77,13 @@ export async function checkCluster({ sharedDir, placement, container, resources 
     '--wrap=true',
   ]);
   if (!test.ok) {
-    const message = test.stderr.split('\n').map((line) => line.replace(/^sbatch: error: /, '').trim()).filter(Boolean).join('; ');
-    throw new SandboxError(`Slurm refuses the job settings (${message}); check --slurm-partition, --slurm-account, --slurm-qos and run.resources`);
+    const message = test.stderr
+      .split('\n')
+      .map((line) => line.replace(/^sbatch: error: /, '').trim())
+      .filter(Boolean)
+      .join('; ');
+    throw new SandboxError(
+      `Slurm refuses the job settings (${message}); check --slurm-partition, --slurm-account, --slurm-qos and run.resources`,
+    );
   }
 }

@@ -43,7 +43,16 @@ import { CANCEL_WAIT_MS, followJob } from '../batch/follow-job.ts';
 import { JobBoard } from '../batch/job-board.ts';
 import { claimOldest, submitOnce } from '../batch/scheduler.ts';
 import { sandboxResult } from '../result.ts';
-import { RESERVED_OPTIONS, batchScripts, stepIsolation, containerRuntime, jobEnvironment, resourceOptions, type ContainerRuntime, type SbatchPlacement } from './batch-script.ts';
+import {
+  RESERVED_OPTIONS,
+  batchScripts,
+  stepIsolation,
+  containerRuntime,
+  jobEnvironment,
+  resourceOptions,
+  type ContainerRuntime,
+  type SbatchPlacement,
+} from './batch-script.ts';
 import { QUEUE_FORMAT, TRANSIENT, cancelJob, isLive, liveJobsNamed, parseQueue, slurm, slurmScheduler } from './commands.ts';
 import { firstLine } from '../../core/format.ts';
 import { snapshotOutputs } from '../../reward/snapshot.ts';
@@ -120,7 +129,8 @@ export class SlurmSandbox implements Sandbox {
     if (settings?.container) {
       const runtime = containerRuntime(settings.container, settings.containerRuntime);
       // A relative image file is relative to the environment folder, like every path in it.
-      const isFile = !/^[a-z-]+:\/\//.test(settings.container) && (/\.(sif|simg|sqsh)$/i.test(settings.container) || settings.container.startsWith('.'));
+      const isFile =
+        !/^[a-z-]+:\/\//.test(settings.container) && (/\.(sif|simg|sqsh)$/i.test(settings.container) || settings.container.startsWith('.'));
       const image = isFile && environment ? path.resolve(environment.dir, settings.container) : settings.container;
       this.container = { image, runtime };
     }
@@ -220,7 +230,10 @@ export class SlurmSandbox implements Sandbox {
     const name = this.jobName(request, request.kind);
     const evaluateName = this.jobName(request, 'evaluate');
     const live = await liveJobsNamed(request.kind === 'run' ? [name, evaluateName] : [name]);
-    const mine = await claimOldest(slurmScheduler, live.filter((job) => job.name === name));
+    const mine = await claimOldest(
+      slurmScheduler,
+      live.filter((job) => job.name === name),
+    );
     if (mine) {
       this.inherited.delete(mine.id);
       return { kind: 'live', jobId: mine.id };
@@ -314,7 +327,11 @@ export class SlurmSandbox implements Sandbox {
           if (/^\d+(_\d+)?$/.test(jobId)) return { jobId };
           return { error: `unexpected sbatch output "${firstLine(result.stdout)}"`, transient: false };
         }
-        const error = result.stderr.split('\n').map((line) => line.replace(/^sbatch: error: /, '').trim()).filter(Boolean).join('; ');
+        const error = result.stderr
+          .split('\n')
+          .map((line) => line.replace(/^sbatch: error: /, '').trim())
+          .filter(Boolean)
+          .join('; ');
         return { error, transient: TRANSIENT.test(error) };
       },
     });
@@ -355,7 +372,10 @@ export class SlurmSandbox implements Sandbox {
     if (cancelled === 'timeout' || state === 'TIMEOUT') return { ...outcome, timedOut: true };
     if (state === 'OUT_OF_MEMORY') return { ...outcome, oomKilled: true };
     if (exitCode !== null) return outcome;
-    const why = state === 'CANCELLED' ? 'was cancelled outside the researcher (scancel, or an administrator)' : `ended ${state ?? 'in an unknown state'}${last?.reason && last.reason !== 'None' ? ` (${last.reason})` : ''} without recording an exit status`;
+    const why =
+      state === 'CANCELLED'
+        ? 'was cancelled outside the researcher (scancel, or an administrator)'
+        : `ended ${state ?? 'in an unknown state'}${last?.reason && last.reason !== 'None' ? ` (${last.reason})` : ''} without recording an exit status`;
     return { ...outcome, infrastructureError: `Slurm job ${jobId} ${why}; see ${files.log}` };
   }
 
@@ -388,7 +408,9 @@ export class SlurmSandbox implements Sandbox {
     while (pending.length && Date.now() < deadline) {
       const queue = await slurm('squeue', ['--noheader', `--jobs=${pending.join(',')}`, `--format=${QUEUE_FORMAT}`]);
       if (!queue.ok && !/invalid job id/i.test(queue.stderr)) return;
-      pending = parseQueue(queue.ok ? queue.stdout : '').filter((job) => isLive(job.state)).map((job) => job.id);
+      pending = parseQueue(queue.ok ? queue.stdout : '')
+        .filter((job) => isLive(job.state))
+        .map((job) => job.id);
       if (pending.length) await sleep(500);
     }
   }
