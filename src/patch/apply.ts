@@ -1,4 +1,8 @@
 /**
+ * (Over 400 lines on purpose: the planning of every edit kind over one in-memory PendingTree,
+ * with the checks that tell a complete diff from a cut-off one beside the code they guard; the
+ * parsing lives in unified-diff.ts and edit-text.ts, the matching in hunk.ts.)
+ *
  * Applying an Edit (search/replace blocks or a unified diff) to a working tree.
  *
  * Every edit is planned in memory first — each hunk or block located in layers (exact, then
