@@ -109,7 +109,13 @@ describe('budgets', () => {
       hardStop: true,
       searchOptions: { islands: 1, seedIdeas: 5 },
     });
-    const thinker = pricedThinker([0, 0, 5], () => run.store.runningEvaluations().filter((e) => e.ideaId > 0).length >= 2);
+    // Priced once ideas 1 and 2 both run (or, on a loaded machine where one of them is slow to
+    // get its slot, once one has run for a while: the hard stop is tested either way).
+    const since = Date.now();
+    const thinker = pricedThinker([0, 0, 5], () => {
+      const running = run.store.runningEvaluations().filter((e) => e.ideaId > 0).length;
+      return running >= 2 || (running >= 1 && Date.now() - since > 30_000);
+    });
     const coder = scriptedCoder([setX('3'), setX('2'), setX('4')]);
     // The third proposal passes the limit; by then ideas 1 and 2 are running 120 s runs.
     const summary = await run.sweep({ thinker, coder });
