@@ -18,6 +18,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./resume.ts')).resumeCommand,
     summary: 'resume <run-dir>                 continue a stopped sweep',
   },
+  steer: {
+    load: async () => (await import('./steer.ts')).steerCommand,
+    summary: 'steer <run-dir> ["guidance"]     tell a running sweep what to try next (no text: show it)',
+  },
   show: { load: async () => (await import('./show.ts')).showCommand, summary: 'show <run-dir> [--json]          the leaderboard of a run' },
   sandbox: {
     load: async () => (await import('./sandbox.ts')).sandboxCommand,

@@ -59,6 +59,11 @@ export interface ResearchContext {
   listFiles(): Promise<string[]>;
   /** Extra guidance from the search strategy (e.g. "modify the parent's change"). */
   instruction?: string;
+  /**
+   * What the person running the sweep asked of the next ideas (the run folder's steer.md, written
+   * with `researcher steer`), read afresh for each proposal; absent when there is none.
+   */
+  guidance?: string;
   /** Reproducible randomness for this idea. */
   random: () => number;
   /** Cancels model calls when the sweep stops. */

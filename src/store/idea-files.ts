@@ -35,6 +35,12 @@ function ideaMarkdown(idea: IdeaRecord, evaluations: EvaluationRecord[], dir: st
   lines.push('', '## Hypothesis', '', idea.hypothesis || '—');
   if (idea.plan) lines.push('', '## Plan', '', idea.plan);
   if (idea.expectedEffect) lines.push('', '## Expected effect', '', idea.expectedEffect);
+  const guidance = idea.meta.guidance as { text?: unknown; sha256?: unknown } | undefined;
+  if (guidance && typeof guidance.text === 'string') {
+    // Quoted, so the headings of steer.md's entries do not read as this file's own.
+    const quoted = guidance.text.split('\n').map((line) => (line ? `> ${line}` : '>'));
+    lines.push('', `## Guidance it was proposed under (steer.md, sha256 ${String(guidance.sha256)})`, '', ...quoted);
+  }
   if (evaluations.length) {
     lines.push('', '## Evaluations', '', '| seed | status | reward | exit | duration | log |', '|---|---|---|---|---|---|');
     for (const e of evaluations) {

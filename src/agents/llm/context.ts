@@ -273,3 +273,12 @@ export async function environmentValues(context: ResearchContext) {
     fileTree: await fileTree(context),
   };
 }
+
+/**
+ * The person's guidance (steer.md), as the last part of the thinker's prompt: it changes while a
+ * sweep runs, so it goes after everything the provider's prompt cache can keep.
+ */
+export function guidanceSection(context: ResearchContext): string {
+  if (!context.guidance) return '';
+  return `## Guidance from the researcher\nThe person running this sweep wrote this for the next ideas; follow it (newest entries last):\n\n${context.guidance}`;
+}

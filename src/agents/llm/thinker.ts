@@ -9,7 +9,7 @@ import type { AgentResult, ResearchContext, Thinker } from '../../core/interface
 import type { IdeaDraft } from '../../core/types.ts';
 import { type Model, type ModelMessage, parseStructured, ReplyParseError } from '../../models/model.ts';
 import { askUntilParsed } from './call.ts';
-import { baseCommit, CommitFiles, codeSection, environmentValues, historySection, parentSection } from './context.ts';
+import { baseCommit, CommitFiles, codeSection, environmentValues, guidanceSection, historySection, parentSection } from './context.ts';
 import { renderTemplate } from './template.ts';
 
 const text = z.union([z.string(), z.array(z.string()).transform((items) => items.map((item, i) => `${i + 1}. ${item}`).join('\n'))]);
@@ -56,7 +56,11 @@ export class LlmThinker implements Thinker {
       ideaNumber: String(context.ideaId),
     };
     const system = renderTemplate(this.options.prompts.system, values).map((part) => ({ ...part, cache: true }));
-    const messages: ModelMessage[] = [{ role: 'user', content: renderTemplate(this.options.prompts.user, values) }];
+    const user = renderTemplate(this.options.prompts.user, values);
+    // Appended after the template (any template, the user's own included), uncached: it changes mid-run.
+    const guidance = guidanceSection(context);
+    if (guidance) user.push({ text: guidance });
+    const messages: ModelMessage[] = [{ role: 'user', content: user }];
 
     return askUntilParsed(this.model, 'thinker', context, { system, messages }, {
       parse: (reply) => parseStructured(reply, ThinkerReply),

@@ -7,6 +7,7 @@
 import { applyEdit } from '../../patch/apply.ts';
 import { refusalReason } from '../../patch/guard.ts';
 import type { Proposal } from '../../search/strategy.ts';
+import { guidanceHash } from '../../store/guidance.ts';
 import { writeIdeaFiles } from '../../store/idea-files.ts';
 import { BudgetExceeded, describeError } from '../errors.ts';
 import type { ApplyFeedback } from '../interfaces.ts';
@@ -102,6 +103,9 @@ export class IdeaPipeline {
       const verdict = strategy.accept?.({ ideaId: id, parentId: proposal.parentId, draft: value }, record.view()) ?? { ok: true as const };
       const meta = { ...record.idea(id)!.meta };
       delete meta.proposing;
+      // Which guidance the idea was proposed under (a retry may have seen newer guidance than the first try).
+      if (context.guidance === undefined) delete meta.guidance;
+      else meta.guidance = { text: context.guidance, sha256: guidanceHash(context.guidance) };
       if (!verdict.ok) {
         rejections.push(verdict.message);
         meta.rejected = rejections;

@@ -4,6 +4,7 @@
  * --max-cost is enforced.
  */
 import type { ResearchContext } from '../interfaces.ts';
+import { readGuidance } from '../../store/guidance.ts';
 import { mixSeed, seededRandom } from '../random.ts';
 import type { SweepParts } from './dependencies.ts';
 
@@ -18,12 +19,16 @@ export async function researchContext(
   const { record, scheduler, config } = parts;
   const parent = parentId === null ? null : (record.idea(parentId) ?? null);
   const parentCommit = parent?.commit ?? workspace.baseCommit;
+  // Read afresh each time: the person may steer the sweep while it runs.
+  const guidance = readGuidance(store.runDir);
+  if (!guidance.ok) parts.deps.progress.report({ type: 'log', message: `the guidance is ignored: ${guidance.message}` });
   return {
     ideaId,
     environment,
     history: record.history().filter((idea) => idea.id !== ideaId),
     parent,
     instruction,
+    ...(guidance.ok && guidance.text !== null ? { guidance: guidance.text } : {}),
     readFile: (relativePath) => workspace.readFile(parentCommit, relativePath),
     readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
     listFiles: () => workspace.listFiles(parentCommit),
