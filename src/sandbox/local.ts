@@ -17,13 +17,14 @@
  * - output goes to a size-capped log (capped-log.ts), and the step ends when its process exits,
  *   never when its output pipe closes, so a stray background process cannot hold it open.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SandboxError } from '../core/errors.ts';
 import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
+import { resolveInterpreter, type Interpreter } from '../environment/interpreter.ts';
 import type { Resources } from '../environment/schema.ts';
 import { INSTALL_BUBBLEWRAP, SANDBOX_PATHS, bubblewrapArgs, bubblewrapStatus, type Mount } from './bubblewrap.ts';
 import { CappedLog, DEFAULT_LOG_LIMIT_BYTES } from './capped-log.ts';
@@ -121,7 +122,9 @@ export class LocalSandbox implements Sandbox {
     const interpreterDirs = interpreterPaths(env.PATH);
     // The environment's own interpreter (python: in environment.yaml, the active venv or conda):
     // its folders are shown read-only, its bin first on PATH.
-    const chosen = request.interpreter && request.interpreter.source !== 'PATH' ? request.interpreter : null;
+    // As sandboxEnvironment does: a request that names none gets the one the researcher's environment means.
+    const interpreter = request.interpreter === undefined ? resolveInterpreter() : request.interpreter;
+    const chosen = interpreter ? (interpreter.source === 'PATH' ? realInterpreter(interpreter) : interpreter) : null;
     const bins = [...new Set([...(chosen ? [chosen.binDir] : []), ...interpreterDirs.bin])];
     env.PATH = [...bins, ...SANDBOX_PATH_DIRS].join(':');
     env.TMPDIR = '/tmp';
@@ -244,6 +247,36 @@ function interpreterPaths(hostPath: string | undefined): { bin: string[]; prefix
     }
   }
   return { bin, prefixes };
+}
+
+const realInterpreters = new Map<string, Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null>();
+
+/**
+ * The interpreter a PATH lookup really runs, when it lives outside the sandbox's system folders
+ * (pyenv's shims, a python3 under /opt): asked once, from the host, for its executable and
+ * installation, so the isolated run uses the same Python, with the same packages, as the user's
+ * shell. Null for a system interpreter (already visible) or one that cannot be asked.
+ */
+function realInterpreter(interpreter: Interpreter): Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null {
+  if (realInterpreters.has(interpreter.bin)) return realInterpreters.get(interpreter.bin)!;
+  let found: Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null = null;
+  if (!interpreter.bin.startsWith('/usr/') && !interpreter.bin.startsWith('/bin/')) {
+    try {
+      const [executable, prefix, basePrefix] = execFileSync(interpreter.bin, ['-c', 'import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+        .trim()
+        .split('\n');
+      if (executable && prefix) found = { binDir: path.dirname(executable), readOnlyDirs: [...new Set([prefix, basePrefix].filter(Boolean))] };
+    } catch {
+      // not a Python that answers: the sandbox's system python3 is used
+    }
+  }
+  realInterpreters.set(interpreter.bin, found);
+  return found;
 }
 
 function isInterpreterPrefix(prefix: string): boolean {

@@ -3,6 +3,7 @@
  * read, write, reach and leave behind.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +180,13 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
     expect(log(req)).toContain('DATASET-ROW');
     expect(log(req)).toContain('dataset-read-only');
     expect(readFileSync(path.join(data, 'train.jsonl'), 'utf8')).toBe('DATASET-ROW\n');
+  });
+
+  it('runs the same Python as the researcher\'s shell, even when it lives outside /usr (pyenv, /opt)', async () => {
+    const host = execFileSync('python3', ['-c', 'import sys, os; print(os.path.realpath(sys.executable)); print(sys.version)'], { encoding: 'utf8' });
+    const req = request('python3 -c "import sys, os; print(os.path.realpath(sys.executable)); print(sys.version)"');
+    await sandbox.run(req);
+    expect(log(req)).toBe(host);
   });
 
   it('takes a time limit of days without its timer firing at once', async () => {
