@@ -313,7 +313,8 @@ export function historySection(context: ResearchContext, options: HistoryOptions
     if (best.length) {
       lines.push('', `Best ideas so far (best first, ${succeeded.length} succeeded in all):`);
       for (const [rank, idea] of best.entries()) {
-        lines.push(ideaLine(idea, baseline, goal, 0));
+        // Short: the log above says what each idea was and how it compared with the baseline.
+        lines.push(`- #${idea.id} "${clip(idea.title, 120)}": ${rewardText(idea, undefined, goal)}`);
         if (rank < diffCount && diffLines > 0 && !log.withDiff.has(idea.id)) lines.push(`  hypothesis: ${clip(idea.hypothesis, 300)}${diffExcerpt(idea.diff, diffLines)}`);
       }
     }
