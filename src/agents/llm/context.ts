@@ -1,8 +1,9 @@
 /**
  * What the thinker and coder are told about the environment and the run, built from the
  * ResearchContext: the task, the file tree, the context files (trimmed to a token budget, least
- * relevant and largest first, saying what was cut), and the run's history — the baseline, the
- * best ideas with their rewards and diffs, recent failures with their reasons.
+ * relevant and largest first, saying what was cut), and the run's history — the baseline, every
+ * finished idea in the order it finished (an append-only log), then the standings: the best ideas
+ * with their rewards and diffs, recent failures with their reasons, what is running.
  *
  * Everything is rendered deterministically (sorted, no clocks), so the same run state gives the
  * same prompt: provider caches hit, and the run's response cache answers a resumed call.
@@ -182,72 +183,168 @@ export interface HistoryOptions {
 }
 
 /**
- * The run so far, for the thinker: the baseline, the best ideas (with diffs), recent failures
- * (with reasons), ideas in progress, and a compact list of the rest — shrunk until it fits.
+ * Shares of the history budget. The log's head holds the first ideas to finish (with diffs while
+ * they fit `FULL_SHARE`, one line each after that); the window holds the latest ones, one line
+ * each; the standings get the rest.
+ */
+const FULL_SHARE = 0.35;
+const HEAD_SHARE = 0.5;
+const WINDOW_SHARE = 0.25;
+/** The window's start moves in steps of this many ideas, so the fold before it changes rarely. */
+const FOLD_STEP = 10;
+
+/** Finished ideas in the order they finished (ids break ties): each new one lands at the end. */
+function byFinish(a: IdeaRecord, b: IdeaRecord): number {
+  const at = (idea: IdeaRecord) => idea.finishedAt ?? '\uffff';
+  return at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : a.id - b.id;
+}
+
+function outcomeText(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, errorChars: number): string {
+  if (idea.status === 'succeeded') return rewardText(idea, baseline, goal);
+  const error = clip(idea.error ?? '', errorChars);
+  return `${idea.failureReason ?? 'failed'}${error ? ` — ${error}` : ''}`;
+}
+
+function ideaLine(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, errorChars: number): string {
+  return `- #${idea.id} "${clip(idea.title, 120)}"${idea.parentId ? ` (built on #${idea.parentId})` : ''}: ${outcomeText(idea, baseline, goal, errorChars)}`;
+}
+
+/** An idea with its hypothesis and, when it succeeded, its diff. */
+function fullEntry(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, diffLines: number): string {
+  const diff = idea.status === 'succeeded' ? diffExcerpt(idea.diff, diffLines) : '';
+  return `${ideaLine(idea, baseline, goal, 300)}\n  hypothesis: ${clip(idea.hypothesis, 300)}${diff}`;
+}
+
+function compactEntry(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal): string {
+  return ideaLine(idea, baseline, goal, 100);
+}
+
+interface IdeaLog {
+  text: string;
+  /** Ideas whose entry above shows their diff (the standings need not repeat it). */
+  withDiff: Set<number>;
+}
+
+/**
+ * The finished ideas in the order they finished, each written once and never rewritten, so the
+ * prompt up to the newest entry is the previous prompt's prefix and a provider's cache reuses it.
+ * How an entry is written depends only on the entries before it: full (hypothesis, diff) while
+ * the head is under FULL_SHARE of the budget, one line while it is under HEAD_SHARE. Ideas
+ * after the head go to a window of one-liners that ends at the newest; when the window outgrows
+ * WINDOW_SHARE its start moves FOLD_STEP ideas at a time and the ideas it passed are counted in
+ * one line — so at 500 ideas the prompt stays within budget and its prefix still changes only
+ * once every FOLD_STEP ideas.
+ */
+function ideaLog(finished: IdeaRecord[], baseline: IdeaRecord | undefined, goal: Goal, options: HistoryOptions): IdeaLog {
+  const withDiff = new Set<number>();
+  const head: string[] = [];
+  let headTokens = 0;
+  let full = true;
+  let index = 0;
+  for (; index < finished.length; index++) {
+    const idea = finished[index];
+    if (full) {
+      const entry = fullEntry(idea, baseline, goal, options.diffLines);
+      if (headTokens + estimateTokens(entry) <= options.budgetTokens * FULL_SHARE) {
+        head.push(entry);
+        headTokens += estimateTokens(entry);
+        if (idea.status === 'succeeded' && idea.diff && options.diffLines > 0) withDiff.add(idea.id);
+        continue;
+      }
+      full = false; // once the head stops taking full entries, it never takes one again
+    }
+    const entry = compactEntry(idea, baseline, goal);
+    if (headTokens + estimateTokens(entry) > options.budgetTokens * HEAD_SHARE) break;
+    head.push(entry);
+    headTokens += estimateTokens(entry);
+  }
+
+  const rest = finished.slice(index).map((idea) => ({ idea, entry: compactEntry(idea, baseline, goal) }));
+  let windowTokens = rest.reduce((sum, r) => sum + estimateTokens(r.entry), 0);
+  let start = 0;
+  while (start < rest.length && windowTokens > options.budgetTokens * WINDOW_SHARE) {
+    for (const r of rest.slice(start, start + FOLD_STEP)) windowTokens -= estimateTokens(r.entry);
+    start += FOLD_STEP;
+  }
+  const lines = ['Ideas tried, in the order they finished:', ...head];
+  if (start > 0) {
+    const folded = rest.slice(0, start).map((r) => r.idea);
+    const succeeded = folded.filter((idea) => idea.status === 'succeeded').length;
+    lines.push(
+      `- … ${folded.length} more ideas are left out here to fit the budget (${succeeded} succeeded, ${folded.length - succeeded} failed); the best of all are in the standings below`,
+    );
+  }
+  for (const r of rest.slice(start)) lines.push(r.entry);
+  return { text: lines.join('\n'), withDiff };
+}
+
+/**
+ * The run so far, for the thinker: the baseline, then every finished idea in the order it
+ * finished (an append-only log: see ideaLog), then the standings — the best ideas (with the
+ * diffs the log does not show), recent failures with their reasons, and the ideas in progress.
+ * Everything that changes from one call to the next is in the standings, at the end, so the
+ * provider's prompt cache covers all that comes before.
  */
 export function historySection(context: ResearchContext, options: HistoryOptions): string {
   const goal = context.environment.config.reward.goal;
   const baseline = context.history.find((idea) => idea.id === 0);
   const ideas = context.history.filter((idea) => idea.id !== 0);
-  const better = (a: IdeaRecord, b: IdeaRecord) => (goal === 'maximize' ? b.reward! - a.reward! : a.reward! - b.reward!) || a.id - b.id;
-  const succeeded = ideas.filter((idea) => idea.status === 'succeeded' && idea.reward !== null).sort(better);
-  const failed = ideas.filter((idea) => idea.status === 'failed').sort((a, b) => b.id - a.id);
-  const inProgress = ideas.filter((idea) => !isFinished(idea) && !isBeingProposed(idea));
+  const out: string[] = [];
+  if (baseline) {
+    out.push(baseline.status === 'succeeded' ? `Baseline (the unmodified code): ${rewardText(baseline, undefined, goal)}.` : `Baseline: ${baseline.status}.`);
+  }
+  if (ideas.length === 0) {
+    out.push('No ideas have been tried yet.');
+    return out.join('\n');
+  }
+  const finished = ideas.filter(isFinished).sort(byFinish);
+  const log = ideaLog(finished, baseline, goal, options);
+  out.push('', finished.length ? log.text : 'No idea has finished yet.');
+  const before = out.join('\n');
 
-  const render = (bestCount: number, diffLines: number, failureCount: number, restCount: number): string => {
-    const out: string[] = [];
-    if (baseline) {
-      out.push(
-        baseline.status === 'succeeded' ? `Baseline (the unmodified code): ${rewardText(baseline, undefined, goal)}.` : `Baseline: ${baseline.status}.`,
-      );
-    }
-    if (ideas.length === 0) {
-      out.push('No ideas have been tried yet.');
-      return out.join('\n');
-    }
+  const better = (a: IdeaRecord, b: IdeaRecord) => (goal === 'maximize' ? b.reward! - a.reward! : a.reward! - b.reward!) || a.id - b.id;
+  const succeeded = finished.filter((idea) => idea.status === 'succeeded' && idea.reward !== null).sort(better);
+  const failed = finished.filter((idea) => idea.status === 'failed').reverse();
+  const inProgress = ideas.filter((idea) => !isFinished(idea) && !isBeingProposed(idea)).sort((a, b) => a.id - b.id);
+
+  const standings = (bestCount: number, diffCount: number, diffLines: number, failureCount: number): string => {
+    const lines: string[] = [];
     const best = succeeded.slice(0, bestCount);
     if (best.length) {
-      out.push('', `Best ideas so far (best first, ${succeeded.length} succeeded in all):`);
-      for (const idea of best) {
-        out.push(`- #${idea.id} "${clip(idea.title, 120)}": ${rewardText(idea, baseline, goal)}${idea.parentId ? ` (built on #${idea.parentId})` : ''}`);
-        out.push(`  hypothesis: ${clip(idea.hypothesis, 300)}${diffExcerpt(idea.diff, diffLines)}`);
+      lines.push('', `Best ideas so far (best first, ${succeeded.length} succeeded in all):`);
+      for (const [rank, idea] of best.entries()) {
+        // Short: the log above says what each idea was and how it compared with the baseline.
+        lines.push(`- #${idea.id} "${clip(idea.title, 120)}": ${rewardText(idea, undefined, goal)}`);
+        if (rank < diffCount && diffLines > 0 && !log.withDiff.has(idea.id)) lines.push(`  hypothesis: ${clip(idea.hypothesis, 300)}${diffExcerpt(idea.diff, diffLines)}`);
       }
     }
     const failures = failed.slice(0, failureCount);
     if (failures.length) {
-      out.push('', `Recent failures (${failed.length} in all), with the reason:`);
-      for (const idea of failures) out.push(`- #${idea.id} "${clip(idea.title, 120)}": ${idea.failureReason ?? 'failed'} — ${clip(idea.error ?? '', 300)}`);
+      lines.push('', `Recent failures (${failed.length} in all, newest first), with the reason:`);
+      for (const idea of failures) lines.push(ideaLine(idea, baseline, goal, 120));
     }
     if (inProgress.length) {
-      out.push('', 'In progress now (do not propose these again):');
-      for (const idea of inProgress) out.push(`- #${idea.id} "${clip(idea.title, 120)}"`);
+      lines.push('', 'In progress now (do not propose these again):');
+      for (const idea of inProgress) lines.push(`- #${idea.id} "${clip(idea.title, 120)}"`);
     }
-    const shown = new Set([...best, ...failures, ...inProgress].map((idea) => idea.id));
-    const rest = ideas.filter((idea) => !shown.has(idea.id) && !idea.meta.proposing).sort((a, b) => b.id - a.id);
-    if (rest.length) {
-      out.push('', 'Other ideas tried (newest first):');
-      for (const idea of rest.slice(0, restCount)) {
-        out.push(`- #${idea.id} "${clip(idea.title, 100)}": ${idea.status === 'succeeded' ? rewardText(idea, baseline, goal) : (idea.failureReason ?? idea.status)}`);
-      }
-      if (rest.length > restCount) out.push(`- … and ${rest.length - restCount} older ones`);
-    }
-    return out.join('\n');
+    return lines.join('\n');
   };
 
-  // Shrink step by step until the history fits its budget.
+  // The log keeps within its shares by construction; the standings shrink into what is left.
+  const room = options.budgetTokens - estimateTokens(before);
+  // Steps: [best ideas, how many of them with their diff (when the log does not show it), diff lines, failures].
   const steps: [number, number, number, number][] = [
-    [5, options.diffLines, 8, 40],
-    [3, Math.min(options.diffLines, 30), 6, 25],
-    [3, Math.min(options.diffLines, 12), 4, 15],
-    [2, 0, 3, 10],
-    [1, 0, 2, 5],
+    [5, 3, Math.min(options.diffLines, 30), 5],
+    [3, 2, Math.min(options.diffLines, 12), 3],
+    [3, 0, 0, 3],
+    [1, 0, 0, 1],
   ];
-  let text = '';
+  let tail = '';
   for (const step of steps) {
-    text = render(...step);
-    if (estimateTokens(text) <= options.budgetTokens) return text;
+    tail = standings(...step);
+    if (estimateTokens(tail) <= room) break;
   }
-  return text;
+  return tail ? `${before}\n${tail}` : before;
 }
 
 /** What the new idea builds on: the base code, or a previous idea (with its diff). */

@@ -102,33 +102,71 @@ describe('the run so far, for the thinker', () => {
   const diff = (n: number) => `--- a/config.py\n+++ b/config.py\n@@ -1 +1 @@\n-LR = 0.1\n+LR = 0.${n}\n`;
   const history = [
     idea(0, { title: 'baseline', reward: 0.5 }),
-    idea(1, { reward: 0.62, diff: diff(2) }),
-    idea(2, { reward: 0.41, diff: diff(3) }),
+    idea(1, { reward: 0.41, diff: diff(2) }),
+    idea(2, { reward: 0.62, diff: diff(3), parentId: 1 }),
     idea(3, { status: 'failed', failureReason: 'crashed', error: 'exit 1: CUDA out of memory', diff: diff(4) }),
-    idea(4, { status: 'running' }),
+    idea(4, { status: 'running', reward: 0.9, rewardCount: 1 }), // a first seed in, a confirmation still to come
   ];
 
-  it('lists the baseline, the best ideas with rewards and diffs, failures with reasons, and what is running', () => {
+  it('logs the finished ideas in order with rewards, diffs and reasons, then the standings: best first, failures, what is running', () => {
     const text = historySection(contextWith({}, history), { budgetTokens: 10_000, diffLines: 20 });
-    expect(text).toContain('Baseline (the unmodified code): reward 0.5.');
-    expect(text).toMatch(/Best ideas so far \(best first, 2 succeeded in all\):\n- #1 "idea 1": reward 0\.62, \+0\.12 vs baseline \(better\)\n {2}hypothesis: hypothesis 1\n```diff\n[\s\S]*\+LR = 0\.2\n```\n- #2 "idea 2": reward 0\.41, -0\.09 vs baseline \(worse\)/);
-    expect(text).toContain('- #3 "idea 3": crashed — exit 1: CUDA out of memory');
-    expect(text).toContain('In progress now (do not propose these again):\n- #4 "idea 4"');
+    expect(text).toMatch(
+      /^Baseline \(the unmodified code\): reward 0\.5\.\n\nIdeas tried, in the order they finished:\n- #1 "idea 1": reward 0\.41, -0\.09 vs baseline \(worse\)\n {2}hypothesis: hypothesis 1\n```diff\n[\s\S]*\+LR = 0\.2\n```\n- #2 "idea 2" \(built on #1\): reward 0\.62, \+0\.12 vs baseline \(better\)\n {2}hypothesis: hypothesis 2\n```diff\n[\s\S]*\+LR = 0\.3\n```\n- #3 "idea 3": crashed — exit 1: CUDA out of memory\n {2}hypothesis: hypothesis 3\n\n/,
+    );
+    // The standings repeat no diff the log already shows.
+    expect(text).toMatch(/\n\nBest ideas so far \(best first, 2 succeeded in all\):\n- #2 "idea 2": reward 0\.62\n- #1 "idea 1": reward 0\.41\n\n/);
+    expect(text).toContain('Recent failures (1 in all, newest first), with the reason:\n- #3 "idea 3": crashed — exit 1: CUDA out of memory');
+    expect(text).toMatch(/In progress now \(do not propose these again\):\n- #4 "idea 4"$/);
+    expect(text).not.toContain('0.9'); // a running idea's reward may still change: it is not shown
+    expect(text.match(/\+LR = 0\.3/g)).toHaveLength(1);
   });
 
-  it('orders by the goal: for a reward to minimise, lower is better', () => {
+  it('logs ideas in the order they finished, not by id', () => {
+    const finishedOutOfOrder = [idea(0, { reward: 0.5 }), idea(1, { reward: 0.4, finishedAt: '2026-01-01T00:02:00.000Z' }), idea(2, { reward: 0.6, finishedAt: '2026-01-01T00:01:00.000Z' })];
+    const text = historySection(contextWith({}, finishedOutOfOrder), { budgetTokens: 10_000, diffLines: 20 });
+    expect(text).toMatch(/Ideas tried, in the order they finished:\n- #2 [\s\S]*\n- #1 [\s\S]*Best ideas so far/);
+  });
+
+  it('ranks by the goal: for a reward to minimise, lower is better', () => {
     const text = historySection(contextWith({}, history, 'minimize'), { budgetTokens: 10_000, diffLines: 0 });
-    expect(text).toMatch(/- #2 "idea 2": reward 0\.41, \+0\.09 vs baseline \(better\)\n[\s\S]*- #1 "idea 1"/);
+    expect(text).toContain('- #1 "idea 1": reward 0.41, +0.09 vs baseline (better)');
+    expect(text).toMatch(/Best ideas so far[^\n]*\n- #1 "idea 1": reward 0\.41\n- #2 "idea 2": reward 0\.62\n/);
   });
 
-  it('shrinks to its budget: diffs go first', () => {
-    const many = [...history, ...Array.from({ length: 40 }, (_, i) => idea(10 + i, { reward: 0.3 + i / 100, diff: diff(i).repeat(5) }))];
-    const roomy = historySection(contextWith({}, many), { budgetTokens: 100_000, diffLines: 60 });
-    const tight = historySection(contextWith({}, many), { budgetTokens: 400, diffLines: 60 });
-    expect(roomy).toContain('```diff');
-    expect(tight).not.toContain('```diff');
-    expect(estimateTokens(tight)).toBeLessThan(estimateTokens(roomy));
-    expect(tight).toContain('Best ideas so far');
+  const many = (count: number) => [
+    idea(0, { title: 'baseline', reward: 0.5 }),
+    ...Array.from({ length: count }, (_, i) =>
+      i % 5 === 4
+        ? idea(i + 1, { status: 'failed', failureReason: 'timed-out', error: `killed after 60 s (${i + 1})` })
+        : idea(i + 1, { reward: 0.3 + ((i * 37) % 100) / 100, diff: diff(i).repeat(3) }),
+    ),
+  ];
+
+  it('keeps within its budget at 50 and 500 ideas: later entries take one line, the rest are counted, the best keep their diffs', () => {
+    for (const count of [50, 500]) {
+      const text = historySection(contextWith({}, many(count)), { budgetTokens: 1_500, diffLines: 60 });
+      expect(estimateTokens(text)).toBeLessThanOrEqual(1_500);
+      expect(text).toContain(`- #${count} "idea ${count}": timed-out — killed after 60 s (${count})`); // the newest is always there
+      expect(text).toMatch(/Best ideas so far \(best first, \d+ succeeded in all\):\n- #\d+ "idea \d+": reward 1\.29[^\n]*\n {2}hypothesis: [^\n]*\n```diff/);
+      expect(text).toContain(`Recent failures (${count / 5} in all, newest first)`);
+    }
+    const folded = historySection(contextWith({}, many(500)), { budgetTokens: 1_500, diffLines: 60 });
+    expect(folded).toMatch(/- … \d+0 more ideas are left out here to fit the budget \(\d+ succeeded, \d+ failed\); the best of all are in the standings below\n/);
+    expect(folded).toContain('- #1 "idea 1": reward 0.3'); // the first ideas stay where they were written
+  });
+
+  it('only appends: each prompt starts with the previous one up to its standings, but for a fold once every ten ideas', () => {
+    const all = many(300);
+    let previousLog = '';
+    let rewrites = 0;
+    for (let n = 2; n <= all.length; n++) {
+      const text = historySection(contextWith({}, all.slice(0, n)), { budgetTokens: 1_500, diffLines: 60 });
+      expect(estimateTokens(text)).toBeLessThanOrEqual(1_500);
+      if (!text.startsWith(previousLog)) rewrites++;
+      previousLog = text.slice(0, text.indexOf('\n\nBest ideas so far'));
+    }
+    expect(rewrites).toBeGreaterThan(0); // 300 ideas do not fit 1,500 tokens: some are folded
+    expect(rewrites).toBeLessThanOrEqual(Math.ceil(300 / 10));
   });
 });
 
