@@ -262,15 +262,20 @@ function realInterpreter(interpreter: Interpreter): Pick<Interpreter, 'binDir' |
   let found: Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null = null;
   if (!interpreter.bin.startsWith('/usr/') && !interpreter.bin.startsWith('/bin/')) {
     try {
-      const [executable, prefix, basePrefix] = execFileSync(interpreter.bin, ['-c', 'import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)'], {
-        encoding: 'utf8',
-        timeout: 20_000,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' },
-        stdio: ['ignore', 'pipe', 'ignore'],
-      })
+      const [executable, prefix, basePrefix] = execFileSync(
+        interpreter.bin,
+        ['-c', 'import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)'],
+        {
+          encoding: 'utf8',
+          timeout: 20_000,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      )
         .trim()
         .split('\n');
-      if (executable && prefix) found = { binDir: path.dirname(executable), readOnlyDirs: [...new Set([prefix, basePrefix].filter(Boolean))] };
+      if (executable && prefix)
+        found = { binDir: path.dirname(executable), readOnlyDirs: [...new Set([prefix, basePrefix].filter(Boolean))] };
     } catch {
       // not a Python that answers: the sandbox's system python3 is used
     }

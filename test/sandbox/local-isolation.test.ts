@@ -182,8 +182,10 @@ describe.skipIf(!bubblewrapTestsRun('the bubblewrap isolation tests'))('the isol
     expect(readFileSync(path.join(data, 'train.jsonl'), 'utf8')).toBe('DATASET-ROW\n');
   });
 
-  it('runs the same Python as the researcher\'s shell, even when it lives outside /usr (pyenv, /opt)', async () => {
-    const host = execFileSync('python3', ['-c', 'import sys, os; print(os.path.realpath(sys.executable)); print(sys.version)'], { encoding: 'utf8' });
+  it("runs the same Python as the researcher's shell, even when it lives outside /usr (pyenv, /opt)", async () => {
+    const host = execFileSync('python3', ['-c', 'import sys, os; print(os.path.realpath(sys.executable)); print(sys.version)'], {
+      encoding: 'utf8',
+    });
     const req = request('python3 -c "import sys, os; print(os.path.realpath(sys.executable)); print(sys.version)"');
     await sandbox.run(req);
     expect(log(req)).toBe(host);
