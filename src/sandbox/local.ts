@@ -1,8 +1,8 @@
 /**
  * The local sandbox: runs a step as a process on this machine.
  *
- * Isolated (the default on Linux): the step runs under bubblewrap (see bubblewrap.ts) in a
- * private copy of the idea's code, with its outputs folder, a private /tmp and HOME, its own PID
+ * Isolated (the default on Linux): the step runs under bubblewrap (see bubblewrap.ts) in the
+ * idea's worktree (exactly its commit, its `.git` file masked), with its outputs folder, a private /tmp and HOME, its own PID
  * and network namespaces, as an unprivileged user, inside a cgroup that enforces `memory:` and
  * a process cap. It never sees the run folder, the run's database or repository, the evaluator
  * (unless it is the evaluate step, which gets it read-only) or any other idea.
