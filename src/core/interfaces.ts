@@ -101,6 +101,8 @@ export interface CommitResult {
   /** `git diff` of the commit against its parent: the canonical diff of the idea. */
   diff: string;
   changedFiles: string[];
+  /** Content address of the committed code (git's tree id): equal exactly when the code is. */
+  tree?: string;
 }
 
 /** The run's own git repository: base commit, one commit per idea, worktrees to run them in. */
@@ -121,6 +123,8 @@ export interface Workspace {
   /** Removes a working tree (its commit stays). */
   release(dir: string): Promise<void>;
   readFile(commit: string, relativePath: string): Promise<string | null>;
+  /** Content addresses (CommitResult.tree) of commits, for telling identical code apart; optional. */
+  treesOf?(commits: string[]): Promise<Map<string, string>>;
   listFiles(commit: string): Promise<string[]>;
   /** Removes worktrees a killed process left behind. */
   cleanup(): Promise<void>;

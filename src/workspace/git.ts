@@ -155,7 +155,7 @@ export class GitWorkspace implements Workspace {
     // lines (":<modes> <shas> <status>\0<path>\0" each, -z), then the patch.
     const shown = await runGit(tree, [
       'show',
-      '--format=%H%x00',
+      '--format=%H %T%x00',
       '--raw',
       '--patch',
       '-z',
@@ -164,13 +164,25 @@ export class GitWorkspace implements Workspace {
       '--no-renames',
       'HEAD',
     ]);
-    const commit = shown.slice(0, shown.indexOf('\0'));
-    const { paths, patchStart } = parseRaw(shown, commit.length);
+    const header = shown.slice(0, shown.indexOf('\0'));
+    const [commit, treeId] = header.split(' ');
+    const { paths, patchStart } = parseRaw(shown, header.length);
     await runGit(tree, ['update-ref', `refs/heads/${ideaBranch(ideaId)}`, commit]);
     // What runs is what was recorded: nothing that is not in the commit (an ignored file, say)
     // stays in the tree the run step gets.
     await runGit(tree, ['clean', '-ffdxq']);
-    return { commit, diff: shown.slice(patchStart), changedFiles: paths.map((p) => p.path) };
+    return { commit, diff: shown.slice(patchStart), changedFiles: paths.map((p) => p.path), tree: treeId };
+  }
+
+  async treesOf(commits: string[]): Promise<Map<string, string>> {
+    const trees = new Map<string, string>();
+    if (commits.length === 0) return trees;
+    const out = await runGit(this.repo(), ['show', '--no-patch', '--no-walk=unsorted', '--format=%H %T', ...commits]);
+    for (const line of out.split('\n')) {
+      const [commit, tree] = line.trim().split(' ');
+      if (commit && tree) trees.set(commit, tree);
+    }
+    return trees;
   }
 
   /**

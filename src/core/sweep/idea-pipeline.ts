@@ -23,8 +23,34 @@ export const PROPOSAL_RETRIES = 2;
 export class IdeaPipeline {
   readonly evaluator: IdeaEvaluator;
 
+  /** Which idea first had each code tree (read from the run's commits once, then kept up to date). */
+  private treeOwners: Promise<Map<string, number>> | null = null;
+
   constructor(private readonly parts: SweepParts) {
     this.evaluator = new IdeaEvaluator(parts);
+  }
+
+  /** The earlier idea whose code is exactly `tree`, or null (then `tree` becomes this idea's). */
+  private async twinOf(tree: string, ideaId: number): Promise<number | null> {
+    // Loaded once, by whichever idea asks first (ideas are coded concurrently).
+    const owners = await (this.treeOwners ??= this.loadTreeOwners());
+    const owner = owners.get(tree);
+    if (owner !== undefined && owner !== ideaId) return owner;
+    owners.set(tree, ideaId);
+    return null;
+  }
+
+  /** Every committed idea of the run so far, the baseline included (a resumed run too). */
+  private async loadTreeOwners(): Promise<Map<string, number>> {
+    const { deps, record } = this.parts;
+    const committed = record.history().filter((idea) => idea && idea.commit && idea.failureReason !== 'duplicate');
+    const trees = (await deps.workspace.treesOf?.(committed.map((idea) => idea.commit!))) ?? new Map<string, string>();
+    const owners = new Map<string, number>();
+    for (const idea of committed) {
+      const tree = trees.get(idea.commit!);
+      if (tree !== undefined && !owners.has(tree)) owners.set(tree, idea.id);
+    }
+    return owners;
   }
 
   /** Records a new idea for the proposal right away (so it counts against the budget) and starts it. */
@@ -174,6 +200,17 @@ export class IdeaPipeline {
       }
       const committed = await workspace.commit(dir, idea.id, commitMessage(idea));
       store.setIdeaCode(idea.id, { edit, diff: committed.diff, commit: committed.commit });
+      const twin = committed.tree ? await this.twinOf(committed.tree, idea.id) : null;
+      if (twin !== null) {
+        // The same code as an idea already tried (in any search mode, from any parent): its
+        // result is already known, so no GPU time goes to running it again.
+        await workspace.release(dir);
+        record.finishFailed(idea.id, {
+          reason: 'duplicate',
+          message: `the same code as ${twin === 0 ? 'the baseline' : `idea ${twin}`} (identical tree ${committed.tree!.slice(0, 8)}): not run twice`,
+        });
+        return null;
+      }
       const coded = record.refresh(idea.id);
       writeIdeaFiles(store.runDir, coded);
       progress.report({ type: 'idea-coded', idea: coded, changedFiles: committed.changedFiles });
