@@ -10,6 +10,7 @@
  * passed through. Docker runs use the image's interpreter instead.
  */
 import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 
@@ -122,4 +123,49 @@ function outermost(dirs: string[]): string[] {
   return unique.filter(
     (dir) => !unique.some((other) => other !== dir && (dir === other || dir.startsWith(other.endsWith('/') ? other : `${other}/`))),
   );
+}
+
+/**
+ * What a sandbox that hides the host must show for `interpreter` to run: its bin folder and the
+ * folders it needs, read-only. An explicit, venv or conda interpreter is taken as described; one
+ * found on PATH is resolved to the real installation behind it, so an isolated run uses the same
+ * Python, with the same packages, as the user's shell. Null: the sandbox's system python3.
+ */
+export function sandboxInterpreter(interpreter: Interpreter | null): Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null {
+  if (!interpreter) return null;
+  return interpreter.source === 'PATH' ? realInstallation(interpreter) : interpreter;
+}
+
+const realInstallations = new Map<string, Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null>();
+
+/**
+ * The interpreter a PATH lookup really runs, when it lives outside the system folders (pyenv's
+ * shims, a python3 under /opt): asked once, from the host, for its executable and installation.
+ * Null for a system interpreter or one that cannot be asked.
+ */
+function realInstallation(interpreter: Interpreter): Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null {
+  if (realInstallations.has(interpreter.bin)) return realInstallations.get(interpreter.bin)!;
+  let found: Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null = null;
+  if (!interpreter.bin.startsWith('/usr/') && !interpreter.bin.startsWith('/bin/')) {
+    try {
+      const [executable, prefix, basePrefix] = execFileSync(
+        interpreter.bin,
+        ['-c', 'import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)'],
+        {
+          encoding: 'utf8',
+          timeout: 20_000,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      )
+        .trim()
+        .split('\n');
+      if (executable && prefix)
+        found = { binDir: path.dirname(executable), readOnlyDirs: [...new Set([prefix, basePrefix].filter(Boolean))] };
+    } catch {
+      // not a Python that answers: the sandbox's system python3 is used
+    }
+  }
+  realInstallations.set(interpreter.bin, found);
+  return found;
 }

@@ -17,14 +17,14 @@
  * - output goes to a size-capped log (capped-log.ts), and the step ends when its process exits,
  *   never when its output pipe closes, so a stray background process cannot hold it open.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SandboxError } from '../core/errors.ts';
 import type { Sandbox, SandboxHandle, SandboxRequest, SandboxResult } from '../core/interfaces.ts';
-import { resolveInterpreter, type Interpreter } from '../environment/interpreter.ts';
+import { resolveInterpreter, sandboxInterpreter } from '../environment/interpreter.ts';
 import type { Resources } from '../environment/schema.ts';
 import { INSTALL_BUBBLEWRAP, SANDBOX_PATHS, bubblewrapArgs, bubblewrapStatus, type Mount } from './bubblewrap.ts';
 import { CappedLog, DEFAULT_LOG_LIMIT_BYTES } from './capped-log.ts';
@@ -119,25 +119,18 @@ export class LocalSandbox implements Sandbox {
       evalDir: request.evalDir ? SANDBOX_PATHS.eval : undefined,
       home: SANDBOX_PATHS.home,
     });
-    const interpreterDirs = interpreterPaths(env.PATH);
-    // The environment's own interpreter (python: in environment.yaml, the active venv or conda):
-    // its folders are shown read-only, its bin first on PATH.
-    // As sandboxEnvironment does: a request that names none gets the one the researcher's environment means.
-    const interpreter = request.interpreter === undefined ? resolveInterpreter() : request.interpreter;
-    const chosen = interpreter ? (interpreter.source === 'PATH' ? realInterpreter(interpreter) : interpreter) : null;
-    const bins = [...new Set([...(chosen ? [chosen.binDir] : []), ...interpreterDirs.bin])];
-    env.PATH = [...bins, ...SANDBOX_PATH_DIRS].join(':');
+    // The interpreter the researcher means (python: in environment.yaml, the active venv or conda,
+    // else python3 on PATH resolved to its real installation): its folders are shown read-only and
+    // its bin comes first; nothing else of the host's PATH exists inside.
+    const interpreter = sandboxInterpreter(request.interpreter === undefined ? resolveInterpreter() : request.interpreter);
+    env.PATH = [...(interpreter ? [interpreter.binDir] : []), ...SANDBOX_PATH_DIRS].join(':');
     env.TMPDIR = '/tmp';
     const args = bubblewrapArgs({
       mounts,
       chdir: SANDBOX_PATHS.code,
       network: request.network,
       gpus: request.gpus.length > 0,
-      readOnlyPaths: [
-        ...(chosen?.readOnlyDirs ?? []),
-        ...interpreterDirs.prefixes,
-        ...(request.kind === 'run' ? (request.readOnly ?? []) : []),
-      ],
+      readOnlyPaths: [...(interpreter?.readOnlyDirs ?? []), ...(request.kind === 'run' ? (request.readOnly ?? []) : [])],
     });
     return { argv: [status.path, ...args, '/bin/bash', '-c', request.step.command], env };
   }
@@ -227,76 +220,6 @@ async function drain(...streams: Readable[]): Promise<void> {
   );
   await Promise.race([Promise.all(ended), new Promise<void>((resolve) => setTimeout(resolve, 200).unref())]);
   for (const stream of streams) stream.destroy();
-}
-
-/**
- * The interpreter folders a step may use besides the system ones: PATH entries that hold an
- * interpreter installed outside /usr (a venv, conda, pyenv), found by asking the interpreter
- * for its prefix, so they can be bound read-only into the sandbox.
- */
-function interpreterPaths(hostPath: string | undefined): { bin: string[]; prefixes: string[] } {
-  const bin: string[] = [];
-  const prefixes: string[] = [];
-  for (const dir of (hostPath ?? '').split(':')) {
-    if (!dir || SANDBOX_PATH_DIRS.includes(dir)) continue;
-    const prefix = path.dirname(dir);
-    // Only a real interpreter prefix (bin/python plus lib/), never a whole HOME or a shim folder.
-    if (isInterpreterPrefix(prefix)) {
-      bin.push(dir);
-      prefixes.push(prefix, ...basePrefixes(prefix));
-    }
-  }
-  return { bin, prefixes };
-}
-
-const realInterpreters = new Map<string, Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null>();
-
-/**
- * The interpreter a PATH lookup really runs, when it lives outside the sandbox's system folders
- * (pyenv's shims, a python3 under /opt): asked once, from the host, for its executable and
- * installation, so the isolated run uses the same Python, with the same packages, as the user's
- * shell. Null for a system interpreter (already visible) or one that cannot be asked.
- */
-function realInterpreter(interpreter: Interpreter): Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null {
-  if (realInterpreters.has(interpreter.bin)) return realInterpreters.get(interpreter.bin)!;
-  let found: Pick<Interpreter, 'binDir' | 'readOnlyDirs'> | null = null;
-  if (!interpreter.bin.startsWith('/usr/') && !interpreter.bin.startsWith('/bin/')) {
-    try {
-      const [executable, prefix, basePrefix] = execFileSync(
-        interpreter.bin,
-        ['-c', 'import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)'],
-        {
-          encoding: 'utf8',
-          timeout: 20_000,
-          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' },
-          stdio: ['ignore', 'pipe', 'ignore'],
-        },
-      )
-        .trim()
-        .split('\n');
-      if (executable && prefix)
-        found = { binDir: path.dirname(executable), readOnlyDirs: [...new Set([prefix, basePrefix].filter(Boolean))] };
-    } catch {
-      // not a Python that answers: the sandbox's system python3 is used
-    }
-  }
-  realInterpreters.set(interpreter.bin, found);
-  return found;
-}
-
-function isInterpreterPrefix(prefix: string): boolean {
-  return existsSync(path.join(prefix, 'pyvenv.cfg')) || existsSync(path.join(prefix, 'conda-meta')) || /\/versions\/[^/]+$/.test(prefix);
-}
-
-/** A venv's python is a link into its base installation: that must be visible too. */
-function basePrefixes(prefix: string): string[] {
-  try {
-    const home = /^home\s*=\s*(.+)$/m.exec(readFileSync(path.join(prefix, 'pyvenv.cfg'), 'utf8'))?.[1]?.trim();
-    if (home) return [path.dirname(realpathSync(home))];
-  } catch {
-    // not a venv
-  }
-  return [];
 }
 
 function outOfMemoryInLog(logPath: string): boolean {
