@@ -1,4 +1,7 @@
 /**
+ * (About 400 lines: the two directions of one tar protocol, code in and outputs out, whose
+ * header rules — owners, modes, no links or escaping paths — must stay side by side.)
+ *
  * Moving code and outputs between this machine and a container as tar archives, so that a
  * Docker host needs no shared file system and per-idea work does not grow with the repository:
  *

@@ -1,4 +1,7 @@
 /**
+ * (About 400 lines: the Sandbox contract for Slurm — submit, follow, re-attach, finish — in the
+ * order a step lives; commands, staging, scripts and preflight are in the files beside it.)
+ *
  * The Slurm sandbox: each step of an idea (its run, and the frozen evaluator scoring it) is a
  * batch job submitted with `sbatch`. Nothing of ours runs on the cluster but the batch script.
  *
