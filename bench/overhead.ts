@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { OneShotCoder } from '../src/agents/one-shot.ts';
 import type { AgentResult, Coder, ResearchContext, Sandbox, Thinker } from '../src/core/interfaces.ts';
 import { runSweep } from '../src/core/sweep/index.ts';
 import type { SweepEvent } from '../src/core/progress.ts';
@@ -146,7 +147,7 @@ function timedAgents(diffReady: Map<number, number>): { thinker: Thinker; coder:
         };
       },
     },
-    coder: {
+    coder: new OneShotCoder({
       name: 'instant',
       async implement(_idea: IdeaDraft, context: ResearchContext): Promise<AgentResult<Edit>> {
         const current = (await context.readFile('config.py')) ?? 'X = 0\n';
@@ -156,7 +157,7 @@ function timedAgents(diffReady: Map<number, number>): { thinker: Thinker; coder:
           usage: ZERO_USAGE,
         };
       },
-    },
+    }),
   };
 }
 

@@ -10,6 +10,7 @@
  * Both get a time box (the overnight case: `--max-hours` with `--hard-stop`) and the same run
  * lengths in dispatch order. Time is scaled down 1:50 so that a repeat takes seconds.
  */
+import { OneShotCoder } from '../src/agents/one-shot.ts';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { setMaxListeners } from 'node:events';
@@ -126,7 +127,7 @@ const latencyThinker: Thinker = {
   },
 };
 
-const latencyCoder: Coder = {
+const latencyCoder: Coder = new OneShotCoder({
   name: 'latency',
   async implement(_idea: IdeaDraft, context: ResearchContext): Promise<AgentResult<Edit>> {
     await sleep(scaled(SCHEDULER_SETTINGS.coderSeconds), context.signal);
@@ -135,7 +136,7 @@ const latencyCoder: Coder = {
       usage: ZERO_USAGE,
     };
   },
-};
+});
 
 /** Worktrees as plain folders: the scheduler, not git, is measured here (git is in the overhead bench). */
 class FolderWorkspace implements Workspace {

@@ -7,6 +7,7 @@ import { loadAgentFile, resolveAgentFile } from './agent-file.ts';
 import { PROVIDERS } from '../models/providers/index.ts';
 import type { LlmAgentOptions } from './llm/index.ts';
 import { OfflineCoder, OfflineThinker } from './offline.ts';
+import { OneShotCoder } from './one-shot.ts';
 
 export interface Agents {
   name: string;
@@ -28,7 +29,7 @@ export async function createAgents(spec: string, options: LlmAgentOptions = { on
 }
 
 function offlineAgents(): Agents {
-  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OfflineCoder() };
+  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OneShotCoder(new OfflineCoder()) };
 }
 
 /** The one line `run` prints when no --agent is given. */

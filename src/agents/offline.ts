@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../core/errors.ts';
 import { bestFinished, isFinished } from '../core/ideas.ts';
-import type { AgentResult, Coder, ResearchContext, Thinker } from '../core/interfaces.ts';
+import type { AgentResult, EditWriter, ResearchContext, Thinker } from '../core/interfaces.ts';
 import { ZERO_USAGE, type Edit, type IdeaDraft, type SearchReplace } from '../core/types.ts';
 import type { Knob } from '../environment/schema.ts';
 import {
@@ -105,7 +105,7 @@ export class OfflineThinker implements Thinker {
   }
 }
 
-export class OfflineCoder implements Coder {
+export class OfflineCoder implements EditWriter {
   readonly name = 'offline';
 
   async implement(idea: IdeaDraft, context: ResearchContext): Promise<AgentResult<Edit>> {

@@ -6,7 +6,7 @@
 import type { Environment } from '../environment/load.ts';
 import type { Interpreter } from '../environment/interpreter.ts';
 import type { Resources, StepConfig } from '../environment/schema.ts';
-import type { Edit, Failure, IdeaDraft, IdeaRecord, Usage } from './types.ts';
+import type { Edit, Failure, FailureReason, IdeaDraft, IdeaRecord, Usage } from './types.ts';
 
 // ─── Agents ────────────────────────────────────────────────────────────────────────────────
 
@@ -88,10 +88,94 @@ export interface ApplyFeedback {
   message: string;
 }
 
-export interface Coder {
+/**
+ * Writes one edit for an idea against the parent's files (a model asked once, the offline knob
+ * coder). It does not touch a tree: `OneShotCoder` (src/agents/one-shot.ts) applies its edit and
+ * sends back the failures (repair rounds), which makes it a `Coder`.
+ */
+export interface EditWriter {
   readonly name: string;
   /** Turns the idea into edits. `feedback` lists earlier attempts that did not apply (repair rounds). */
   implement(idea: IdeaDraft, context: ResearchContext, feedback: readonly ApplyFeedback[]): Promise<AgentResult<Edit>>;
+}
+
+/** What applying an edit to a coding session's tree did. Nothing changed when `ok` is false. */
+export type EditOutcome = { ok: true; changedFiles: string[] } | { ok: false; message: string; refused: boolean };
+
+/**
+ * The idea's scratch tree, where a coder leaves its change: the parent's code (or, in a later
+ * round, the idea's last attempt). The sweep commits whatever the tree holds when the coder
+ * returns, through the change guard, whichever coder it was.
+ */
+export interface CodingSession {
+  /** The tree's folder. A coder may read it; a command coder works on a copy (src/agents/command-coder.ts). */
+  readonly dir: string;
+  /** Applies an edit to the tree at once (paths outside the editable code are refused). */
+  apply(edit: Edit): Promise<EditOutcome>;
+  /** Paths changed in the tree since the session began (empty: the coder changed nothing). */
+  changedPaths(): Promise<string[]>;
+  /** Puts the tree back as it was when the session began. */
+  reset(): Promise<void>;
+  /**
+   * Runs the environment's smoke step on the tree as it is now, in the idea's sandbox; absent
+   * or null when the environment declares no `smoke:` step.
+   */
+  smoke?(): Promise<SmokeOutcome | null>;
+}
+
+/** What the smoke step did on a coding session's tree. */
+export interface SmokeOutcome {
+  ok: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Why it failed, in a sentence ("exited with code 1"); empty when it passed. */
+  message: string;
+  /** The end of its log (the traceback, when it crashed). */
+  logTail: string;
+}
+
+/**
+ * An earlier attempt at this idea that was committed and then failed when it ran (a debug
+ * round's input): what failed, and the end of its log with the traceback.
+ */
+export interface RunFailureFeedback {
+  /** Which attempt failed: 0 is the coder's first commit, 1 its first fix, … */
+  attempt: number;
+  step: 'smoke' | 'run' | 'evaluate';
+  reason: FailureReason;
+  message: string;
+  exitCode: number | null;
+  logTail: string;
+  /** The attempt's diff against the idea's parent. */
+  diff: string;
+}
+
+/** Everything a coder gets for one idea: the idea, what it may know, its tree and its limits. */
+export interface CodingTask {
+  idea: IdeaDraft;
+  context: ResearchContext;
+  session: CodingSession;
+  /** Times a one-shot coder may rewrite an edit that did not apply (the run's repairRounds). */
+  repairRounds: number;
+  /**
+   * Earlier attempts at this idea that ran and failed, oldest first (debug rounds): the session's
+   * tree then holds the last attempt, and the coder is asked to fix it. Empty on the first attempt.
+   */
+  failures: readonly RunFailureFeedback[];
+}
+
+/** How a coding session ended. The change itself is in the session's tree. */
+export type CodingOutcome =
+  /** `edit`: the last edit the coder wrote, kept in the record (null for a coder that edits the tree itself). */
+  { ok: true; edit: Edit | null } | { ok: false; reason: 'patch-failed' | 'refused'; message: string; edit?: Edit };
+
+/**
+ * Turns an idea into a change of its tree. One-shot, agentic and command coders implement it;
+ * the sweep does not know which it has.
+ */
+export interface Coder {
+  readonly name: string;
+  code(task: CodingTask): Promise<AgentResult<CodingOutcome>>;
 }
 
 // ─── Workspace (git) ───────────────────────────────────────────────────────────────────────

@@ -93,6 +93,44 @@ export const EvaluateStep = Step.extend({
 }).strict();
 
 /**
+ * A short version of the run (a few training steps) run before the full run, in the same sandbox
+ * with the run's resources: code that crashes fails here, in seconds, and goes back to the coder.
+ */
+export const SmokeStep = Step;
+
+/**
+ * How a run reports its learning curve while it runs: a regular expression over its output with
+ * named groups `step` and `value`, or a JSON-lines file in $OUTPUT_DIR ({"step": …, "value": …}
+ * per line), and the step a full run reaches. The direction is reward.goal's unless given.
+ */
+export const Progress = z
+  .object({
+    pattern: z
+      .string()
+      .min(1)
+      .refine((source) => {
+        try {
+          const groups = namedGroups(source);
+          return groups.has('step') && groups.has('value');
+        } catch {
+          return false;
+        }
+      }, 'must be a valid regular expression with named groups (?<step>…) and (?<value>…)')
+      .optional(),
+    file: z.string().min(1).optional(),
+    steps: z.number().positive(),
+    goal: z.enum(['maximize', 'minimize']).optional(),
+  })
+  .strict()
+  .refine((progress) => (progress.pattern === undefined) !== (progress.file === undefined), 'give exactly one of pattern or file');
+
+/** The named groups of a regular expression's source (throws when it does not compile). */
+function namedGroups(source: string): Set<string> {
+  new RegExp(source);
+  return new Set([...source.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((match) => match[1]));
+}
+
+/**
  * Where a believable reward lies, e.g. [0, 1] for an accuracy. A value outside is a broken or
  * gamed metric (`bad-metric`), never a record.
  */
@@ -200,6 +238,20 @@ export const EnvironmentConfig = z
     protected: z.array(Glob).default([]),
     run: RunStep,
     evaluate: EvaluateStep.optional(),
+    /**
+     * The test evaluator: the same contract as `evaluate`, on its own hidden data. The search
+     * never sees its rewards; it scores the final top ideas (and `researcher confirm`).
+     */
+    test: EvaluateStep.optional(),
+    /** A short run before the full run (see SmokeStep). */
+    smoke: SmokeStep.optional(),
+    /** The run's learning curve (see Progress): enables early stopping and curves in reports. */
+    progress: Progress.optional(),
+    /**
+     * Plain sentences for the reviewer (the auditor role): what is a legitimate way to win this
+     * task and what is not, e.g. "answers must come from the policy's own sampling".
+     */
+    rules: z.array(z.string().min(1)).default([]),
     reward: Reward,
     /** Numeric settings the offline agent searches over. */
     knobs: z.array(Knob).default([]),
@@ -234,4 +286,5 @@ export type Resources = z.output<typeof Resources>;
 export type SlurmSettings = z.output<typeof SlurmSettings>;
 export type Reward = z.output<typeof Reward>;
 export type Knob = z.output<typeof Knob>;
+export type Progress = z.output<typeof Progress>;
 export type StepConfig = z.output<typeof Step>;

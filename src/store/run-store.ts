@@ -26,12 +26,14 @@ import {
   openDatabase,
   toEvaluation,
   toIdea,
+  type EvaluationCurve,
   type EvaluationRecord,
   type EvaluationRow,
+  type ProgressPoint,
   type IdeaRow,
 } from './tables.ts';
 
-export { DATABASE_FILE, type EvaluationRecord } from './tables.ts';
+export { DATABASE_FILE, type EvaluationCurve, type EvaluationRecord, type ProgressPoint } from './tables.ts';
 
 /** A model call as recorded: the agents' ModelCall, tied to the idea it was made for. */
 export type ModelCallRecord = ModelCall & { ideaId: number | null };
@@ -238,6 +240,41 @@ export class RunStore {
 
   runningEvaluations(): EvaluationRecord[] {
     return (this.db.prepare(`SELECT * FROM evaluations WHERE status = 'running'`).all() as EvaluationRow[]).map(toEvaluation);
+  }
+
+  // ─── learning curves ────────────────────────────────────────────────────────────────────
+
+  /** Appends points to an evaluation's curve as the run reports them (a crash keeps what came). */
+  recordProgress(evaluationId: number, points: readonly ProgressPoint[]): void {
+    if (points.length === 0) return;
+    const insert = this.db.prepare('INSERT INTO progress(evaluation_id, step, value, at_ms) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const point of points) insert.run(evaluationId, point.step, point.value, Math.round(point.atMs));
+    })();
+  }
+
+  /** The curves of an idea's evaluations (every idea's when no id is given), in evaluation order. */
+  curves(ideaId?: number): EvaluationCurve[] {
+    const rows = (
+      ideaId === undefined
+        ? this.db
+            .prepare(
+              'SELECT e.id, e.idea_id, e.seed, p.step, p.value, p.at_ms FROM progress p JOIN evaluations e ON e.id = p.evaluation_id ORDER BY e.id, p.rowid',
+            )
+            .all()
+        : this.db
+            .prepare(
+              'SELECT e.id, e.idea_id, e.seed, p.step, p.value, p.at_ms FROM progress p JOIN evaluations e ON e.id = p.evaluation_id WHERE e.idea_id = ? ORDER BY e.id, p.rowid',
+            )
+            .all(ideaId)
+    ) as { id: number; idea_id: number; seed: number; step: number; value: number; at_ms: number }[];
+    const curves = new Map<number, EvaluationCurve>();
+    for (const row of rows) {
+      let curve = curves.get(row.id);
+      if (!curve) curves.set(row.id, (curve = { evaluationId: row.id, ideaId: row.idea_id, seed: row.seed, points: [] }));
+      curve.points.push({ step: row.step, value: row.value, atMs: row.at_ms });
+    }
+    return [...curves.values()];
   }
 
   // ─── model calls and usage ──────────────────────────────────────────────────────────────

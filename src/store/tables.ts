@@ -70,7 +70,29 @@ CREATE TABLE IF NOT EXISTS model_calls (
 );
 CREATE INDEX IF NOT EXISTS model_calls_by_key ON model_calls(cache_key);
 CREATE INDEX IF NOT EXISTS model_calls_by_idea ON model_calls(idea_id);
+CREATE TABLE IF NOT EXISTS progress (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+  step REAL NOT NULL,
+  value REAL NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS progress_by_evaluation ON progress(evaluation_id);
 `;
+
+/** One point of a run's learning curve: the run's own step counter, the value, ms since the run started. */
+export interface ProgressPoint {
+  step: number;
+  value: number;
+  atMs: number;
+}
+
+/** The learning curve of one evaluation (one seed of one idea), points in the order they came. */
+export interface EvaluationCurve {
+  evaluationId: number;
+  ideaId: number;
+  seed: number;
+  points: ProgressPoint[];
+}
 
 export interface EvaluationRecord {
   id: number;

@@ -2,7 +2,7 @@
  * A scripted thinker and coder: they answer from a script instead of a model, record what they
  * were told, and honour the sweep's stop signal the way the model-backed agents do.
  */
-import type { AgentResult, ApplyFeedback, Coder, ResearchContext, Thinker } from '../../src/core/interfaces.ts';
+import type { AgentResult, ApplyFeedback, EditWriter, ResearchContext, Thinker } from '../../src/core/interfaces.ts';
 import { ZERO_USAGE, type Edit, type IdeaDraft, type IdeaRecord } from '../../src/core/types.ts';
 
 /** What an agent saw when it was called: the idea, and the status of every idea then. */
@@ -65,7 +65,7 @@ export type CoderStep = (
 ) => Edit | Error | Promise<Edit | Error>;
 
 /** Writes each idea's edit with `script`; an Error it returns is thrown. */
-export class ScriptedCoder implements Coder {
+export class ScriptedCoder implements EditWriter {
   readonly name = 'scripted';
   readonly calls: (AgentCall & { feedback: number })[] = [];
 

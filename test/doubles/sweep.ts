@@ -6,7 +6,8 @@
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Coder, SandboxRequest, Thinker } from '../../src/core/interfaces.ts';
+import { asCoder } from '../../src/agents/one-shot.ts';
+import type { Coder, EditWriter, SandboxRequest, Thinker } from '../../src/core/interfaces.ts';
 import type { SweepEvent } from '../../src/core/progress.ts';
 import { RunConfig, type RunConfigInput } from '../../src/core/run-config.ts';
 import { runSweep, type SweepSummary } from '../../src/core/sweep/index.ts';
@@ -52,7 +53,7 @@ export interface MemorySweep {
   workspace: MemoryWorkspace;
   events: SweepEvent[];
   /** Runs (or resumes) the sweep; every double may be replaced, e.g. by fresh ones for a resume. */
-  sweep(parts?: { thinker?: Thinker; coder?: Coder; sandbox?: ScriptedSandbox; signal?: AbortSignal }): Promise<SweepSummary>;
+  sweep(parts?: { thinker?: Thinker; coder?: Coder | EditWriter; sandbox?: ScriptedSandbox; signal?: AbortSignal }): Promise<SweepSummary>;
 }
 
 export function memorySweep(config: Partial<RunConfigInput> = {}): MemorySweep {
@@ -86,7 +87,7 @@ export function memorySweep(config: Partial<RunConfigInput> = {}): MemorySweep {
         workspace,
         sandbox: parts.sandbox ?? new ScriptedSandbox(quadraticScore),
         thinker: parts.thinker ?? new ScriptedThinker([(context) => ({ title: `x=${(context.ideaId % 7) + 1}` })]),
-        coder: parts.coder ?? knobCoder(),
+        coder: asCoder(parts.coder ?? knobCoder()),
         strategy: createStrategy(store.config),
         gpuPool: new GpuPool(store.config.gpus),
         progress: { report: (event) => events.push(event) },

@@ -6,7 +6,8 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OfflineCoder, OfflineThinker } from '../../src/agents/offline.ts';
-import type { AgentResult, Coder, ResearchContext, Sandbox, Thinker } from '../../src/core/interfaces.ts';
+import { asCoder } from '../../src/agents/one-shot.ts';
+import type { AgentResult, Coder, EditWriter, ResearchContext, Sandbox, Thinker } from '../../src/core/interfaces.ts';
 import { runSweep, type SweepSummary } from '../../src/core/sweep/index.ts';
 import type { SweepEvent } from '../../src/core/progress.ts';
 import { RunConfig, type RunConfigInput } from '../../src/core/run-config.ts';
@@ -44,7 +45,7 @@ export interface TestRun {
   runDir: string;
   events: SweepEvent[];
   /** Runs the sweep; in the local sandbox unless another is given (e.g. a DockerSandbox). */
-  sweep(options?: { thinker?: Thinker; coder?: Coder; signal?: AbortSignal; sandbox?: Sandbox }): Promise<SweepSummary>;
+  sweep(options?: { thinker?: Thinker; coder?: Coder | EditWriter; signal?: AbortSignal; sandbox?: Sandbox }): Promise<SweepSummary>;
 }
 
 export async function createTestRun(environmentDir: string, config: Partial<RunConfigInput> = {}): Promise<TestRun> {
@@ -80,7 +81,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
         workspace,
         sandbox: options.sandbox ?? new LocalSandbox(),
         thinker: options.thinker ?? new OfflineThinker(),
-        coder: options.coder ?? new OfflineCoder(),
+        coder: asCoder(options.coder ?? new OfflineCoder()),
         strategy: createStrategy(store.config),
         gpuPool: new GpuPool(store.config.gpus),
         evaluatorDir: environment.evaluatorDir ? path.join(runDir, 'evaluator') : undefined,
@@ -103,7 +104,7 @@ export function scriptedThinker(ideas: Partial<IdeaDraft>[]): Thinker {
 }
 
 /** A coder that returns the given edits in order, one per call (repair rounds included). */
-export function scriptedCoder(edits: (Edit | ((context: ResearchContext) => Edit))[]): Coder & { calls: number } {
+export function scriptedCoder(edits: (Edit | ((context: ResearchContext) => Edit))[]): EditWriter & { calls: number } {
   const coder = {
     name: 'scripted',
     calls: 0,

@@ -4,7 +4,7 @@
  * exactly why each did not apply (which hunk or block, and what the file really says there).
  * A reply with no readable edit is sent back with the reason and tried again.
  */
-import type { AgentResult, ApplyFeedback, Coder, ResearchContext } from '../../core/interfaces.ts';
+import type { AgentResult, ApplyFeedback, EditWriter, ResearchContext } from '../../core/interfaces.ts';
 import type { Edit, IdeaDraft } from '../../core/types.ts';
 import type { Model, ModelMessage } from '../../models/model.ts';
 import { EditParseError, parseEditText, renderEdit } from '../../patch/edit-text.ts';
@@ -45,7 +45,7 @@ export function repairMessage(feedback: ApplyFeedback): string {
   );
 }
 
-export class LlmCoder implements Coder {
+export class LlmCoder implements EditWriter {
   readonly name: string;
   private readonly files = new CommitFiles();
 

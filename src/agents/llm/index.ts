@@ -7,6 +7,7 @@ import { ConfigError } from '../../core/errors.ts';
 import type { LlmAgentFile, RoleSettings } from '../agent-file.ts';
 import type { Model } from '../../models/model.ts';
 import { PROVIDERS } from '../../models/providers/index.ts';
+import { OneShotCoder } from '../one-shot.ts';
 import { CODER_PLACEHOLDERS, LlmCoder } from './coder.ts';
 import { checkTemplate } from './template.ts';
 import { LlmThinker, THINKER_PLACEHOLDERS } from './thinker.ts';
@@ -14,7 +15,7 @@ import { LlmThinker, THINKER_PLACEHOLDERS } from './thinker.ts';
 export interface LlmAgents {
   name: string;
   thinker: LlmThinker;
-  coder: LlmCoder;
+  coder: OneShotCoder;
   /**
    * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
    * spending cap, that every model has a price.
@@ -48,7 +49,7 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
   return {
     name: config.name,
     thinker: new LlmThinker(thinkerModel, { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens }, config.name),
-    coder: new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name),
+    coder: new OneShotCoder(new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name)),
     async check(options = { maxCostUsd: null }) {
       await thinkerModel.check();
       if (endpoint(coder) !== endpoint(thinker)) await coderModel.check();

@@ -1,17 +1,17 @@
 /**
  * One idea's way through the sweep: the thinker proposes it (and the strategy accepts it), the
- * coder turns it into a commit (with repair rounds when an edit does not apply), then it is
+ * coder changes its worktree (src/core/interfaces.ts `Coder`: one-shot, agentic or command) and the change is committed, then it is
  * evaluated (./evaluation.ts) and its result recorded (./run-record.ts). An idea that fails on
  * the way is recorded as failed, with the reason; one that is stopped stays for `resume`.
  */
-import { applyEdit } from '../../patch/apply.ts';
 import { refusalReason } from '../../patch/guard.ts';
 import type { Proposal } from '../../search/strategy.ts';
 import { guidanceHash } from '../../store/guidance.ts';
 import { writeIdeaFiles } from '../../store/idea-files.ts';
 import { BudgetExceeded, describeError } from '../errors.ts';
-import type { ApplyFeedback } from '../interfaces.ts';
-import { Edit, type IdeaDraft, type IdeaRecord } from '../types.ts';
+import type { CodingOutcome } from '../interfaces.ts';
+import type { IdeaDraft, IdeaRecord } from '../types.ts';
+import { worktreeSession } from './coding-session.ts';
 import type { SweepParts } from './dependencies.ts';
 import { IdeaEvaluator } from './evaluation.ts';
 import { researchContext } from './research-context.ts';
@@ -150,8 +150,8 @@ export class IdeaPipeline {
   }
 
   /**
-   * Has the coder turn the idea into a commit, repairing edits that do not apply. Returns the
-   * worktree holding the commit, or null when the idea failed.
+   * Has the coder turn the idea into a change of its worktree and commits it, through the change
+   * guard. Returns the worktree holding the commit, or null when the idea failed.
    */
   private async implement(idea: IdeaRecord): Promise<string | null> {
     const { deps, record, scheduler, config } = this.parts;
@@ -161,69 +161,55 @@ export class IdeaPipeline {
     const dir = await workspace.checkout(idea.id, parentCommit);
     const context = await researchContext(this.parts, idea.id, idea.parentId, idea.meta.instruction as string | undefined);
     const draft: IdeaDraft = { title: idea.title, hypothesis: idea.hypothesis, plan: idea.plan, expectedEffect: idea.expectedEffect };
-    const feedback: ApplyFeedback[] = [];
     const rules = { editable: environment.config.editable, protected: environment.config.protected };
 
-    for (let round = 0; round <= config.repairRounds; round++) {
-      let edit: Edit;
-      try {
-        if (scheduler.stopping()) throw new Drained(); // no model spend on an idea that will not run now
-        edit = Edit.parse((await coder.implement(draft, context, feedback)).value);
-      } catch (error) {
-        await workspace.release(dir);
-        if (isFatal(error) || error instanceof BudgetExceeded || scheduler.stopping()) throw error;
-        record.finishFailed(idea.id, { reason: 'agent-error', message: `the coder failed: ${describeError(error)}` });
-        return null;
-      }
-      if (round > 0) await workspace.reset(dir);
-      const applied = await applyEdit(edit, dir);
-      if (!applied.ok && applied.refused) {
-        // Reward integrity: an edit that reaches outside the code is refused, not repaired.
-        await workspace.release(dir);
-        record.finishFailed(idea.id, { reason: 'refused', message: `refused: ${applied.message}` }, edit);
-        return null;
-      }
-      if (!applied.ok) {
-        feedback.push({ edit, message: applied.message });
-        continue;
-      }
-      const changes = await workspace.pendingChanges(dir);
-      if (changes.length === 0) {
-        feedback.push({ edit, message: 'the edit applied but changed nothing' });
-        continue;
-      }
-      const refusal = refusalReason(changes, rules);
-      if (refusal) {
-        await workspace.release(dir);
-        record.finishFailed(idea.id, { reason: 'refused', message: `refused: ${refusal}` }, edit);
-        return null;
-      }
-      const committed = await workspace.commit(dir, idea.id, commitMessage(idea));
-      store.setIdeaCode(idea.id, { edit, diff: committed.diff, commit: committed.commit });
-      const twin = committed.tree ? await this.twinOf(committed.tree, idea.id) : null;
-      if (twin !== null) {
-        // The same code as an idea already tried (in any search mode, from any parent): its
-        // result is already known, so no GPU time goes to running it again.
-        await workspace.release(dir);
-        record.finishFailed(idea.id, {
-          reason: 'duplicate',
-          message: `the same code as ${twin === 0 ? 'the baseline' : `idea ${twin}`} (identical tree ${committed.tree!.slice(0, 8)}): not run twice`,
-        });
-        return null;
-      }
-      const coded = record.refresh(idea.id);
-      writeIdeaFiles(store.runDir, coded);
-      progress.report({ type: 'idea-coded', idea: coded, changedFiles: committed.changedFiles });
-      return dir;
+    let outcome: CodingOutcome;
+    try {
+      if (scheduler.stopping()) throw new Drained(); // no model spend on an idea that will not run now
+      const session = worktreeSession(workspace, dir);
+      outcome = (await coder.code({ idea: draft, context, session, repairRounds: config.repairRounds, failures: [] })).value;
+    } catch (error) {
+      await workspace.release(dir);
+      if (isFatal(error) || error instanceof BudgetExceeded || scheduler.stopping()) throw error;
+      record.finishFailed(idea.id, { reason: 'agent-error', message: `the coder failed: ${describeError(error)}` });
+      return null;
     }
-    await workspace.release(dir);
-    const last = feedback[feedback.length - 1];
-    record.finishFailed(
-      idea.id,
-      { reason: 'patch-failed', message: `the edit did not apply after ${feedback.length} attempt(s): ${last?.message ?? 'no edit'}` },
-      last?.edit,
-    );
-    return null;
+    if (!outcome.ok) {
+      await workspace.release(dir);
+      const message = outcome.reason === 'refused' ? `refused: ${outcome.message}` : outcome.message;
+      record.finishFailed(idea.id, { reason: outcome.reason, message }, outcome.edit);
+      return null;
+    }
+    const changes = await workspace.pendingChanges(dir);
+    if (changes.length === 0) {
+      await workspace.release(dir);
+      record.finishFailed(idea.id, { reason: 'patch-failed', message: 'the coder changed nothing' }, outcome.edit ?? undefined);
+      return null;
+    }
+    // Whatever the coder did to the tree, only a change inside the editable code is committed.
+    const refusal = refusalReason(changes, rules);
+    if (refusal) {
+      await workspace.release(dir);
+      record.finishFailed(idea.id, { reason: 'refused', message: `refused: ${refusal}` }, outcome.edit ?? undefined);
+      return null;
+    }
+    const committed = await workspace.commit(dir, idea.id, commitMessage(idea));
+    store.setIdeaCode(idea.id, { edit: outcome.edit, diff: committed.diff, commit: committed.commit });
+    const twin = committed.tree ? await this.twinOf(committed.tree, idea.id) : null;
+    if (twin !== null) {
+      // The same code as an idea already tried (in any search mode, from any parent): its
+      // result is already known, so no GPU time goes to running it again.
+      await workspace.release(dir);
+      record.finishFailed(idea.id, {
+        reason: 'duplicate',
+        message: `the same code as ${twin === 0 ? 'the baseline' : `idea ${twin}`} (identical tree ${committed.tree!.slice(0, 8)}): not run twice`,
+      });
+      return null;
+    }
+    const coded = record.refresh(idea.id);
+    writeIdeaFiles(store.runDir, coded);
+    progress.report({ type: 'idea-coded', idea: coded, changedFiles: committed.changedFiles });
+    return dir;
   }
 }
 
