@@ -15,6 +15,7 @@ import { formatIssues } from '../environment/load.ts';
 import { Price } from '../models/prices.ts';
 import { type ModelProvider, PROVIDER_NAMES, PROVIDERS, type ResolvedModelSettings } from '../models/providers/index.ts';
 import { RetryPolicy } from '../models/retry.ts';
+import { PORTFOLIO_POLICIES, type PortfolioSpec } from '../search/model-portfolio.ts';
 
 /** The repository's own folder (agents/ holds the bundled agent files). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,9 +56,33 @@ const Prompts = z
   })
   .strict();
 
-const Thinker = ModelSettings.extend({ prompts: Prompts.optional() }).strict();
+/** One model of the thinker's portfolio: its name, a weight, and any model setting that differs from the thinker's. */
+const PortfolioEntry = ModelSettings.extend({
+  model: z.string().min(1),
+  /** Prior preference, relative to the other models' (a model of weight 2 is tried before one of weight 1). */
+  weight: z.number().positive().default(1),
+}).strict();
+
+/** How the model of each proposal is chosen among `thinker.models` (src/search/model-portfolio.ts). */
+const Portfolio = z
+  .object({
+    policy: z.enum(PORTFOLIO_POLICIES).default('ucb'),
+    /** Divide each model's score by what its ideas cost (its thinker calls), relative to the cheapest model's. */
+    perDollar: z.boolean().default(false),
+    /** UCB's exploration constant (1: UCB1). */
+    exploration: z.number().positive().default(1),
+  })
+  .strict();
+
+const Thinker = ModelSettings.extend({
+  prompts: Prompts.optional(),
+  /** Several models: a bandit chooses which proposes each idea (settings here and under model: apply to each). */
+  models: z.array(PortfolioEntry).min(1).optional(),
+  portfolio: Portfolio.optional(),
+}).strict();
 const Coder = ModelSettings.extend({
   prompts: Prompts.optional(),
+  models: z.never({ error: 'a model portfolio is for the thinker only: give the coder one model' }).optional(),
   /** The edit form the coder is asked for; both forms are always accepted. */
   editFormat: z.enum(['search-replace', 'unified-diff']).default('search-replace'),
 }).strict();
@@ -99,9 +124,23 @@ export interface RoleSettings extends ResolvedModelSettings {
   prompts: { system: string; user: string; systemFile: string; userFile: string };
 }
 
+/** The thinker's models when the agent file lists several (`thinker.models`), with how one is chosen. */
+export interface ThinkerPortfolio extends Omit<PortfolioSpec, 'models'> {
+  models: { settings: RoleSettings; weight: number }[];
+}
+
 export type LoadedAgent =
   | { file: string; config: AgentFile; offline: true }
-  | { file: string; config: AgentFile; offline: false; thinker: RoleSettings; coder: CoderSettings };
+  | {
+      file: string;
+      config: AgentFile;
+      offline: false;
+      /** With a portfolio: its first model (the one `check` and the single-model code paths see first). */
+      thinker: RoleSettings;
+      /** Null unless `thinker.models` lists two or more models. */
+      thinkerPortfolio: ThinkerPortfolio | null;
+      coder: CoderSettings;
+    };
 export type LlmAgentFile = Extract<LoadedAgent, { offline: false }>;
 export type CoderSettings = RoleSettings & { editFormat: 'search-replace' | 'unified-diff'; editFormatText: string };
 
@@ -144,8 +183,9 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     return readFileSync(chosen, 'utf8');
   };
 
-  const role = <R extends 'thinker' | 'coder'>(name: R): RoleSettings => {
-    const settings = { ...config.model, ...stripUndefined(config[name]) };
+  // `entry`: one model of the thinker's portfolio, whose settings go over the thinker's.
+  const role = <R extends 'thinker' | 'coder'>(name: R, entry: Record<string, unknown> = {}): RoleSettings => {
+    const settings = { ...config.model, ...stripUndefined(config[name]), ...stripUndefined(entry) };
     if (!settings.provider) {
       throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (${listed(PROVIDER_NAMES)}), here or under model:`);
     }
@@ -186,14 +226,48 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     };
   };
 
+  const portfolio = thinkerPortfolio(config, shown, (entry) => role('thinker', entry));
   const editFormat = config.coder.editFormat;
   return {
     file,
     config,
     offline: false,
-    thinker: role('thinker'),
+    thinker: portfolio?.models[0].settings ?? role('thinker', config.thinker.models?.[0] ?? {}),
+    thinkerPortfolio: portfolio,
     coder: { ...role('coder'), editFormat, editFormatText: readTemplate(EDIT_FORMAT_FILES[editFormat], 'coder.editFormat') },
   };
+}
+
+/** The thinker's portfolio, checked: each model once, `portfolio:` only with `models:`, not with `model:`. */
+function thinkerPortfolio(config: AgentFile, shown: string, resolve: (entry: Record<string, unknown>) => RoleSettings): ThinkerPortfolio | null {
+  const { models, portfolio, model } = config.thinker;
+  if (!models) {
+    if (portfolio) throw new ConfigError(`${shown}: thinker.portfolio: list the models to choose among under thinker.models`);
+    return null;
+  }
+  if (model !== undefined) throw new ConfigError(`${shown}: thinker: give either model: or models:, not both`);
+  const seen = new Set<string>();
+  for (const entry of models) {
+    if (seen.has(entry.model)) throw new ConfigError(`${shown}: thinker.models: "${entry.model}" is listed twice; list each model once`);
+    seen.add(entry.model);
+  }
+  if (models.length < 2) {
+    if (portfolio) throw new ConfigError(`${shown}: thinker.portfolio: there is only one model to choose from; list two or more under thinker.models`);
+    return null;
+  }
+  const { policy, perDollar, exploration } = Portfolio.parse(portfolio ?? {});
+  return {
+    role: 'thinker',
+    policy,
+    perDollar,
+    exploration,
+    models: models.map(({ weight, ...entry }) => ({ settings: resolve(entry), weight })),
+  };
+}
+
+/** What the sweep's bandit needs of a portfolio (model names and weights). */
+export function portfolioSpec(portfolio: ThinkerPortfolio): PortfolioSpec {
+  return { ...portfolio, models: portfolio.models.map(({ settings, weight }) => ({ model: settings.model!, weight })) };
 }
 
 /**

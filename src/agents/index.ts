@@ -3,6 +3,7 @@
  * (agents/*.yaml, or the name of a bundled one: anthropic, openai, openai-compatible).
  */
 import type { Coder, Thinker } from '../core/interfaces.ts';
+import type { PortfolioSpec } from '../search/model-portfolio.ts';
 import { loadAgentFile, resolveAgentFile } from './agent-file.ts';
 import { PROVIDERS } from '../models/providers/index.ts';
 import type { LlmAgentOptions } from './llm/index.ts';
@@ -13,6 +14,8 @@ export interface Agents {
   name: string;
   thinker: Thinker;
   coder: Coder;
+  /** Several thinker models and how the sweep chooses among them (`thinker.models` in the agent file); absent with one. */
+  portfolio?: PortfolioSpec;
   /** Checks keys and model names with the provider before a sweep starts (LLM agents), and that a spending cap can be enforced. */
   check?(options?: { maxCostUsd: number | null }): Promise<void>;
 }

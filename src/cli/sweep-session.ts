@@ -3,8 +3,8 @@
  * with Ctrl-C handling, and print the leaderboard.
  */
 import path from 'node:path';
-import { createAgents } from '../agents/index.ts';
-import { UsageError } from '../core/errors.ts';
+import { type Agents, createAgents } from '../agents/index.ts';
+import { ConfigError, UsageError } from '../core/errors.ts';
 import { runSweep, type SweepSummary } from '../core/sweep/index.ts';
 import type { Environment } from '../environment/load.ts';
 import { formatLeaderboard } from '../report/leaderboard.ts';
@@ -13,6 +13,8 @@ import { summarizeRun } from '../report/run-summary.ts';
 import { EnginePlacedGpus, GpuPool } from '../sandbox/gpu-pool.ts';
 import { createSandbox } from '../sandbox/index.ts';
 import { createStrategy } from '../search/index.ts';
+import { hasPortfolioState, PortfolioSearch } from '../search/model-portfolio.ts';
+import type { SearchStrategy } from '../search/strategy.ts';
 import type { RunStore } from '../store/run-store.ts';
 import { claimRun, releaseRun } from '../store/run-owner.ts';
 import type { GitWorkspace } from '../workspace/git.ts';
@@ -65,7 +67,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       sandbox,
       thinker: agents.thinker,
       coder: agents.coder,
-      strategy: createStrategy(config),
+      strategy: searchStrategy(store, agents),
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,
       progress,
@@ -93,6 +95,25 @@ export async function runSession(store: RunStore, environment: Environment, work
     console.log(`\nstopped; continue with: researcher resume ${path.relative(process.cwd(), store.runDir)}`);
   }
   return summary;
+}
+
+/** The run's search strategy; with several thinker models, wrapped in the bandit that chooses among them. */
+function searchStrategy(store: RunStore, agents: Agents): SearchStrategy {
+  const strategy = createStrategy(store.config);
+  if (!agents.portfolio) {
+    if (hasPortfolioState(store.getMeta('searchState'))) {
+      throw new ConfigError(
+        `this run's thinker chose among several models (thinker.models: in ${store.config.agent}), which its agent file no longer lists: list them again to resume it`,
+      );
+    }
+    return strategy;
+  }
+  const thinkerCost = (ideaId: number) =>
+    store
+      .modelCallTotals(ideaId)
+      .filter((total) => total.role === 'thinker')
+      .reduce((sum, total) => sum + total.costUsd, 0);
+  return new PortfolioSearch(strategy, agents.portfolio, thinkerCost);
 }
 
 /** The heartbeat interval: AI_RESEARCHER_HEARTBEAT_SECONDS (default 30 s). */

@@ -64,6 +64,8 @@ export interface ResearchContext {
    * with `researcher steer`), read afresh for each proposal; absent when there is none.
    */
   guidance?: string;
+  /** The model the thinker is to propose this idea with (a model portfolio's choice); absent without a portfolio. */
+  thinkerModel?: string;
   /** Reproducible randomness for this idea. */
   random: () => number;
   /** Cancels model calls when the sweep stops. */

@@ -17,6 +17,7 @@ import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
+import { modelCallTotals, type ModelCallTotal } from './model-call-totals.ts';
 import { mean, std } from '../core/statistics.ts';
 import type { Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 import {
@@ -325,6 +326,11 @@ export class RunStore {
       )
       .get(...(ideaId === undefined ? [] : [ideaId])) as { i: number; c: number; w: number; o: number; d: number };
     return { inputTokens: row.i, cachedTokens: row.c, cacheWriteTokens: row.w, outputTokens: row.o, costUsd: row.d };
+  }
+
+  /** Model calls summed per idea, role and model (one idea's, or the run's), in the order they were first made. */
+  modelCallTotals(ideaId?: number): ModelCallTotal[] {
+    return modelCallTotals(this.db, ideaId);
   }
 
   // ─── change detection ───────────────────────────────────────────────────────────────────

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
-import type { LlmAgentFile, RoleSettings } from '../agent-file.ts';
+import { type LlmAgentFile, portfolioSpec, type RoleSettings } from '../agent-file.ts';
+import type { PortfolioSpec } from '../../search/model-portfolio.ts';
 import type { Model } from '../../models/model.ts';
 import { PROVIDERS } from '../../models/providers/index.ts';
 import { OneShotCoder } from '../one-shot.ts';
@@ -16,6 +17,8 @@ export interface LlmAgents {
   name: string;
   thinker: LlmThinker;
   coder: OneShotCoder;
+  /** The thinker's models and how the sweep chooses among them; absent with one model. */
+  portfolio?: PortfolioSpec;
   /**
    * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
    * spending cap, that every model has a price.
@@ -44,17 +47,30 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
 
   const thinkerModel = await createModel(thinker, agent, options);
   const coderModel = await createModel(coder, agent, options);
+  // A portfolio's models by name; its first is the thinker's (the same settings, so one Model serves both).
+  const portfolio = new Map<string, Model>();
+  for (const { settings } of agent.thinkerPortfolio?.models ?? []) {
+    portfolio.set(settings.model!, portfolio.size === 0 ? thinkerModel : await createModel(settings, agent, options));
+  }
   const endpoint = (s: RoleSettings) => JSON.stringify([s.provider, s.model, s.baseURL, s.keyVariable]);
+  const checked: [RoleSettings, Model][] = [[thinker, thinkerModel], [coder, coderModel], ...(agent.thinkerPortfolio?.models ?? []).map(({ settings }): [RoleSettings, Model] => [settings, portfolio.get(settings.model!)!])];
   const shared = { contextTokens: config.context.maxTokens, diffLines: config.context.diffLines, parseRetries: config.parseRetries };
+  const thinkerOptions = { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens };
   return {
     name: config.name,
-    thinker: new LlmThinker(thinkerModel, { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens }, config.name),
+    thinker: new LlmThinker(thinkerModel, thinkerOptions, config.name, portfolio),
     coder: new OneShotCoder(new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name)),
+    ...(agent.thinkerPortfolio ? { portfolio: portfolioSpec(agent.thinkerPortfolio) } : {}),
     async check(options = { maxCostUsd: null }) {
-      await thinkerModel.check();
-      if (endpoint(coder) !== endpoint(thinker)) await coderModel.check();
+      // Each distinct endpoint once (the coder often shares the thinker's).
+      const seen = new Set<string>();
+      for (const [settings, model] of checked) {
+        if (seen.has(endpoint(settings))) continue;
+        seen.add(endpoint(settings));
+        await model.check();
+      }
       if (options.maxCostUsd === null) return;
-      for (const model of [thinkerModel, coderModel]) {
+      for (const [, model] of checked) {
         if (!(await model.price())) {
           throw new ConfigError(
             `--max-cost needs the price of model "${await model.modelName()}": add it under prices: in ${shown} (0 for a free local server)`,

@@ -40,8 +40,18 @@ export class LlmThinker implements Thinker {
     private readonly model: Model,
     private readonly options: LlmThinkerOptions,
     name = 'llm',
+    /** The portfolio's models by name (empty without one): the sweep names the one for each idea. */
+    private readonly portfolio: ReadonlyMap<string, Model> = new Map(),
   ) {
     this.name = name;
+  }
+
+  /** The model for this proposal: the portfolio's choice for the idea, else the thinker's one model. */
+  private modelFor(context: ResearchContext): Model {
+    if (context.thinkerModel === undefined || this.portfolio.size === 0) return this.model;
+    const model = this.portfolio.get(context.thinkerModel);
+    if (!model) throw new Error(`idea ${context.ideaId} is to be proposed by "${context.thinkerModel}", which thinker.models no longer lists`);
+    return model;
   }
 
   async propose(context: ResearchContext): Promise<AgentResult<IdeaDraft>> {
@@ -62,7 +72,7 @@ export class LlmThinker implements Thinker {
     if (guidance) user.push({ text: guidance });
     const messages: ModelMessage[] = [{ role: 'user', content: user }];
 
-    return askUntilParsed(this.model, 'thinker', context, { system, messages }, {
+    return askUntilParsed(this.modelFor(context), 'thinker', context, { system, messages }, {
       parse: (reply) => parseStructured(reply, ThinkerReply),
       problem: ReplyParseError,
       what: 'the JSON object',

@@ -5,6 +5,7 @@
  */
 import type { ResearchContext } from '../interfaces.ts';
 import { readGuidance } from '../../store/guidance.ts';
+import { THINKER_MODEL_KEY } from '../../search/model-portfolio.ts';
 import { mixSeed, seededRandom } from '../random.ts';
 import type { SweepParts } from './dependencies.ts';
 
@@ -22,6 +23,8 @@ export async function researchContext(
   // Read afresh each time: the person may steer the sweep while it runs.
   const guidance = readGuidance(store.runDir);
   if (!guidance.ok) parts.deps.progress.report({ type: 'log', message: `the guidance is ignored: ${guidance.message}` });
+  // Chosen when the idea was recorded, so a resumed idea is proposed by the same model.
+  const thinkerModel = record.idea(ideaId)?.meta[THINKER_MODEL_KEY];
   return {
     ideaId,
     environment,
@@ -29,6 +32,7 @@ export async function researchContext(
     parent,
     instruction,
     ...(guidance.ok && guidance.text !== null ? { guidance: guidance.text } : {}),
+    ...(typeof thinkerModel === 'string' ? { thinkerModel } : {}),
     readFile: (relativePath) => workspace.readFile(parentCommit, relativePath),
     readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
     listFiles: () => workspace.listFiles(parentCommit),
