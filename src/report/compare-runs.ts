@@ -5,6 +5,7 @@
  */
 import { bestFinished, isBetter, isFinished, type Goal } from '../core/ideas.ts';
 import { difference } from '../core/statistics.ts';
+import { formatModelTally, hasSeveralModels, type ModelTally } from './model-tally.ts';
 import { formatSpread } from './report-html.ts';
 import { buildReportModel } from './report-model.ts';
 import type { RunSummary } from './run-summary.ts';
@@ -31,6 +32,8 @@ export interface ComparedRun {
   computeHours: number;
   gpuHours: number;
   elapsedMs: number;
+  /** Per role and model: ideas, successes, best reward, dollars. */
+  models: ModelTally[];
 }
 
 export interface Checkpoint {
@@ -140,6 +143,7 @@ function describe(summary: RunSummary): ComparedRun {
     computeHours: model.totals.computeHours,
     gpuHours: model.totals.gpuHours,
     elapsedMs: model.totals.elapsedMs,
+    models: summary.models,
   };
 }
 
@@ -197,6 +201,9 @@ export function formatComparison(comparison: RunComparison): string {
     lines.push(`  ${'N'.padStart(widths[0])}  ${'A'.padStart(widths[1])}  ${'B'.padStart(widths[2])}  ahead`);
     for (const row of table)
       lines.push(`  ${row[0].padStart(widths[0])}  ${row[1].padStart(widths[1])}  ${row[2].padStart(widths[2])}  ${row[3]}`);
+  }
+  for (const [side, run] of [['A', a] as const, ['B', b] as const]) {
+    if (hasSeveralModels(run.models)) lines.push('', `models of ${side} (${run.runId}):`, ...formatModelTally(run.models, '  '));
   }
   lines.push('', verdict(comparison));
   for (const note of comparison.notes) lines.push(`note: ${note}`);

@@ -4,6 +4,7 @@
  */
 import type { IdeaSummary, RunSummary } from './run-summary.ts';
 import { formatNumber, truncate } from '../core/format.ts';
+import { formatModelTally, hasSeveralModels } from './model-tally.ts';
 
 export function rankedIdeas(summary: RunSummary): IdeaSummary[] {
   const sign = summary.goal === 'maximize' ? -1 : 1;
@@ -61,5 +62,6 @@ export function formatLeaderboard(summary: RunSummary): string {
       `usage: ${usage.inputTokens} input tokens (${usage.cachedTokens} cached), ${usage.outputTokens} output tokens, $${usage.costUsd.toFixed(4)}`,
     );
   }
+  if (hasSeveralModels(summary.models)) lines.push('', 'models:', ...formatModelTally(summary.models, '  '));
   return lines.join('\n');
 }

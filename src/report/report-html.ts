@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { diffToHtml, escapeHtml } from './diff-html.ts';
 import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model.ts';
+import { hasSeveralModels, modelTallyHtml } from './model-tally.ts';
 import { rewardPlotSvg } from './reward-plot.ts';
 import { formatDuration, formatNumber, plural, truncate } from '../core/format.ts';
 
@@ -35,7 +36,7 @@ ${styleSheet()}</style>
 </head>
 <body${options.live ? ` data-live-version="${escapeHtml(options.live.version)}" data-live-events="${escapeHtml(options.live.eventsPath)}"` : ''}>
 ${header(model, options)}
-<nav class="toc"><a href="#plot">Reward over time</a><a href="#leaderboard">Leaderboard</a>${model.hasChains ? '<a href="#lineage">Lineage</a>' : ''}<a href="#ideas">Ideas</a><a href="#totals">Totals</a></nav>
+<nav class="toc"><a href="#plot">Reward over time</a><a href="#leaderboard">Leaderboard</a>${model.hasChains ? '<a href="#lineage">Lineage</a>' : ''}<a href="#ideas">Ideas</a>${hasSeveralModels(summary.models) ? '<a href="#models">Models</a>' : ''}<a href="#totals">Totals</a></nav>
 <main>
 ${headline(model)}
 ${tiles(model)}
@@ -53,6 +54,7 @@ ${lineage(model)}
   <h2>Ideas</h2>
   ${model.ranked.length ? model.ranked.map((idea, i) => ideaCard(idea, model, i)).join('\n') : '<p class="empty">Nothing has been tried yet.</p>'}
 </section>
+${hasSeveralModels(summary.models) ? modelTallyHtml(summary.models) : ''}
 ${totalsPanel(model)}
 </main>
 <footer>Generated ${escapeHtml(formatDate(model.generatedAt))} by ai-researcher from <code>${escapeHtml(summary.run.dir)}/run.db</code>. Every idea is a commit on branch <code>idea/&lt;id&gt;</code> of <code>repo/</code>; its files are in <code>ideas/&lt;id&gt;/</code>.</footer>

@@ -1,6 +1,6 @@
 /**
  * The run as data: what `show --json` prints and what the report, `compare` and scripts read.
- * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, … }], best, usage }.
+ * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, … }], best, usage, models }.
  */
 import type { IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
@@ -8,6 +8,7 @@ import { bestFinished, isFinished, type Goal } from '../core/ideas.ts';
 import { difference } from '../core/statistics.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
+import { modelTally, type ModelTally } from './model-tally.ts';
 
 export interface EvaluationSummary {
   seed: number;
@@ -59,6 +60,8 @@ export interface RunSummary {
   ideas: IdeaSummary[];
   best: { id: number; title: string; reward: number; rewardStd: number | null; improvement: number | null } | null;
   usage: Usage;
+  /** Per role and model: ideas, successes, best reward, dollars (./model-tally.ts). */
+  models: ModelTally[];
   goal: Goal;
 }
 
@@ -133,6 +136,7 @@ export function summarizeRun(store: RunStore): RunSummary {
       ? { id: best.id, title: best.title, reward: best.reward!, rewardStd: best.rewardStd, improvement: improvement(best.reward) }
       : null,
     usage: store.usage(),
+    models: modelTally(ideas, store.modelCallTotals(), goal),
     goal,
   };
 }
