@@ -9,7 +9,7 @@ import { parseCommand, requirePositional } from './args.ts';
 
 const HELP = `usage: researcher show <run-dir> [--json]
 
-  --json   print { run, baseline, ideas, best, usage } as JSON`;
+  --json   print { run, baseline, ideas, best, usage, models } as JSON (models: per role and model, ideas, successes, best reward, dollars)`;
 
 export async function showCommand(args: string[]): Promise<number> {
   const parsed = parseCommand(args, { json: { type: 'boolean' } }, HELP);

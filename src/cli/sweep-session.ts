@@ -37,6 +37,7 @@ export async function runSession(store: RunStore, environment: Environment, work
   const agents = await createAgents(config.agent, { onRetry });
   // A bad key or an unpriced model under --max-cost stops here, on resume too, before any work.
   await agents.check?.({ maxCostUsd: config.maxCostUsd });
+  const strategy = searchStrategy(store, agents);
   const sandbox = await createSandbox(config.sandbox, config.sandboxOptions, environment);
   const { resources } = environment.config.run;
   await sandbox.preflight({ resources, gpus: config.gpus, image: environment.config.image });
@@ -67,7 +68,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       sandbox,
       thinker: agents.thinker,
       coder: agents.coder,
-      strategy: searchStrategy(store, agents),
+      strategy,
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,
       progress,

@@ -186,6 +186,31 @@ describe('a sweep with two thinker models', () => {
     expect(shown.stdout).toMatch(/models:\n {2}role +model +ideas +succeeded +improved +best +dollars\n {2}thinker +beta /);
     expect(readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain('<section id="models"');
   });
+  it('refuses to resume with one thinker model, and resumes with both, continuing the counts', async () => {
+    const original = readFileSync(agentFile, 'utf8');
+    const single = original.replace(/ {2}models:\n.*\n.*\n {2}portfolio: .*\n/, '  model: alpha\n');
+    expect(single).not.toContain('models:');
+    writeFileSync(agentFile, single);
+    try {
+      const refused = await researcher(['resume', runDir, '--ideas', '8'], ENV);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/this run's thinker chose among several models \(thinker\.models: in .*portfolio\.yaml\), which its agent file no longer lists: list them again to resume it/);
+    } finally {
+      writeFileSync(agentFile, original);
+    }
+    const resumed = await researcher(['resume', runDir], ENV); // --ideas 8 was kept
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const store = RunStore.open(runDir);
+    try {
+      expect(store.ideas()).toHaveLength(9);
+      // Eight ideas in the counts: the six of the first session and the two of this one.
+      const state = expectCountsMatchIdeas(store);
+      expect(state.models.alpha.chosen + state.models.beta.chosen).toBe(8);
+      expectCallsUseTheIdeasModel(store);
+    } finally {
+      store.close();
+    }
+  });
 });
 
 describe('a portfolio sweep killed with SIGKILL and resumed', () => {
