@@ -1,5 +1,5 @@
 /**
- * Building the LLM thinker and coder from a loaded agent file: one Model per role (from the
+ * Building the LLM thinker, coder and (when the agent file has one) auditor from a loaded agent file: one Model per role (from the
  * provider registry, src/models/providers/), prompt templates checked up front.
  */
 import path from 'node:path';
@@ -8,6 +8,7 @@ import type { LlmAgentFile, RoleSettings } from '../agent-file.ts';
 import type { Model } from '../../models/model.ts';
 import { PROVIDERS } from '../../models/providers/index.ts';
 import { OneShotCoder } from '../one-shot.ts';
+import { AUDITOR_PLACEHOLDERS, LlmAuditor } from './auditor.ts';
 import { CODER_PLACEHOLDERS, LlmCoder } from './coder.ts';
 import { checkTemplate } from './template.ts';
 import { LlmThinker, THINKER_PLACEHOLDERS } from './thinker.ts';
@@ -16,6 +17,8 @@ export interface LlmAgents {
   name: string;
   thinker: LlmThinker;
   coder: OneShotCoder;
+  /** The reviewer of would-be best ideas, when the agent file has an `auditor:`. */
+  auditor?: LlmAuditor;
   /**
    * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
    * spending cap, that every model has a price.
@@ -36,25 +39,40 @@ export async function createModel(settings: RoleSettings, agent: LlmAgentFile, o
 
 export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = {}): Promise<LlmAgents> {
   const shown = path.relative(process.cwd(), agent.file) || agent.file;
-  const { thinker, coder, config } = agent;
+  const { thinker, coder, auditor, config } = agent;
   checkTemplate(thinker.prompts.system, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.systemFile}`);
   checkTemplate(thinker.prompts.user, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.userFile}`);
   checkTemplate(coder.prompts.system, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.systemFile}`);
   checkTemplate(coder.prompts.user, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.userFile}`);
+  if (auditor) {
+    checkTemplate(auditor.prompts.system, AUDITOR_PLACEHOLDERS, `${shown}: auditor prompt ${auditor.prompts.systemFile}`);
+    checkTemplate(auditor.prompts.user, AUDITOR_PLACEHOLDERS, `${shown}: auditor prompt ${auditor.prompts.userFile}`);
+  }
 
   const thinkerModel = await createModel(thinker, agent, options);
   const coderModel = await createModel(coder, agent, options);
+  const auditorModel = auditor ? await createModel(auditor, agent, options) : null;
   const endpoint = (s: RoleSettings) => JSON.stringify([s.provider, s.model, s.baseURL, s.keyVariable]);
   const shared = { contextTokens: config.context.maxTokens, diffLines: config.context.diffLines, parseRetries: config.parseRetries };
   return {
     name: config.name,
     thinker: new LlmThinker(thinkerModel, { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens }, config.name),
     coder: new OneShotCoder(new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name)),
+    ...(auditor && auditorModel
+      ? {
+          auditor: new LlmAuditor(
+            auditorModel,
+            { prompts: auditor.prompts, parseRetries: config.parseRetries },
+            `${config.name} (${auditor.model ?? auditor.provider})`,
+          ),
+        }
+      : {}),
     async check(options = { maxCostUsd: null }) {
       await thinkerModel.check();
       if (endpoint(coder) !== endpoint(thinker)) await coderModel.check();
+      if (auditor && auditorModel && endpoint(auditor) !== endpoint(thinker) && endpoint(auditor) !== endpoint(coder)) await auditorModel.check();
       if (options.maxCostUsd === null) return;
-      for (const model of [thinkerModel, coderModel]) {
+      for (const model of auditorModel ? [thinkerModel, coderModel, auditorModel] : [thinkerModel, coderModel]) {
         if (!(await model.price())) {
           throw new ConfigError(
             `--max-cost needs the price of model "${await model.modelName()}": add it under prices: in ${shown} (0 for a free local server)`,
