@@ -114,6 +114,16 @@ describe('the auditor on a sweep of grpo-tiny', () => {
     expect(messagesOf(reviews[1])[0].text).toContain('the best so far: the baseline');
   });
 
+  it('tells the thinker that the flagged reward does not count, and leaves it out of the best ideas', () => {
+    const thinkerCalls = server.requests.filter((r) => r.method === 'POST' && roleOf(r) === 'thinker');
+    const third = messagesOf(thinkerCalls[2])[0].text;
+    expect(third).toContain('#1 "Answer directly": reward 1, +');
+    expect(third).toContain('NOT COUNTED: the auditor flagged it as breaking the rules (train.py writes a + b');
+    const standings = third.slice(third.indexOf('Best ideas so far'));
+    expect(standings).toContain('#2 "Normalise advantages"');
+    expect(standings).not.toContain('#1 ');
+  });
+
   it('records and prices the auditor calls like every other call', () => {
     const billedInput = server.billed.reduce((sum, u) => sum + u.input, 0);
     expect(summary.usage.inputTokens).toBe(billedInput);
