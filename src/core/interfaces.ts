@@ -198,6 +198,8 @@ export interface AuditRequest {
 export interface AuditOutcome {
   verdict: AuditVerdict;
   reason: string;
+  /** Who answered, when more is known than the auditor's name (the model a server chose). */
+  reviewer?: string;
 }
 
 /**

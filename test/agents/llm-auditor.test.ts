@@ -140,6 +140,7 @@ describe('the auditor on a sweep of grpo-tiny', () => {
     expect(markdown).toMatch(/\| 1 \| Answer directly \| 1 \|.*succeeded, \*\*flagged by the auditor\*\* \|/);
     expect(markdown).toContain('## The auditor');
     expect(readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain('⚑ flagged');
+    expect(readFileSync(path.join(runDir, 'ideas/1/idea.md'), 'utf8')).toContain(`- auditor (audited (qwen-local)): flagged — ${FLAGGED_REASON}`);
   });
 
   it('refuses to accept an idea that was not flagged, saying why', async () => {

@@ -65,6 +65,7 @@ export class LlmAuditor implements Auditor {
     const system = renderTemplate(this.options.prompts.system, values).map((part) => ({ ...part, cache: true }));
     const user = renderTemplate(this.options.prompts.user, values);
     const context = { ideaId: idea.id, ledger: request.ledger, signal: request.signal };
+    const reviewer = `${this.name} (${await this.model.modelName()})`;
     try {
       const { value, usage } = await askUntilParsed(this.model, 'auditor', context, { system, messages: [{ role: 'user', content: user }] }, {
         parse: (reply) => parseStructured(reply, AuditorReply),
@@ -72,11 +73,11 @@ export class LlmAuditor implements Auditor {
         what: 'the JSON object',
         retries: this.options.parseRetries,
       });
-      return { value, usage };
+      return { value: { ...value, reviewer }, usage };
     } catch (error) {
       // Only an unreadable reply is an outcome; the provider, the budget or a stop are the caller's to handle.
       if (!(error instanceof UnreadableReply)) throw error;
-      return { value: { verdict: 'unreadable', reason: `auditor reply unreadable: ${error.message}` }, usage: error.usage };
+      return { value: { verdict: 'unreadable', reason: `auditor reply unreadable: ${error.message}`, reviewer }, usage: error.usage };
     }
   }
 }

@@ -63,7 +63,7 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
           auditor: new LlmAuditor(
             auditorModel,
             { prompts: auditor.prompts, parseRetries: config.parseRetries },
-            `${config.name} (${auditor.model ?? auditor.provider})`,
+            config.name,
           ),
         }
       : {}),

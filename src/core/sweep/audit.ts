@@ -56,7 +56,7 @@ export async function auditIfBest(parts: SweepParts, ideaId: number): Promise<bo
     // A provider that keeps failing is recorded, not fatal: the idea is not held back for it.
     outcome = { verdict: 'unreadable', reason: `the auditor call failed: ${describeError(error)}` };
   }
-  store.recordAudit(ideaId, { ...outcome, auditor: auditor.name });
+  store.recordAudit(ideaId, { verdict: outcome.verdict, reason: outcome.reason, auditor: outcome.reviewer ?? auditor.name });
   record.refresh(ideaId);
   if (outcome.verdict !== 'ok') {
     const what = outcome.verdict === 'flagged' ? 'flagged by the auditor (kept out of the best until `researcher accept`)' : 'not reviewed';
