@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { bestFinished, isHeldBack } from '../../src/core/ideas.ts';
 import type { IdeaAudit, IdeaRecord } from '../../src/core/types.ts';
+import { EvolveSearch } from '../../src/search/evolve.ts';
 import { SerialSearch } from '../../src/search/serial.ts';
 
 function idea(id: number, reward: number, audit: IdeaAudit | null = null): IdeaRecord {
@@ -57,5 +58,15 @@ describe('ideas the auditor flagged', () => {
     const accepted = [history[0], idea(1, 1.0, audit('flagged', '2026-01-02T00:00:00.000Z')), history[2]];
     expect(bestFinished(accepted, 'maximize')?.id).toBe(1);
     expect(new SerialSearch('best').next(view(accepted))).toEqual({ parentId: 1 });
+  });
+
+  it('are never an evolutionary parent', () => {
+    const search = new EvolveSearch({ islands: 1, seedIdeas: 0 });
+    const flagged = { ...idea(1, 1.0, audit('flagged')), meta: { island: 0 } };
+    const fine = { ...idea(2, 0.6, audit('ok')), meta: { island: 0 } };
+    const history = [idea(0, 0.4), flagged, fine];
+    search.observe(flagged, view(history));
+    search.observe(fine, view(history));
+    for (let i = 0; i < 5; i++) expect(search.next(view(history))?.parentId).toBe(2);
   });
 });
