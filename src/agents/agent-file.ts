@@ -1,6 +1,6 @@
 /**
  * Agent files (agents/*.yaml), as a zod schema, and loading them: which provider and model the
- * thinker and the coder use, their sampling settings, their prompt templates (readable files
+ * thinker, the coder and (optionally) the auditor use, their sampling settings, their prompt templates (readable files
  * beside the agent file), how much context goes into a prompt, retries and prices.
  *
  * Keys never appear in an agent file: it names the variable they come from.
@@ -87,6 +87,9 @@ const Coder = ModelSettings.extend({
   editFormat: z.enum(['search-replace', 'unified-diff']).default('search-replace'),
 }).strict();
 
+/** The optional reviewer of would-be best ideas (src/agents/llm/auditor.ts). */
+const Auditor = ModelSettings.extend({ prompts: Prompts.optional() }).strict();
+
 export const AgentFileSchema = z
   .object({
     name: z.string().min(1),
@@ -97,6 +100,8 @@ export const AgentFileSchema = z
     model: ModelSettings.default({}),
     thinker: Thinker.default({}),
     coder: Coder.prefault({}),
+    /** Reviews each idea that would become the best against the environment's rules; absent: no review. */
+    auditor: Auditor.optional(),
     context: z
       .object({
         /** Tokens of code files in a prompt; what does not fit is left out, least relevant and largest first. */
@@ -119,7 +124,7 @@ export type AgentFile = z.output<typeof AgentFileSchema>;
 
 /** One role's settings, with the shared ones merged in and the environment's defaults applied. */
 export interface RoleSettings extends ResolvedModelSettings {
-  role: 'thinker' | 'coder';
+  role: 'thinker' | 'coder' | 'auditor';
   /** The prompt templates, read. */
   prompts: { system: string; user: string; systemFile: string; userFile: string };
 }
@@ -140,14 +145,16 @@ export type LoadedAgent =
       /** Null unless `thinker.models` lists two or more models. */
       thinkerPortfolio: ThinkerPortfolio | null;
       coder: CoderSettings;
+      auditor: RoleSettings | null;
     };
 export type LlmAgentFile = Extract<LoadedAgent, { offline: false }>;
 export type CoderSettings = RoleSettings & { editFormat: 'search-replace' | 'unified-diff'; editFormatText: string };
 
-const DEFAULT_MAX_OUTPUT = { thinker: 4_000, coder: 16_000 } as const;
+const DEFAULT_MAX_OUTPUT = { thinker: 4_000, coder: 16_000, auditor: 2_000 } as const;
 const DEFAULT_PROMPTS = {
   thinker: { system: 'prompts/thinker-system.md', user: 'prompts/thinker-user.md' },
   coder: { system: 'prompts/coder-system.md', user: 'prompts/coder-user.md' },
+  auditor: { system: 'prompts/auditor-system.md', user: 'prompts/auditor-user.md' },
 } as const;
 const EDIT_FORMAT_FILES = { 'search-replace': 'prompts/edit-search-replace.md', 'unified-diff': 'prompts/edit-unified-diff.md' } as const;
 
@@ -184,8 +191,8 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
   };
 
   // `entry`: one model of the thinker's portfolio, whose settings go over the thinker's.
-  const role = <R extends 'thinker' | 'coder'>(name: R, entry: Record<string, unknown> = {}): RoleSettings => {
-    const settings = { ...config.model, ...stripUndefined(config[name]), ...stripUndefined(entry) };
+  const role = <R extends 'thinker' | 'coder' | 'auditor'>(name: R, entry: Record<string, unknown> = {}): RoleSettings => {
+    const settings = { ...config.model, ...stripUndefined(config[name] ?? {}), ...stripUndefined(entry) };
     if (!settings.provider) {
       throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (${listed(PROVIDER_NAMES)}), here or under model:`);
     }
@@ -207,7 +214,7 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     if (!model && !provider.asksServerForModel) {
       throw new ConfigError(`${shown}: ${name}.model: say which model the ${name} uses${provider.modelVariable ? ` (or set ${provider.modelVariable})` : ''}`);
     }
-    const prompts = config[name].prompts ?? DEFAULT_PROMPTS[name];
+    const prompts = config[name]?.prompts ?? DEFAULT_PROMPTS[name];
     return {
       role: name,
       provider: provider.name,
@@ -235,6 +242,7 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     thinker: portfolio?.models[0].settings ?? role('thinker', config.thinker.models?.[0] ?? {}),
     thinkerPortfolio: portfolio,
     coder: { ...role('coder'), editFormat, editFormatText: readTemplate(EDIT_FORMAT_FILES[editFormat], 'coder.editFormat') },
+    auditor: config.auditor ? role('auditor') : null,
   };
 }
 

@@ -2,7 +2,7 @@
  * Choosing the thinker and coder for a run: "offline" (no API key needed) or an agent file
  * (agents/*.yaml, or the name of a bundled one: anthropic, openai, openai-compatible).
  */
-import type { Coder, Thinker } from '../core/interfaces.ts';
+import type { Auditor, Coder, Thinker } from '../core/interfaces.ts';
 import type { PortfolioSpec } from '../search/model-portfolio.ts';
 import { loadAgentFile, resolveAgentFile } from './agent-file.ts';
 import { PROVIDERS } from '../models/providers/index.ts';
@@ -16,6 +16,8 @@ export interface Agents {
   coder: Coder;
   /** Several thinker models and how the sweep chooses among them (`thinker.models` in the agent file); absent with one. */
   portfolio?: PortfolioSpec;
+  /** Reviews ideas that would become the best (the agent file's `auditor:`); absent: no review. */
+  auditor?: Auditor;
   /** Checks keys and model names with the provider before a sweep starts (LLM agents), and that a spending cap can be enforced. */
   check?(options?: { maxCostUsd: number | null }): Promise<void>;
 }

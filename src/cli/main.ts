@@ -47,6 +47,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./apply.ts')).applyCommand,
     summary: 'apply <run-dir> <idea-id|best>   put an idea on a branch (--patch: print it)',
   },
+  accept: {
+    load: async () => (await import('./accept.ts')).acceptCommand,
+    summary: 'accept <run-dir> <idea>          let an idea the auditor flagged be the best (records who, when)',
+  },
   compare: {
     load: async () => (await import('./compare.ts')).compareCommand,
     summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost',

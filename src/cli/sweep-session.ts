@@ -68,6 +68,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       sandbox,
       thinker: agents.thinker,
       coder: agents.coder,
+      ...(agents.auditor ? { auditor: agents.auditor } : {}),
       strategy,
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,

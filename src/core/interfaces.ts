@@ -6,7 +6,7 @@
 import type { Environment } from '../environment/load.ts';
 import type { Interpreter } from '../environment/interpreter.ts';
 import type { Resources, StepConfig } from '../environment/schema.ts';
-import type { Edit, Failure, FailureReason, IdeaDraft, IdeaRecord, Usage } from './types.ts';
+import type { AuditVerdict, Edit, Failure, FailureReason, IdeaDraft, IdeaRecord, Usage } from './types.ts';
 
 // ─── Agents ────────────────────────────────────────────────────────────────────────────────
 
@@ -178,6 +178,42 @@ export type CodingOutcome =
 export interface Coder {
   readonly name: string;
   code(task: CodingTask): Promise<AgentResult<CodingOutcome>>;
+}
+
+/**
+ * What the auditor reviews: an idea whose reward would make it the best, its diff, and the
+ * environment's rules (environment.yaml `rules:`). It reads the change, not the run.
+ */
+export interface AuditRequest {
+  idea: IdeaRecord;
+  /** The idea's mean reward, which would make it the best. */
+  reward: number;
+  /** The idea it would displace as the best (the baseline at first). */
+  best: { id: number; title: string; reward: number } | null;
+  environment: Environment;
+  /** Records the auditor's model call (priced, cached for resume), enforces --max-cost. */
+  ledger: ModelCallLedger;
+  signal?: AbortSignal;
+}
+
+/** The auditor's verdict: `unreadable` when its reply held none (the reason says why). */
+export interface AuditOutcome {
+  verdict: AuditVerdict;
+  reason: string;
+  /** Who answered, when more is known than the auditor's name (the model a server chose). */
+  reviewer?: string;
+}
+
+/**
+ * The optional review role (the agent file's `auditor:`): judges whether a would-be best idea
+ * won by research or by a shortcut the rules forbid. A flagged idea is kept out of the best
+ * until a person accepts it. An unusable reply is an `unreadable` outcome, not an exception;
+ * it throws only when the sweep stops or --max-cost would be passed.
+ */
+export interface Auditor {
+  /** Shown with each verdict: the agent's name and model. */
+  readonly name: string;
+  review(request: AuditRequest): Promise<AgentResult<AuditOutcome>>;
 }
 
 // ─── Workspace (git) ───────────────────────────────────────────────────────────────────────

@@ -76,6 +76,27 @@ export interface IdeaRecord {
   finishedAt: string | null;
   /** Strategy-specific data (island, generation, …). */
   meta: Record<string, unknown>;
+  /** The auditor's review (src/core/interfaces.ts: Auditor), when the idea was reviewed. */
+  audit?: IdeaAudit | null;
+}
+
+/**
+ * What the auditor said of an idea that would have become the best. `flagged` keeps it out of
+ * the best until a person accepts it (`researcher accept`); `unreadable` (a reply that held no
+ * verdict, or a call that failed) is recorded as such and does not hold the idea back.
+ */
+export const AuditVerdict = z.enum(['ok', 'flagged', 'unreadable']);
+export type AuditVerdict = z.output<typeof AuditVerdict>;
+
+export interface IdeaAudit {
+  verdict: AuditVerdict;
+  reason: string;
+  /** Who reviewed: the auditor's name and model. */
+  auditor: string;
+  at: string;
+  /** Set by `researcher accept`: who accepted a flagged idea, and when. */
+  acceptedBy: string | null;
+  acceptedAt: string | null;
 }
 
 /** Token usage of one model call, normalised across providers. */

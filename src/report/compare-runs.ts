@@ -111,7 +111,7 @@ function describe(summary: RunSummary): ComparedRun {
   const bestAfter: (number | null)[] = [];
   let best: number | null = null;
   for (const idea of finished) {
-    if (idea.reward !== null && (best === null || isBetter(idea.reward, best, summary.goal))) best = idea.reward;
+    if (idea.reward !== null && !idea.heldBack && (best === null || isBetter(idea.reward, best, summary.goal))) best = idea.reward;
     bestAfter.push(best);
   }
   const bestIdea =

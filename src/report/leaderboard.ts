@@ -5,6 +5,7 @@
 import type { IdeaSummary, RunSummary } from './run-summary.ts';
 import { formatNumber, truncate } from '../core/format.ts';
 import { formatModelTally, hasSeveralModels } from './model-tally.ts';
+import { auditSentence } from './audit-text.ts';
 
 export function rankedIdeas(summary: RunSummary): IdeaSummary[] {
   const sign = summary.goal === 'maximize' ? -1 : 1;
@@ -21,9 +22,9 @@ export function formatReward(idea: Pick<IdeaSummary, 'reward' | 'rewardStd' | 'r
 
 export function formatLeaderboard(summary: RunSummary): string {
   const rows = rankedIdeas(summary).map((idea) => {
-    const status = idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.status;
+    const status = idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.heldBack ? `${idea.status}, flagged` : idea.status;
     const delta = idea.id === 0 || idea.improvement === null ? '' : `${idea.improvement >= 0 ? '+' : ''}${formatNumber(idea.improvement)}`;
-    const marker = summary.best?.id === idea.id && idea.id !== 0 ? '★' : idea.id === 0 ? '·' : ' ';
+    const marker = summary.best?.id === idea.id && idea.id !== 0 ? '★' : idea.id === 0 ? '·' : idea.heldBack ? '⚑' : ' ';
     return [
       marker,
       idea.id === 0 ? 'base' : String(idea.id),
@@ -56,6 +57,10 @@ export function formatLeaderboard(summary: RunSummary): string {
     );
   } else if (best?.id === 0) {
     lines.push('best: no idea has beaten the baseline yet');
+  }
+  for (const idea of summary.ideas) {
+    const sentence = auditSentence(idea, run.dir);
+    if (sentence) lines.push(`⚑ ${sentence}`);
   }
   if (usage.inputTokens + usage.outputTokens > 0) {
     lines.push(

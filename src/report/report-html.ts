@@ -9,6 +9,7 @@
  * run changes.
  */
 import { readFileSync } from 'node:fs';
+import { auditSentence } from './audit-text.ts';
 import { diffToHtml, escapeHtml } from './diff-html.ts';
 import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model.ts';
 import { hasSeveralModels, modelTallyHtml } from './model-tally.ts';
@@ -95,6 +96,14 @@ function header(model: ReportModel, options: RenderOptions): string {
 }
 
 function headline(model: ReportModel): string {
+  const flagged = model.ideas.filter((idea) => idea.heldBack);
+  const note = flagged.length
+    ? `<p class="failure">⚑ Flagged by the auditor and kept out of the best: ${flagged.map((idea) => `<a href="#idea-${idea.id}">#${idea.id}</a> (${escapeHtml(formatNumber(idea.reward ?? NaN))})`).join(', ')}.</p>`
+    : '';
+  return headlineBody(model).replace(/<\/section>$/, `${note}</section>`);
+}
+
+function headlineBody(model: ReportModel): string {
   const { best, baseline, summary } = model;
   if (!baseline || baseline.reward === null) {
     const why =
@@ -269,6 +278,8 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
     idea.status === 'failed'
       ? `<div class="failure"><b>Failed: ${escapeHtml(idea.failureReason ?? 'unknown')}</b>${idea.error ? `<pre>${escapeHtml(idea.error.replace(/ ⏎ /g, '\n'))}</pre>` : ''}</div>`
       : '';
+  const auditNote = auditSentence(idea, model.summary.run.dir);
+  const audit = auditNote ? `<div class="failure"><b>⚑ Auditor</b> ${escapeHtml(auditNote)}</div>` : '';
   const words = isBaseline
     ? '<p class="prose muted">The unmodified code at the base commit. Every idea is compared with it; its seeds measure the noise.</p>'
     : `<div class="idea-text"><div class="hypothesis"><h4>Hypothesis</h4><p class="prose">${escapeHtml(idea.hypothesis || '—')}</p></div>${
@@ -306,9 +317,10 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
     .filter(Boolean)
     .join(' ');
   return `<details class="${classes}" id="idea-${idea.id}"${open ? ' open' : ''}>
-  <summary class="card-head"><span class="idea-id">${isBaseline ? 'baseline' : `#${idea.id}`}</span><h3>${escapeHtml(isBaseline ? 'The baseline' : idea.title)}</h3>${idea.isBest && !isBaseline ? '<span class="badge best">★ best</span>' : ''}${statusBadge(idea)}<span class="card-right">${idea.reward !== null ? `<span class="card-reward">${escapeHtml(formatNumber(idea.reward))}</span>` : ''}${idea.rank !== null ? `<span class="rank">rank ${idea.rank}</span>` : ''}</span></summary>
+  <summary class="card-head"><span class="idea-id">${isBaseline ? 'baseline' : `#${idea.id}`}</span><h3>${escapeHtml(isBaseline ? 'The baseline' : idea.title)}</h3>${idea.isBest && !isBaseline ? '<span class="badge best">★ best</span>' : ''}${statusBadge(idea)}${idea.heldBack ? '<span class="badge bad">⚑ flagged</span>' : ''}<span class="card-right">${idea.reward !== null ? `<span class="card-reward">${escapeHtml(formatNumber(idea.reward))}</span>` : ''}${idea.rank !== null ? `<span class="rank">rank ${idea.rank}</span>` : ''}</span></summary>
   <p class="card-facts">${facts.join(' · ')}</p>
   ${failure}
+  ${audit}
   ${words}
   ${change}
   ${seeds}

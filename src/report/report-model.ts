@@ -164,6 +164,7 @@ export function buildReportModel(summary: RunSummary, options: { now?: Date } = 
     .filter((idea) => idea.reward !== null && idea.finishedAt)
     .sort((a, b) => Date.parse(a.finishedAt!) - Date.parse(b.finishedAt!) || a.id - b.id);
   for (const idea of scoredInOrder) {
+    if (idea.heldBack) continue; // flagged by the auditor: never the best
     const current = bestSoFar[bestSoFar.length - 1];
     if (!current || isBetter(idea.reward!, current.reward, goal)) {
       bestSoFar.push({ atMs: since(idea.finishedAt!), reward: idea.reward!, ideaId: idea.id });

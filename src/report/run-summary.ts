@@ -2,9 +2,9 @@
  * The run as data: what `show --json` prints and what the report, `compare` and scripts read.
  * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, … }], best, usage, models }.
  */
-import type { IdeaRecord, Usage } from '../core/types.ts';
+import type { IdeaAudit, IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
-import { bestFinished, isFinished, type Goal } from '../core/ideas.ts';
+import { bestFinished, isFinished, isHeldBack, type Goal } from '../core/ideas.ts';
 import { difference } from '../core/statistics.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
@@ -52,6 +52,10 @@ export interface IdeaSummary {
   evaluations: EvaluationSummary[];
   meta: Record<string, unknown>;
   usage: Usage;
+  /** The auditor's review, when the idea would have become the best; null when not reviewed. */
+  audit: IdeaAudit | null;
+  /** Flagged by the auditor and not accepted: never the best, whatever its reward. */
+  heldBack: boolean;
 }
 
 export interface RunSummary {
@@ -131,6 +135,8 @@ export function summarizeRun(store: RunStore): RunSummary {
       })),
       meta: idea.meta,
       usage: store.usage(idea.id),
+      audit: idea.audit ?? null,
+      heldBack: isHeldBack(idea),
     })),
     best: best
       ? { id: best.id, title: best.title, reward: best.reward!, rewardStd: best.rewardStd, improvement: improvement(best.reward) }

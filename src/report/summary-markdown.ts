@@ -5,6 +5,7 @@
 import { formatCount, formatDate, formatSpread } from './report-html.ts';
 import type { IdeaView, ReportModel } from './report-model.ts';
 import { formatDuration, formatNumber, signed, truncate } from '../core/format.ts';
+import { auditSentence } from './audit-text.ts';
 
 const TOP_IDEAS = 15;
 
@@ -40,7 +41,7 @@ export function renderSummaryMarkdown(model: ReportModel): string {
   const shown = model.ranked.slice(0, TOP_IDEAS);
   for (const idea of shown) {
     lines.push(
-      `| ${idea.rank ?? ''} | ${idea.id === 0 ? 'base' : idea.id} | ${cell(idea.title)} | ${reward(idea)} | ${idea.id === 0 ? '' : signed(idea.improvement)}${idea.verdict === 'within-noise' ? ' (noise)' : ''} | ${idea.parent === null || idea.parent === 0 ? 'base' : idea.parent} | ${idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.status} |`,
+      `| ${idea.rank ?? ''} | ${idea.id === 0 ? 'base' : idea.id} | ${cell(idea.title)} | ${reward(idea)} | ${idea.id === 0 ? '' : signed(idea.improvement)}${idea.verdict === 'within-noise' ? ' (noise)' : ''} | ${idea.parent === null || idea.parent === 0 ? 'base' : idea.parent} | ${idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.status}${idea.heldBack ? ', **flagged by the auditor**' : ''} |`,
     );
   }
   if (model.ranked.length > shown.length) lines.push('', `…and ${model.ranked.length - shown.length} more in report.html.`);
@@ -52,6 +53,13 @@ export function renderSummaryMarkdown(model: ReportModel): string {
     if (best.parent !== null && best.parent !== 0) lines.push(`Built on idea ${best.parent}; the diff below is against it.`, '');
     lines.push(fence(best.diff ?? '', 'diff'), '');
     lines.push(`Apply it: \`researcher apply ${run.dir} ${best.id}\` (or \`--patch\` for the patch with its ancestors).`, '');
+  }
+
+  const audited = model.ideas.map((idea) => auditSentence(idea, run.dir)).filter((sentence) => sentence !== null);
+  if (audited.length) {
+    lines.push('## The auditor', '');
+    for (const sentence of audited) lines.push(`- ${inline(sentence)}`);
+    lines.push('');
   }
 
   const failed = model.ideas.filter((idea) => idea.status === 'failed' && idea.id !== 0);

@@ -16,7 +16,7 @@
  * with every result, so a killed sweep resumes with the same population.
  */
 import { rejectDuplicates } from './duplicates.ts';
-import { isBetter } from '../core/ideas.ts';
+import { isBetter, isHeldBack } from '../core/ideas.ts';
 import type { Candidate, Proposal, SearchStrategy, SearchView, Verdict } from './strategy.ts';
 import type { IdeaRecord } from '../core/types.ts';
 import { fraction } from '../core/statistics.ts';
@@ -75,7 +75,10 @@ export class EvolveSearch implements SearchStrategy {
     const index = this.state.nextIsland % this.state.islands.length;
     this.state.nextIsland = (index + 1) % this.state.islands.length;
     const island = this.state.islands[index];
-    const members = island.members.map((id) => ideaById(view.history, id)).filter((idea): idea is IdeaRecord => idea?.reward != null);
+    // A flagged idea (src/core/ideas.ts: isHeldBack) is nobody's parent until a person accepts it.
+    const members = island.members
+      .map((id) => ideaById(view.history, id))
+      .filter((idea): idea is IdeaRecord => idea?.reward != null && !isHeldBack(idea));
 
     if (members.length === 0 || island.seeded < this.options.seedIdeas) {
       return {
@@ -166,7 +169,7 @@ export class EvolveSearch implements SearchStrategy {
   private ranked(ids: number[], view: SearchView): IdeaRecord[] {
     return ids
       .map((id) => ideaById(view.history, id))
-      .filter((idea): idea is IdeaRecord => idea?.reward != null)
+      .filter((idea): idea is IdeaRecord => idea?.reward != null && !isHeldBack(idea))
       .sort((a, b) => (isBetter(a.reward!, b.reward!, view.goal) ? -1 : isBetter(b.reward!, a.reward!, view.goal) ? 1 : a.id - b.id));
   }
 

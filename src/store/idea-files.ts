@@ -31,6 +31,10 @@ function ideaMarkdown(idea: IdeaRecord, evaluations: EvaluationRecord[], dir: st
   }
   lines.push(`- built on: ${idea.parentId === null ? 'the base commit' : `idea ${idea.parentId}`}`);
   if (idea.commit) lines.push(`- commit: ${idea.commit} (branch idea/${idea.id} in ../../repo)`);
+  if (idea.audit) {
+    const { verdict, reason, auditor, acceptedBy, acceptedAt } = idea.audit;
+    lines.push(`- auditor (${auditor}): ${verdict}${acceptedAt ? `, accepted by ${acceptedBy} at ${acceptedAt}` : ''} — ${reason}`);
+  }
   if (idea.error) lines.push('', '## Why it failed', '', idea.error);
   lines.push('', '## Hypothesis', '', idea.hypothesis || '—');
   if (idea.plan) lines.push('', '## Plan', '', idea.plan);

@@ -19,11 +19,12 @@ import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
 import { modelCallTotals, type ModelCallTotal } from './model-call-totals.ts';
 import { mean, std } from '../core/statistics.ts';
-import type { Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
+import type { AuditVerdict, Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 import {
   DATABASE_FILE,
   SCHEMA,
   SCHEMA_VERSION,
+  IDEAS_WITH_AUDITS,
   openDatabase,
   toEvaluation,
   toIdea,
@@ -179,12 +180,26 @@ export class RunStore {
   }
 
   idea(id: number): IdeaRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM ideas WHERE id = ?').get(id) as IdeaRow | undefined;
+    const row = this.db.prepare(`${IDEAS_WITH_AUDITS} WHERE ideas.id = ?`).get(id) as IdeaRow | undefined;
     return row && toIdea(row);
   }
 
   ideas(): IdeaRecord[] {
-    return (this.db.prepare('SELECT * FROM ideas ORDER BY id').all() as IdeaRow[]).map(toIdea);
+    return (this.db.prepare(`${IDEAS_WITH_AUDITS} ORDER BY ideas.id`).all() as IdeaRow[]).map(toIdea);
+  }
+
+  // ─── audits ─────────────────────────────────────────────────────────────────────────────
+
+  /** The auditor's verdict on an idea (one per idea: a resumed sweep does not review it again). */
+  recordAudit(ideaId: number, audit: { verdict: AuditVerdict; reason: string; auditor: string }): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO audits(idea_id, verdict, reason, auditor, at) VALUES (?, ?, ?, ?, ?)')
+      .run(ideaId, audit.verdict, audit.reason, audit.auditor, now());
+  }
+
+  /** A person accepts an idea the auditor flagged (`researcher accept`): it may be the best from now on. */
+  acceptAudit(ideaId: number, acceptedBy: string): void {
+    this.db.prepare('UPDATE audits SET accepted_by = ?, accepted_at = ? WHERE idea_id = ?').run(acceptedBy, now(), ideaId);
   }
 
   // ─── evaluations ────────────────────────────────────────────────────────────────────────
@@ -349,6 +364,7 @@ export class RunStore {
       .raw()
       .get();
     const calls = this.db.prepare('SELECT COUNT(*) FROM model_calls').raw().get();
-    return [ideas, evaluations, calls];
+    const audits = this.db.prepare('SELECT idea_id, verdict, accepted_at FROM audits ORDER BY idea_id').raw().all();
+    return [ideas, evaluations, calls, audits];
   }
 }

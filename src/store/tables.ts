@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { SandboxHandle } from '../core/interfaces.ts';
-import type { FailureReason, IdeaRecord, IdeaStatus } from '../core/types.ts';
+import type { AuditVerdict, FailureReason, IdeaRecord, IdeaStatus } from '../core/types.ts';
 
 export const DATABASE_FILE = 'run.db';
 export const SCHEMA_VERSION = 1;
@@ -77,7 +77,21 @@ CREATE TABLE IF NOT EXISTS progress (
   at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS progress_by_evaluation ON progress(evaluation_id);
+CREATE TABLE IF NOT EXISTS audits (
+  idea_id INTEGER PRIMARY KEY REFERENCES ideas(id),
+  verdict TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  auditor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  accepted_by TEXT,
+  accepted_at TEXT
+);
 `;
+
+/** The ideas with their audit, if any: what every read of an idea selects. */
+export const IDEAS_WITH_AUDITS = `SELECT ideas.*, audits.verdict AS audit_verdict, audits.reason AS audit_reason, audits.auditor AS audit_auditor,
+  audits.at AS audit_at, audits.accepted_by AS audit_accepted_by, audits.accepted_at AS audit_accepted_at
+  FROM ideas LEFT JOIN audits ON audits.idea_id = ideas.id`;
 
 /** One point of a run's learning curve: the run's own step counter, the value, ms since the run started. */
 export interface ProgressPoint {
@@ -141,6 +155,12 @@ export interface IdeaRow {
   meta: string;
   created_at: string;
   finished_at: string | null;
+  audit_verdict?: AuditVerdict | null;
+  audit_reason?: string | null;
+  audit_auditor?: string | null;
+  audit_at?: string | null;
+  audit_accepted_by?: string | null;
+  audit_accepted_at?: string | null;
 }
 
 export function toIdea(row: IdeaRow): IdeaRecord {
@@ -162,6 +182,16 @@ export function toIdea(row: IdeaRow): IdeaRecord {
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     meta: JSON.parse(row.meta),
+    audit: row.audit_verdict
+      ? {
+          verdict: row.audit_verdict,
+          reason: row.audit_reason ?? '',
+          auditor: row.audit_auditor ?? '',
+          at: row.audit_at ?? '',
+          acceptedBy: row.audit_accepted_by ?? null,
+          acceptedAt: row.audit_accepted_at ?? null,
+        }
+      : null,
   };
 }
 

@@ -6,17 +6,11 @@ depends on the operands and the carry from the digit before it, which a small mo
 """
 import json
 
-import config as C
-
 DIGITS = "0123456789"
 PLUS, EQUALS = 10, 11
 VOCAB_SIZE = 12
 PROMPT_LEN = 6
 ANSWER_LEN = 3
-
-
-def all_problems():
-    return [(a, b) for a in range(C.MAX_OPERAND + 1) for b in range(C.MAX_OPERAND + 1)]
 
 
 def encode_prompt(a, b):
@@ -35,16 +29,10 @@ def decode_answer(tokens):
     return tokens[0] + 10 * tokens[1] + 100 * tokens[2]
 
 
-def parse_question(text):
-    """ "37+5=" -> (37, 5)."""
-    left, right = text.rstrip("=").split("+")
-    return int(left), int(right)
-
-
-def load_questions(path):
-    """[(id, a, b)] from the held-out questions file (the answers are not in it)."""
+def load_problems(path):
+    """[(a, b)] from a problems file (a JSON list of [a, b] pairs)."""
     with open(path) as f:
-        return [(q["id"], *parse_question(q["question"])) for q in json.load(f)]
+        return [(a, b) for a, b in json.load(f)]
 
 
 def reward(a, b, tokens, partial_credit):

@@ -1,10 +1,11 @@
 """Train a small MLP policy on "a+b=" with a supervised warm-up followed by GRPO.
 
 Run: OUTPUT_DIR=<existing folder> SEED=0 python3 train.py
-Writes $OUTPUT_DIR/predictions.json, {question id: answer}, for data/heldout_questions.json.
+Trains on data/train_problems.json only and writes the trained policy to $OUTPUT_DIR/policy.pt
+(its weights and the architecture settings the evaluator's model takes): the frozen evaluator
+answers its own held-out problems with it, using its own inference code.
 Uses the GPU when torch sees one, else the CPU (OMP_NUM_THREADS threads).
 """
-import json
 import os
 import random
 import sys
@@ -15,10 +16,10 @@ import torch
 import config as C
 from grpo import group_advantages, grpo_loss, token_logprobs
 from model import Policy
-from tasks import PROMPT_LEN, all_problems, decode_answer, encode_answer, encode_prompt, load_questions, reward
+from tasks import PROMPT_LEN, decode_answer, encode_answer, encode_prompt, load_problems, reward
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-QUESTIONS_PATH = os.path.join(HERE, "data", "heldout_questions.json")
+TRAIN_PATH = os.path.join(HERE, "data", "train_problems.json")
 
 
 def log(message):
@@ -123,14 +124,12 @@ def main():
     generator.manual_seed(seed)  # sampling
     start = time.time()
 
-    questions = load_questions(QUESTIONS_PATH)
-    held_out = {(a, b) for _, a, b in questions}
-    # Train only on problems the evaluation does not ask: the reward measures generalisation.
-    problems = [p for p in all_problems() if p not in held_out]
+    # The evaluation's problems are not among these: the reward measures generalisation.
+    problems = load_problems(TRAIN_PATH)
     policy = Policy(C.HIDDEN, C.N_LAYERS).to(device)
     n_params = sum(p.numel() for p in policy.parameters())
     log(f"seed={seed} device={device} threads={torch.get_num_threads()} params={n_params} "
-        f"train_problems={len(problems)} eval_questions={len(questions)}")
+        f"train_problems={len(problems)}")
 
     warmup(policy, problems, rng, device)
     log(f"warmup steps={C.WARMUP_STEPS} greedy_acc={greedy_accuracy(policy, problems, device):.3f} "
@@ -152,11 +151,10 @@ def main():
                 f"elapsed={time.time() - start:.1f}s")
 
     log(f"final greedy_acc(train)={greedy_accuracy(policy, problems, device):.3f}")
-    answers = greedy_answers(policy, [(a, b) for _, a, b in questions], device)
-    predictions = {qid: answer for (qid, _, _), answer in zip(questions, answers)}
-    with open(os.path.join(output_dir, "predictions.json"), "w") as f:
-        json.dump(predictions, f, indent=0, sort_keys=True)
-    log(f"wrote {len(predictions)} predictions to predictions.json in {time.time() - start:.1f}s")
+    checkpoint = {"format": "grpo-torch-policy", "version": 1, "hidden": C.HIDDEN, "n_layers": C.N_LAYERS,
+                  "state_dict": {name: tensor.cpu() for name, tensor in policy.state_dict().items()}}
+    torch.save(checkpoint, os.path.join(output_dir, "policy.pt"))
+    log(f"wrote the trained policy to policy.pt in {time.time() - start:.1f}s")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,13 @@ export interface CallReply {
   fromCache: boolean;
 }
 
+/** What a call needs of its context: which idea it is for, where it is recorded, when to stop. */
+export type CallContext = Pick<ResearchContext, 'ideaId' | 'ledger' | 'signal'>;
+
 /** Bump when the request shape changes in a way old cached replies no longer fit. */
 const CACHE_KEY_VERSION = 1;
 
-export async function cacheKey(model: Model, role: string, context: ResearchContext, request: GenerateRequest): Promise<string> {
+export async function cacheKey(model: Model, role: string, context: CallContext, request: GenerateRequest): Promise<string> {
   const payload = {
     v: CACHE_KEY_VERSION,
     // The idea and role are part of the address: two ideas that happen to see the same prompt
@@ -45,7 +48,7 @@ export function worstCaseCost(model: Model, request: GenerateRequest, price: Par
   return costOf({ inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: model.maxOutputTokens }, price);
 }
 
-export async function callModel(model: Model, role: string, context: ResearchContext, request: GenerateRequest): Promise<CallReply> {
+export async function callModel(model: Model, role: string, context: CallContext, request: GenerateRequest): Promise<CallReply> {
   const key = await cacheKey(model, role, context, request);
   const cached = context.ledger.cached(key);
   if (cached !== null) return { text: cached, usage: ZERO_USAGE, fromCache: true };
@@ -83,6 +86,16 @@ export function retryMessage(problem: string, what: string): string {
   return `Your reply could not be used: ${problem}\n\nReply again with ${what} only — complete, and short enough not to be cut off.`;
 }
 
+/** No reply of the model could be read, after every retry: the message says why; `usage` is what the tries cost. */
+export class UnreadableReply extends Error {
+  constructor(
+    message: string,
+    readonly usage: Usage,
+  ) {
+    super(message);
+  }
+}
+
 /** Thrown by a reply parser when the reply is unusable but worth asking again. */
 export type ReplyProblem = new (...args: never[]) => Error;
 
@@ -93,7 +106,7 @@ export type ReplyProblem = new (...args: never[]) => Error;
 export async function askUntilParsed<T>(
   model: Model,
   role: string,
-  context: ResearchContext,
+  context: CallContext,
   request: { system: GenerateRequest['system']; messages: ModelMessage[] },
   reply: { parse: (text: string) => T; problem: ReplyProblem; what: string; retries: number },
 ): Promise<{ value: T; usage: Usage }> {
@@ -111,5 +124,5 @@ export async function askUntilParsed<T>(
       messages.push({ role: 'assistant', content: answer.text }, { role: 'user', content: retryMessage(problem, reply.what) });
     }
   }
-  throw new Error(`its reply held no usable ${reply.what.replace(/^the /, '')} after ${reply.retries + 1} attempt(s): ${problem.split('\n').join(' ')}`);
+  throw new UnreadableReply(`its reply held no usable ${reply.what.replace(/^the /, '')} after ${reply.retries + 1} attempt(s): ${problem.split('\n').join(' ')}`, usage);
 }

@@ -9,7 +9,7 @@
  * same prompt: provider caches hit, and the run's response cache answers a resumed call.
  */
 import picomatch from 'picomatch';
-import { isBeingProposed, isFinished, type Goal } from '../../core/ideas.ts';
+import { isBeingProposed, isFinished, isHeldBack, type Goal } from '../../core/ideas.ts';
 import type { ResearchContext } from '../../core/interfaces.ts';
 import { difference } from '../../core/statistics.ts';
 import type { IdeaRecord } from '../../core/types.ts';
@@ -200,6 +200,9 @@ function byFinish(a: IdeaRecord, b: IdeaRecord): number {
 }
 
 function outcomeText(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, errorChars: number): string {
+  // A flagged idea's reward is not a result: say so, so that the thinker does not build on the shortcut.
+  if (idea.status === 'succeeded' && isHeldBack(idea))
+    return `${rewardText(idea, baseline, goal)} — NOT COUNTED: the auditor flagged it as breaking the rules (${clip(idea.audit!.reason, errorChars)})`;
   if (idea.status === 'succeeded') return rewardText(idea, baseline, goal);
   const error = clip(idea.error ?? '', errorChars);
   return `${idea.failureReason ?? 'failed'}${error ? ` — ${error}` : ''}`;
@@ -303,7 +306,7 @@ export function historySection(context: ResearchContext, options: HistoryOptions
   const before = out.join('\n');
 
   const better = (a: IdeaRecord, b: IdeaRecord) => (goal === 'maximize' ? b.reward! - a.reward! : a.reward! - b.reward!) || a.id - b.id;
-  const succeeded = finished.filter((idea) => idea.status === 'succeeded' && idea.reward !== null).sort(better);
+  const succeeded = finished.filter((idea) => idea.status === 'succeeded' && idea.reward !== null && !isHeldBack(idea)).sort(better);
   const failed = finished.filter((idea) => idea.status === 'failed').reverse();
   const inProgress = ideas.filter((idea) => !isFinished(idea) && !isBeingProposed(idea)).sort((a, b) => a.id - b.id);
 

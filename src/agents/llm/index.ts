@@ -1,5 +1,5 @@
 /**
- * Building the LLM thinker and coder from a loaded agent file: one Model per role (from the
+ * Building the LLM thinker, coder and (when the agent file has one) auditor from a loaded agent file: one Model per role (from the
  * provider registry, src/models/providers/), prompt templates checked up front.
  */
 import path from 'node:path';
@@ -9,6 +9,7 @@ import type { PortfolioSpec } from '../../search/model-portfolio.ts';
 import type { Model } from '../../models/model.ts';
 import { PROVIDERS } from '../../models/providers/index.ts';
 import { OneShotCoder } from '../one-shot.ts';
+import { AUDITOR_PLACEHOLDERS, LlmAuditor } from './auditor.ts';
 import { CODER_PLACEHOLDERS, LlmCoder } from './coder.ts';
 import { checkTemplate } from './template.ts';
 import { LlmThinker, THINKER_PLACEHOLDERS } from './thinker.ts';
@@ -19,6 +20,8 @@ export interface LlmAgents {
   coder: OneShotCoder;
   /** The thinker's models and how the sweep chooses among them; absent with one model. */
   portfolio?: PortfolioSpec;
+  /** The reviewer of would-be best ideas, when the agent file has an `auditor:`. */
+  auditor?: LlmAuditor;
   /**
    * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
    * spending cap, that every model has a price.
@@ -39,11 +42,15 @@ export async function createModel(settings: RoleSettings, agent: LlmAgentFile, o
 
 export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = {}): Promise<LlmAgents> {
   const shown = path.relative(process.cwd(), agent.file) || agent.file;
-  const { thinker, coder, config } = agent;
+  const { thinker, coder, auditor, config } = agent;
   checkTemplate(thinker.prompts.system, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.systemFile}`);
   checkTemplate(thinker.prompts.user, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.userFile}`);
   checkTemplate(coder.prompts.system, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.systemFile}`);
   checkTemplate(coder.prompts.user, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.userFile}`);
+  if (auditor) {
+    checkTemplate(auditor.prompts.system, AUDITOR_PLACEHOLDERS, `${shown}: auditor prompt ${auditor.prompts.systemFile}`);
+    checkTemplate(auditor.prompts.user, AUDITOR_PLACEHOLDERS, `${shown}: auditor prompt ${auditor.prompts.userFile}`);
+  }
 
   const thinkerModel = await createModel(thinker, agent, options);
   const coderModel = await createModel(coder, agent, options);
@@ -52,14 +59,24 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
   for (const { settings } of agent.thinkerPortfolio?.models ?? []) {
     portfolio.set(settings.model!, portfolio.size === 0 ? thinkerModel : await createModel(settings, agent, options));
   }
+  const auditorModel = auditor ? await createModel(auditor, agent, options) : null;
   const endpoint = (s: RoleSettings) => JSON.stringify([s.provider, s.model, s.baseURL, s.keyVariable]);
-  const checked: [RoleSettings, Model][] = [[thinker, thinkerModel], [coder, coderModel], ...(agent.thinkerPortfolio?.models ?? []).map(({ settings }): [RoleSettings, Model] => [settings, portfolio.get(settings.model!)!])];
+  const checked: [RoleSettings, Model][] = [[thinker, thinkerModel], [coder, coderModel], ...(auditor && auditorModel ? [[auditor, auditorModel] as [RoleSettings, Model]] : []), ...(agent.thinkerPortfolio?.models ?? []).map(({ settings }): [RoleSettings, Model] => [settings, portfolio.get(settings.model!)!])];
   const shared = { contextTokens: config.context.maxTokens, diffLines: config.context.diffLines, parseRetries: config.parseRetries };
   const thinkerOptions = { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens };
   return {
     name: config.name,
     thinker: new LlmThinker(thinkerModel, thinkerOptions, config.name, portfolio),
     coder: new OneShotCoder(new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name)),
+    ...(auditor && auditorModel
+      ? {
+          auditor: new LlmAuditor(
+            auditorModel,
+            { prompts: auditor.prompts, parseRetries: config.parseRetries },
+            config.name,
+          ),
+        }
+      : {}),
     ...(agent.thinkerPortfolio ? { portfolio: portfolioSpec(agent.thinkerPortfolio) } : {}),
     async check(options = { maxCostUsd: null }) {
       // Each distinct endpoint once (the coder often shares the thinker's).

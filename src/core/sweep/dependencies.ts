@@ -3,7 +3,7 @@ import type { Environment } from '../../environment/load.ts';
 import type { GpuPool } from '../../sandbox/gpu-pool.ts';
 import type { SearchStrategy } from '../../search/strategy.ts';
 import type { RunStore } from '../../store/run-store.ts';
-import type { Coder, Sandbox, Thinker, Workspace } from '../interfaces.ts';
+import type { Auditor, Coder, Sandbox, Thinker, Workspace } from '../interfaces.ts';
 import type { ProgressReporter } from '../progress.ts';
 import type { RunConfig } from '../run-config.ts';
 import type { RunRecord } from './run-record.ts';
@@ -16,6 +16,8 @@ export interface SweepDependencies {
   sandbox: Sandbox;
   thinker: Thinker;
   coder: Coder;
+  /** Reviews each idea that would become the best (./audit.ts); absent: no review. */
+  auditor?: Auditor;
   strategy: SearchStrategy;
   gpuPool: GpuPool;
   /** The evaluator frozen when the run was created. */

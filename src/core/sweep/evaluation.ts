@@ -12,6 +12,7 @@ import type { SandboxHandle, SandboxRequest } from '../interfaces.ts';
 import { mean } from '../statistics.ts';
 import type { IdeaRecord } from '../types.ts';
 import type { SweepParts } from './dependencies.ts';
+import { auditIfBest } from './audit.ts';
 
 /** How one seed's evaluation ended: recorded (and whether to go on with more seeds), or left in flight. */
 type SeedOutcome = 'recorded' | 'crashed' | 'stopped';
@@ -58,6 +59,8 @@ export class IdeaEvaluator {
       if (extra > 0 && this.needsConfirmation(idea.id, seeds, done)) {
         if (!(await this.runSeeds(idea, seeds, seeds + extra, done, gpus, dir))) return;
       }
+      // A would-be best is reviewed before it is announced (a stop mid-review leaves it for resume).
+      if (!(await auditIfBest(this.parts, idea.id))) return;
       // The runs are over: the idea no longer counts as running when its result is announced.
       scheduler.recordRunTime(Date.now() - runStarted);
       scheduler.running--;

@@ -1,0 +1,104 @@
+/**
+ * grpo-torch is scored from its checkpoint: the frozen evaluator loads the policy train.py saved
+ * and answers its own held-out problems with its own copy of the model. A sweep in the CPU Docker
+ * image (torch lives only there) on a copy with one GRPO step: the baseline's checkpoint scores
+ * far above chance; a run that writes correct predictions but no checkpoint, and one whose
+ * checkpoint is a pickle that would forge the metrics when unpickled, are refused by the evaluator
+ * (no metric).
+ * The splits themselves are checked without Docker: the code holds no evaluation problem.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../src/report/run-summary.ts';
+import { dockerTestsRun, researcher, uniqueRunId } from '../docker/engine.ts';
+import { REPO_ROOT, tempDir } from '../helpers/sweep.ts';
+
+const ENVIRONMENT = path.join(REPO_ROOT, 'environments/grpo-torch');
+const problems = (file: string): string[] =>
+  (JSON.parse(readFileSync(path.join(ENVIRONMENT, file), 'utf8')) as [number, number][]).map(([a, b]) => `${a}+${b}`);
+
+describe('grpo-torch splits', () => {
+  it('gives the code only training problems; validation and test are disjoint from it and from each other', () => {
+    const train = new Set(problems('code/data/train_problems.json'));
+    const validation = problems('evaluator/problems.json');
+    const test = problems('test/problems.json');
+    expect([train.size, validation.length, test.length]).toEqual([8000, 1000, 1000]);
+    expect(new Set([...train, ...validation, ...test]).size).toBe(10_000);
+    expect(validation.filter((p) => train.has(p))).toEqual([]);
+    expect(test.filter((p) => train.has(p) || validation.includes(p))).toEqual([]);
+  });
+
+  it("scores the test split with the validation evaluator's own code (make_heldout.py copies it)", () => {
+    for (const file of ['score.py', 'policy_model.py']) {
+      expect(readFileSync(path.join(ENVIRONMENT, 'test', file), 'utf8')).toBe(
+        readFileSync(path.join(ENVIRONMENT, 'evaluator', file), 'utf8'),
+      );
+    }
+  });
+});
+
+// Idea 1 writes every right answer as predictions and no checkpoint; idea 2 saves a checkpoint whose
+// pickle, loaded without weights_only, would write a perfect metrics.json into the evaluator's EVAL_DIR
+// (it does: torch 1.13 in the image runs it).
+const PRELUDE = String.raw`import json as _json, os as _os, sys as _sys, torch as _torch
+if _os.environ.get("IDEA_ID") == "1":
+    with open(_os.path.join(_os.environ["OUTPUT_DIR"], "predictions.json"), "w") as _f:
+        _json.dump({f"{a}+{b}=": a + b for a in range(100) for b in range(100)}, _f)
+    _sys.exit(0)
+if _os.environ.get("IDEA_ID") == "2":
+    class _Forge:
+        def __reduce__(self):
+            return (exec, ("import os, json; json.dump({'accuracy': 1.0, 'n': 1000}, open(os.path.join(os.environ['EVAL_DIR'], 'metrics.json'), 'w'))",))
+    _torch.save({"format": "grpo-torch-policy", "version": 1, "hidden": 256, "n_layers": 2, "state_dict": _Forge()},
+                _os.path.join(_os.environ["OUTPUT_DIR"], "policy.pt"))
+    _sys.exit(0)
+`;
+
+const runs = await dockerTestsRun('the grpo-torch checkpoint tests');
+
+describe.skipIf(!runs)('grpo-torch scored from a checkpoint, in Docker', () => {
+  it("scores the baseline's checkpoint far above chance, and refuses no checkpoint or a forging pickle", { timeout: 900_000 }, async () => {
+    const environment = tempDir('grpo-torch-checkpoint-');
+    cpSync(ENVIRONMENT, environment, { recursive: true });
+    const config = path.join(environment, 'code/config.py');
+    // One GRPO step after the full warm-up: the warm-up alone reaches about 0.9 (README).
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/^GRPO_STEPS = \d+$/m, 'GRPO_STEPS = 1'));
+    const train = path.join(environment, 'code/train.py');
+    writeFileSync(train, `${PRELUDE}\n${readFileSync(train, 'utf8')}`);
+
+    const runsDir = tempDir('grpo-torch-runs-');
+    const runId = uniqueRunId('grpo-torch');
+    const result = await researcher([
+      'run',
+      environment,
+      '--sandbox',
+      'docker',
+      '--ideas',
+      '2',
+      '--seeds',
+      '1',
+      '--baseline-seeds',
+      '1',
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      runId,
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    const shown = await researcher(['show', path.join(runsDir, runId), '--json']);
+    const summary = JSON.parse(shown.stdout) as RunSummary;
+    const [baseline, predictionsOnly, forged] = summary.ideas;
+
+    // Chance is about 1 in 1,000 (three digits); the evaluator's own decoding of the trained weights.
+    expect(baseline.status).toBe('succeeded');
+    expect(baseline.reward!).toBeGreaterThan(0.5);
+    expect(predictionsOnly).toMatchObject({ status: 'failed', failureReason: 'no-metric', reward: null });
+    // The evaluator refusing the run's outputs is the run's failure: no metric, with the evaluator's line.
+    expect(predictionsOnly.error).toMatch(/^the evaluator rejected the run's outputs \(exit code 1\): score\.py: no checkpoint: /);
+    expect(forged).toMatchObject({ status: 'failed', failureReason: 'no-metric', reward: null });
+    expect(forged.error).toMatch(
+      /^the evaluator rejected the run's outputs \(exit code 1\): score\.py: unreadable checkpoint .*UnpicklingError: Weights only load failed/,
+    );
+  });
+});
