@@ -1,6 +1,6 @@
 /**
  * Agent files (agents/*.yaml), as a zod schema, and loading them: which provider and model the
- * thinker and the coder use, their sampling settings, their prompt templates (readable files
+ * thinker, the coder and the reflector use (the reflector defaults to the thinker's), how often the sweep reflects, their sampling settings, their prompt templates (readable files
  * beside the agent file), how much context goes into a prompt, retries and prices.
  *
  * Keys never appear in an agent file: it names the variable they come from.
@@ -62,6 +62,9 @@ const Coder = ModelSettings.extend({
   editFormat: z.enum(['search-replace', 'unified-diff']).default('search-replace'),
 }).strict();
 
+/** The reflector (src/core/reflection.ts): its model settings default to the thinker's. */
+const ReflectorRole = ModelSettings.extend({ prompts: Prompts.optional() }).strict();
+
 export const AgentFileSchema = z
   .object({
     name: z.string().min(1),
@@ -72,6 +75,17 @@ export const AgentFileSchema = z
     model: ModelSettings.default({}),
     thinker: Thinker.default({}),
     coder: Coder.prefault({}),
+    reflector: ReflectorRole.default({}),
+    /** When the sweep reflects (always when it ends), and how much of the lab notebook the thinker sees. */
+    reflection: z
+      .object({
+        /** Reflect every N finished ideas, and show the thinker what was learned; 0 (the default): only when the sweep ends. */
+        every: z.number().int().min(0).default(0),
+        /** Tokens of the environment's lab notebook in the thinker's prompt; what does not fit is cut at the end, saying so. */
+        notebookTokens: z.number().int().min(0).default(2_000),
+      })
+      .strict()
+      .prefault({}),
     context: z
       .object({
         /** Tokens of code files in a prompt; what does not fit is left out, least relevant and largest first. */
@@ -94,21 +108,22 @@ export type AgentFile = z.output<typeof AgentFileSchema>;
 
 /** One role's settings, with the shared ones merged in and the environment's defaults applied. */
 export interface RoleSettings extends ResolvedModelSettings {
-  role: 'thinker' | 'coder';
+  role: 'thinker' | 'coder' | 'reflector';
   /** The prompt templates, read. */
   prompts: { system: string; user: string; systemFile: string; userFile: string };
 }
 
 export type LoadedAgent =
   | { file: string; config: AgentFile; offline: true }
-  | { file: string; config: AgentFile; offline: false; thinker: RoleSettings; coder: CoderSettings };
+  | { file: string; config: AgentFile; offline: false; thinker: RoleSettings; coder: CoderSettings; reflector: RoleSettings };
 export type LlmAgentFile = Extract<LoadedAgent, { offline: false }>;
 export type CoderSettings = RoleSettings & { editFormat: 'search-replace' | 'unified-diff'; editFormatText: string };
 
-const DEFAULT_MAX_OUTPUT = { thinker: 4_000, coder: 16_000 } as const;
+const DEFAULT_MAX_OUTPUT = { thinker: 4_000, coder: 16_000, reflector: 3_000 } as const;
 const DEFAULT_PROMPTS = {
   thinker: { system: 'prompts/thinker-system.md', user: 'prompts/thinker-user.md' },
   coder: { system: 'prompts/coder-system.md', user: 'prompts/coder-user.md' },
+  reflector: { system: 'prompts/reflector-system.md', user: 'prompts/reflector-user.md' },
 } as const;
 const EDIT_FORMAT_FILES = { 'search-replace': 'prompts/edit-search-replace.md', 'unified-diff': 'prompts/edit-unified-diff.md' } as const;
 
@@ -144,8 +159,13 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     return readFileSync(chosen, 'utf8');
   };
 
-  const role = <R extends 'thinker' | 'coder'>(name: R): RoleSettings => {
-    const settings = { ...config.model, ...stripUndefined(config[name]) };
+  const role = <R extends 'thinker' | 'coder' | 'reflector'>(name: R): RoleSettings => {
+    // The reflector uses the thinker's model unless its own block says otherwise (not its prompts
+    // or output cap; nothing of it when the reflector names another provider).
+    const { prompts: _prompts, maxOutputTokens: _cap, ...thinkerModel } = config.thinker;
+    const otherProvider = config.reflector.provider !== undefined && config.reflector.provider !== (config.thinker.provider ?? config.model.provider);
+    const inherited = name === 'reflector' && !otherProvider ? stripUndefined(thinkerModel) : {};
+    const settings = { ...config.model, ...inherited, ...stripUndefined(config[name]) };
     if (!settings.provider) {
       throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (${listed(PROVIDER_NAMES)}), here or under model:`);
     }
@@ -193,6 +213,7 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     offline: false,
     thinker: role('thinker'),
     coder: { ...role('coder'), editFormat, editFormatText: readTemplate(EDIT_FORMAT_FILES[editFormat], 'coder.editFormat') },
+    reflector: role('reflector'),
   };
 }
 

@@ -3,16 +3,21 @@
  * (agents/*.yaml, or the name of a bundled one: anthropic, openai, openai-compatible).
  */
 import type { Coder, Thinker } from '../core/interfaces.ts';
+import { DEFAULT_REFLECTION, type ReflectionSettings, type Reflector } from '../core/reflection.ts';
 import { loadAgentFile, resolveAgentFile } from './agent-file.ts';
 import { PROVIDERS } from '../models/providers/index.ts';
 import type { LlmAgentOptions } from './llm/index.ts';
 import { OfflineCoder, OfflineThinker } from './offline.ts';
+import { OfflineReflector } from './offline-reflector.ts';
 import { OneShotCoder } from './one-shot.ts';
 
 export interface Agents {
   name: string;
   thinker: Thinker;
   coder: Coder;
+  /** Reflects when a sweep ends (and every `reflection.every` ideas), writing the lab notebook. */
+  reflector: Reflector;
+  reflection: ReflectionSettings;
   /** Checks keys and model names with the provider before a sweep starts (LLM agents), and that a spending cap can be enforced. */
   check?(options?: { maxCostUsd: number | null }): Promise<void>;
 }
@@ -21,15 +26,15 @@ export const OFFLINE_AGENT = 'offline';
 
 /** Async because an LLM agent loads its providers' SDKs: an offline run never loads them. */
 export async function createAgents(spec: string, options: LlmAgentOptions = { onRetry: (line) => console.error(line) }): Promise<Agents> {
-  if (spec === OFFLINE_AGENT) return offlineAgents();
+  if (spec === OFFLINE_AGENT) return offlineAgents(DEFAULT_REFLECTION);
   const agent = loadAgentFile(resolveAgentFile(spec));
-  if (agent.offline) return offlineAgents();
+  if (agent.offline) return offlineAgents(agent.config.reflection);
   const { createLlmAgents } = await import('./llm/index.ts');
   return createLlmAgents(agent, options);
 }
 
-function offlineAgents(): Agents {
-  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OneShotCoder(new OfflineCoder()) };
+function offlineAgents(reflection: ReflectionSettings): Agents {
+  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OneShotCoder(new OfflineCoder()), reflector: new OfflineReflector(), reflection };
 }
 
 /** The one line `run` prints when no --agent is given. */

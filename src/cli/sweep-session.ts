@@ -65,6 +65,8 @@ export async function runSession(store: RunStore, environment: Environment, work
       sandbox,
       thinker: agents.thinker,
       coder: agents.coder,
+      reflector: agents.reflector,
+      reflection: agents.reflection,
       strategy: createStrategy(config),
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,

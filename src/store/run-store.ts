@@ -17,6 +17,7 @@ import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
+import { insertReflection, reflectionRecords, type NewReflection, type ReflectionRecord } from './reflections.ts';
 import { mean, std } from '../core/statistics.ts';
 import type { Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 import {
@@ -325,6 +326,18 @@ export class RunStore {
       )
       .get(...(ideaId === undefined ? [] : [ideaId])) as { i: number; c: number; w: number; o: number; d: number };
     return { inputTokens: row.i, cachedTokens: row.c, cacheWriteTokens: row.w, outputTokens: row.o, costUsd: row.d };
+  }
+
+  // ─── reflections ────────────────────────────────────────────────────────────────────────
+
+  /** Records one reflection (src/store/reflections.ts); returns its id. */
+  recordReflection(reflection: NewReflection): number {
+    return insertReflection(this.db, reflection);
+  }
+
+  /** The run's reflections, oldest first. */
+  reflections(): ReflectionRecord[] {
+    return reflectionRecords(this.db);
   }
 
   // ─── change detection ───────────────────────────────────────────────────────────────────

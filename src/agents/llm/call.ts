@@ -11,6 +11,9 @@ import type { GenerateRequest, Model, ModelMessage } from '../../models/model.ts
 import { joinParts } from '../../models/model.ts';
 import { costOf } from '../../models/prices.ts';
 
+/** What a call needs of its context: which idea it is for, the ledger, the stop signal (a reflection has no idea: it passes its own). */
+export type CallContext = Pick<ResearchContext, 'ideaId' | 'ledger' | 'signal'>;
+
 export interface CallReply {
   text: string;
   usage: Usage;
@@ -21,7 +24,7 @@ export interface CallReply {
 /** Bump when the request shape changes in a way old cached replies no longer fit. */
 const CACHE_KEY_VERSION = 1;
 
-export async function cacheKey(model: Model, role: string, context: ResearchContext, request: GenerateRequest): Promise<string> {
+export async function cacheKey(model: Model, role: string, context: CallContext, request: GenerateRequest): Promise<string> {
   const payload = {
     v: CACHE_KEY_VERSION,
     // The idea and role are part of the address: two ideas that happen to see the same prompt
@@ -45,7 +48,7 @@ export function worstCaseCost(model: Model, request: GenerateRequest, price: Par
   return costOf({ inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: model.maxOutputTokens }, price);
 }
 
-export async function callModel(model: Model, role: string, context: ResearchContext, request: GenerateRequest): Promise<CallReply> {
+export async function callModel(model: Model, role: string, context: CallContext, request: GenerateRequest): Promise<CallReply> {
   const key = await cacheKey(model, role, context, request);
   const cached = context.ledger.cached(key);
   if (cached !== null) return { text: cached, usage: ZERO_USAGE, fromCache: true };
@@ -93,7 +96,7 @@ export type ReplyProblem = new (...args: never[]) => Error;
 export async function askUntilParsed<T>(
   model: Model,
   role: string,
-  context: ResearchContext,
+  context: CallContext,
   request: { system: GenerateRequest['system']; messages: ModelMessage[] },
   reply: { parse: (text: string) => T; problem: ReplyProblem; what: string; retries: number },
 ): Promise<{ value: T; usage: Usage }> {
