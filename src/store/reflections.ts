@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Reflection, ReflectionKind } from '../core/reflection.ts';
+import type { Usage } from '../core/types.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS reflections (
@@ -18,6 +19,7 @@ CREATE TABLE IF NOT EXISTS reflections (
   learned_sha256 TEXT,
   notebook_sha256 TEXT,
   message TEXT,
+  usage TEXT,
   created_at TEXT NOT NULL
 );
 `;
@@ -38,6 +40,8 @@ export interface ReflectionRecord {
   notebookSha256: string | null;
   /** Why it failed, or why the notebook was not written; null when all went well. */
   message: string | null;
+  /** Tokens and dollars of the reflector's calls, when it worked (a failed one's calls are in the run's usage, under no idea). */
+  usage: Usage | null;
   createdAt: string;
 }
 
@@ -55,8 +59,8 @@ export function insertReflection(db: Database.Database, record: NewReflection): 
   ensureTable(db);
   const result = db
     .prepare(
-      `INSERT INTO reflections(kind, after_ideas, ok, reflection, learned, learned_sha256, notebook_sha256, message, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reflections(kind, after_ideas, ok, reflection, learned, learned_sha256, notebook_sha256, message, usage, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       record.kind,
@@ -67,6 +71,7 @@ export function insertReflection(db: Database.Database, record: NewReflection): 
       record.learnedSha256,
       record.notebookSha256,
       record.message,
+      record.usage === null ? null : JSON.stringify(record.usage),
       new Date().toISOString(),
     );
   return Number(result.lastInsertRowid);
@@ -82,6 +87,7 @@ interface ReflectionRow {
   learned_sha256: string | null;
   notebook_sha256: string | null;
   message: string | null;
+  usage: string | null;
   created_at: string;
 }
 
@@ -98,6 +104,7 @@ export function reflectionRecords(db: Database.Database): ReflectionRecord[] {
     learnedSha256: row.learned_sha256,
     notebookSha256: row.notebook_sha256,
     message: row.message,
+    usage: row.usage === null ? null : (JSON.parse(row.usage) as Usage),
     createdAt: row.created_at,
   }));
 }

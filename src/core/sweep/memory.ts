@@ -127,40 +127,40 @@ export class SweepMemory {
         learnedSha256: null,
         notebookSha256: null,
         message,
+        usage: null,
       });
       progress.report({ type: 'log', message: `${message}; the lab notebook is left as it was` });
     };
     if (!current.ok) return fail(`no reflection after ${afterIdeas} ideas: the lab notebook cannot be read (${current.message})`);
 
-    let outcome;
+    let result;
     try {
-      outcome = (
-        await reflector.reflect({
-          kind,
-          runId: config.runId,
-          environment,
-          history: this.parts.record.history(),
-          afterIdeas,
-          notebook: current.text,
-          previous: this.learned()?.text ?? null,
-          readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
-          ledger: {
-            cached: (cacheKey) => store.cachedResponse(cacheKey),
-            record: (call) => {
-              store.recordModelCall({ ...call, ideaId: null });
-              scheduler.spend(call.usage.costUsd);
-            },
-            spentUsd: () => scheduler.spentUsd,
-            maxCostUsd: config.maxCostUsd,
+      result = await reflector.reflect({
+        kind,
+        runId: config.runId,
+        environment,
+        history: this.parts.record.history(),
+        afterIdeas,
+        notebook: current.text,
+        previous: this.learned()?.text ?? null,
+        readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
+        ledger: {
+          cached: (cacheKey) => store.cachedResponse(cacheKey),
+          record: (call) => {
+            store.recordModelCall({ ...call, ideaId: null });
+            scheduler.spend(call.usage.costUsd);
           },
-          signal: deps.signal,
-        })
-      ).value;
+          spentUsd: () => scheduler.spentUsd,
+          maxCostUsd: config.maxCostUsd,
+        },
+        signal: deps.signal,
+      });
     } catch (error) {
       const why = error instanceof BudgetExceeded ? error.message : describeError(error);
       return fail(`the reflection after ${afterIdeas} ideas failed: ${why}`);
     }
 
+    const outcome = result.value;
     const learned = learnedText(outcome.reflection);
     const best = this.parts.record.best();
     const baseline = this.parts.record.idea(0);
@@ -198,6 +198,7 @@ export class SweepMemory {
       learnedSha256: notebookHash(learned),
       notebookSha256: written.ok ? notebookHash(text) : null,
       message: written.ok ? null : `the lab notebook was not written: ${written.message}`,
+      usage: result.usage,
     });
     const { relative } = notebookPaths(this.runsDir, name);
     progress.report({
