@@ -175,7 +175,7 @@ function bestPart(best: BestKnown | null): string {
     );
   }
   // The line the offline agent reads back (a person may delete it; then it is simply not known).
-  lines.push(`<!-- ai-researcher:best ${JSON.stringify(best).replace(/-->/g, '--\\u003e')} -->`);
+  lines.push(`<!-- ai-researcher:best ${JSON.stringify(best).replace(/</g, '\\u003c').replace(/>/g, '\\u003e')} -->`);
   return lines.join('\n');
 }
 
