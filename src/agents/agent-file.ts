@@ -69,7 +69,7 @@ export const AgentFileSchema = z
   .object({
     name: z.string().min(1),
     description: z.string().optional(),
-    /** The offline agent (knob search, no model): the rest of the file is ignored. */
+    /** The offline agent (knob search, no model): the rest of the file is ignored, but for `reflection:`. */
     offline: z.boolean().default(false),
     /** Settings both roles share; `thinker:` and `coder:` override them. */
     model: ModelSettings.default({}),

@@ -28,7 +28,7 @@ export const PARQUET_COLUMNS = {
   plan: ['string', false],
   expected_effect: ['string', false],
   instruction: ['string', true],
-  notebook_sha256: ['string', true],
+  notebook_hash: ['string', true],
   reflection: ['string', true],
   status: ['string', false],
   failure_reason: ['string', true],

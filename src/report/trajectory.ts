@@ -62,7 +62,7 @@ export interface TrajectoryRecord {
   plan: string;
   expected_effect: string;
   instruction: string | null;
-  notebook_sha256: string | null;
+  notebook_hash: string | null;
   reflection: string | null;
   status: string;
   failure_reason: string | null;
@@ -144,7 +144,7 @@ export function trajectoryRecords(store: RunStore): TrajectoryRecord[] {
       plan: idea.plan,
       expected_effect: idea.expectedEffect,
       instruction: typeof instruction === 'string' && instruction !== '' ? instruction : null,
-      notebook_sha256: seenSha(meta.notebook),
+      notebook_hash: seenSha(meta.notebook),
       reflection: learned.get(Number((meta.reflection as { id?: unknown } | undefined)?.id)) ?? null,
       status: idea.status,
       failure_reason: idea.failureReason,
