@@ -1,6 +1,6 @@
 /**
  * Agent files (agents/*.yaml), as a zod schema, and loading them: which provider and model the
- * thinker, the coder and (optionally) the auditor use, their sampling settings, their prompt templates (readable files
+ * thinker, the coder, the reflector (defaulting to the thinker's) and optionally the auditor use, how often the sweep reflects, their sampling settings, their prompt templates (readable files
  * beside the agent file), how much context goes into a prompt, retries and prices.
  *
  * Keys never appear in an agent file: it names the variable they come from.
@@ -89,12 +89,14 @@ const Coder = ModelSettings.extend({
 
 /** The optional reviewer of would-be best ideas (src/agents/llm/auditor.ts). */
 const Auditor = ModelSettings.extend({ prompts: Prompts.optional() }).strict();
+/** The reflector (src/core/reflection.ts): its model settings default to the thinker's. */
+const ReflectorRole = ModelSettings.extend({ prompts: Prompts.optional() }).strict();
 
 export const AgentFileSchema = z
   .object({
     name: z.string().min(1),
     description: z.string().optional(),
-    /** The offline agent (knob search, no model): the rest of the file is ignored. */
+    /** The offline agent (knob search, no model): the rest of the file is ignored, but for `reflection:`. */
     offline: z.boolean().default(false),
     /** Settings both roles share; `thinker:` and `coder:` override them. */
     model: ModelSettings.default({}),
@@ -102,6 +104,17 @@ export const AgentFileSchema = z
     coder: Coder.prefault({}),
     /** Reviews each idea that would become the best against the environment's rules; absent: no review. */
     auditor: Auditor.optional(),
+    reflector: ReflectorRole.default({}),
+    /** When the sweep reflects (always when it ends), and how much of the lab notebook the thinker sees. */
+    reflection: z
+      .object({
+        /** Reflect every N finished ideas, and show the thinker what was learned; 0 (the default): only when the sweep ends. */
+        every: z.number().int().min(0).default(0),
+        /** Tokens of the environment's lab notebook in the thinker's prompt; what does not fit is cut at the end, saying so. */
+        notebookTokens: z.number().int().min(0).default(2_000),
+      })
+      .strict()
+      .prefault({}),
     context: z
       .object({
         /** Tokens of code files in a prompt; what does not fit is left out, least relevant and largest first. */
@@ -124,7 +137,7 @@ export type AgentFile = z.output<typeof AgentFileSchema>;
 
 /** One role's settings, with the shared ones merged in and the environment's defaults applied. */
 export interface RoleSettings extends ResolvedModelSettings {
-  role: 'thinker' | 'coder' | 'auditor';
+  role: 'thinker' | 'coder' | 'auditor' | 'reflector';
   /** The prompt templates, read. */
   prompts: { system: string; user: string; systemFile: string; userFile: string };
 }
@@ -146,15 +159,17 @@ export type LoadedAgent =
       thinkerPortfolio: ThinkerPortfolio | null;
       coder: CoderSettings;
       auditor: RoleSettings | null;
+      reflector: RoleSettings;
     };
 export type LlmAgentFile = Extract<LoadedAgent, { offline: false }>;
 export type CoderSettings = RoleSettings & { editFormat: 'search-replace' | 'unified-diff'; editFormatText: string };
 
-const DEFAULT_MAX_OUTPUT = { thinker: 4_000, coder: 16_000, auditor: 2_000 } as const;
+const DEFAULT_MAX_OUTPUT = { thinker: 4_000, coder: 16_000, auditor: 2_000, reflector: 3_000 } as const;
 const DEFAULT_PROMPTS = {
   thinker: { system: 'prompts/thinker-system.md', user: 'prompts/thinker-user.md' },
   coder: { system: 'prompts/coder-system.md', user: 'prompts/coder-user.md' },
   auditor: { system: 'prompts/auditor-system.md', user: 'prompts/auditor-user.md' },
+  reflector: { system: 'prompts/reflector-system.md', user: 'prompts/reflector-user.md' },
 } as const;
 const EDIT_FORMAT_FILES = { 'search-replace': 'prompts/edit-search-replace.md', 'unified-diff': 'prompts/edit-unified-diff.md' } as const;
 
@@ -191,8 +206,13 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
   };
 
   // `entry`: one model of the thinker's portfolio, whose settings go over the thinker's.
-  const role = <R extends 'thinker' | 'coder' | 'auditor'>(name: R, entry: Record<string, unknown> = {}): RoleSettings => {
-    const settings = { ...config.model, ...stripUndefined(config[name] ?? {}), ...stripUndefined(entry) };
+  const role = <R extends 'thinker' | 'coder' | 'auditor' | 'reflector'>(name: R, entry: Record<string, unknown> = {}): RoleSettings => {
+    // The reflector uses the thinker's model unless its own block says otherwise (not its prompts
+    // or output cap; nothing of it when the reflector names another provider).
+    const { prompts: _prompts, maxOutputTokens: _cap, models: _models, portfolio: _portfolio, ...thinkerModel } = config.thinker;
+    const otherProvider = config.reflector.provider !== undefined && config.reflector.provider !== (config.thinker.provider ?? config.model.provider);
+    const inherited = name === 'reflector' && !otherProvider ? stripUndefined(thinkerModel) : {};
+    const settings = { ...config.model, ...inherited, ...stripUndefined(config[name] ?? {}), ...stripUndefined(entry) };
     if (!settings.provider) {
       throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (${listed(PROVIDER_NAMES)}), here or under model:`);
     }
@@ -243,6 +263,7 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     thinkerPortfolio: portfolio,
     coder: { ...role('coder'), editFormat, editFormatText: readTemplate(EDIT_FORMAT_FILES[editFormat], 'coder.editFormat') },
     auditor: config.auditor ? role('auditor') : null,
+    reflector: role('reflector'),
   };
 }
 

@@ -3,11 +3,13 @@
  * (agents/*.yaml, or the name of a bundled one: anthropic, openai, openai-compatible).
  */
 import type { Auditor, Coder, Thinker } from '../core/interfaces.ts';
+import { DEFAULT_REFLECTION, type ReflectionSettings, type Reflector } from '../core/reflection.ts';
 import type { PortfolioSpec } from '../search/model-portfolio.ts';
 import { loadAgentFile, resolveAgentFile } from './agent-file.ts';
 import { PROVIDERS } from '../models/providers/index.ts';
 import type { LlmAgentOptions } from './llm/index.ts';
 import { OfflineCoder, OfflineThinker } from './offline.ts';
+import { OfflineReflector } from './offline-reflector.ts';
 import { OneShotCoder } from './one-shot.ts';
 
 export interface Agents {
@@ -18,6 +20,9 @@ export interface Agents {
   portfolio?: PortfolioSpec;
   /** Reviews ideas that would become the best (the agent file's `auditor:`); absent: no review. */
   auditor?: Auditor;
+  /** Reflects when a sweep ends (and every `reflection.every` ideas), writing the lab notebook. */
+  reflector: Reflector;
+  reflection: ReflectionSettings;
   /** Checks keys and model names with the provider before a sweep starts (LLM agents), and that a spending cap can be enforced. */
   check?(options?: { maxCostUsd: number | null }): Promise<void>;
 }
@@ -26,15 +31,15 @@ export const OFFLINE_AGENT = 'offline';
 
 /** Async because an LLM agent loads its providers' SDKs: an offline run never loads them. */
 export async function createAgents(spec: string, options: LlmAgentOptions = { onRetry: (line) => console.error(line) }): Promise<Agents> {
-  if (spec === OFFLINE_AGENT) return offlineAgents();
+  if (spec === OFFLINE_AGENT) return offlineAgents(DEFAULT_REFLECTION);
   const agent = loadAgentFile(resolveAgentFile(spec));
-  if (agent.offline) return offlineAgents();
+  if (agent.offline) return offlineAgents(agent.config.reflection);
   const { createLlmAgents } = await import('./llm/index.ts');
   return createLlmAgents(agent, options);
 }
 
-function offlineAgents(): Agents {
-  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OneShotCoder(new OfflineCoder()) };
+function offlineAgents(reflection: ReflectionSettings): Agents {
+  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OneShotCoder(new OfflineCoder()), reflector: new OfflineReflector(), reflection };
 }
 
 /** The one line `run` prints when no --agent is given. */

@@ -4,7 +4,9 @@
  */
 import type { SearchReplace } from '../core/types.ts';
 import type { Knob } from '../environment/schema.ts';
+import { bestFinished } from '../core/ideas.ts';
 import { gaussian } from '../core/random.ts';
+import type { ReflectionInput } from '../core/reflection.ts';
 
 export type KnobValues = Record<string, string>;
 
@@ -82,4 +84,28 @@ export function planToSettings(plan: string): KnobValues {
   const settings: KnobValues = {};
   for (const match of plan.matchAll(SETTING_LINE)) settings[match[1]] = match[2].trim();
   return settings;
+}
+
+/** Every knob's value in the files `read` gives (a commit's code), or null when one cannot be read there. */
+export async function knobValuesIn(knobs: readonly Knob[], read: (file: string) => Promise<string | null>): Promise<KnobValues | null> {
+  const values: KnobValues = {};
+  for (const knob of knobs) {
+    const text = await read(knob.file);
+    const value = text === null ? null : readKnob(knob, text);
+    if (value === null) return null;
+    values[knob.name] = value;
+  }
+  return values;
+}
+
+/**
+ * The knob settings of the run's best idea, for the notebook's best known configuration: null
+ * when the environment has no knobs or no idea beat the baseline.
+ */
+export async function bestIdeaSettings(input: Pick<ReflectionInput, 'environment' | 'history' | 'readFileAt'>): Promise<KnobValues | null> {
+  const { knobs, reward } = input.environment.config;
+  const best = bestFinished(input.history.filter(Boolean), reward.goal);
+  if (knobs.length === 0 || !best || best.id === 0 || !best.commit) return null;
+  const commit = best.commit;
+  return knobValuesIn(knobs, (file) => input.readFileAt(commit, file));
 }

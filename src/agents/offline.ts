@@ -3,7 +3,8 @@
  *
  * The thinker searches over the environment's knobs — random exploration at first and now and
  * then, local search around the best idea so far otherwise — and explains each proposal in one
- * line. The coder writes the proposal into the files as search/replace edits. It is the honest
+ * line; a run whose environment has a lab notebook starts from the notebook's best known
+ * configuration. The coder writes the proposal into the files as search/replace edits. It is the honest
  * baseline an LLM researcher has to beat, and what `npm start` runs.
  */
 import { ConfigError } from '../core/errors.ts';
@@ -59,6 +60,11 @@ export class OfflineThinker implements Thinker {
     const seen = new Set<string>();
     for (const idea of context.history) if (idea.commit) seen.add(key(await valuesAt(idea.commit)));
 
+    // A run on an environment with a lab notebook starts by re-measuring the best configuration
+    // the notebook knows of, so the search goes on from where earlier runs left it.
+    const known = notebookStart(knobs, context, parentValues, seen);
+    if (known) return known;
+
     const explore = finished.length < WARMUP_IDEAS || context.random() < EXPLORE_RATE || !best;
     let target: KnobValues = parentValues;
     for (let attempt = 0; attempt < DUPLICATE_RETRIES; attempt++) {
@@ -103,6 +109,42 @@ export class OfflineThinker implements Thinker {
     for (const knob of shuffle(knobs, random).slice(0, count)) target[knob.name] = perturbKnob(knob, from[knob.name], random);
     return target;
   }
+}
+
+/**
+ * The first idea of a run whose notebook names a best known configuration: that configuration,
+ * when every knob's value is one this environment allows (the notebook is a file anyone may
+ * edit: nothing else from it reaches the code) and it is not what the run already has.
+ */
+function notebookStart(knobs: Knob[], context: ResearchContext, parentValues: KnobValues, seen: Set<string>): AgentResult<IdeaDraft> | null {
+  const best = context.notebook?.best;
+  if (!best?.settings) return null;
+  if (!context.history.every((idea) => !idea || idea.id === 0 || idea.id >= context.ideaId)) return null; // only the run's first idea
+  const target: KnobValues = { ...parentValues };
+  for (const knob of knobs) {
+    const value = best.settings[knob.name];
+    if (value === undefined || !allowed(knob, value)) return null;
+    target[knob.name] = value;
+  }
+  if (key(target) === key(parentValues) || seen.has(key(target))) return null;
+  const changes = knobs.filter((knob) => target[knob.name] !== parentValues[knob.name]);
+  return {
+    value: {
+      title: changes.map((knob) => `${knob.name} ${parentValues[knob.name]} → ${target[knob.name]}`).join(', '),
+      hypothesis: `The lab notebook's best known configuration (run ${best.run}, idea #${best.idea}, reward ${Number(best.reward.toPrecision(4))}), measured again in this run so the search starts from it.`,
+      plan: settingsToPlan(Object.fromEntries(changes.map((knob) => [knob.name, target[knob.name]]))),
+      expectedEffect: `about the reward it had there (${Number(best.reward.toPrecision(4))})`,
+    },
+    usage: ZERO_USAGE,
+  };
+}
+
+/** A value the knob may take: one of its choices, or a number in its range. */
+function allowed(knob: Knob, value: string): boolean {
+  if (knob.type === 'choice') return knob.choices.includes(value);
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value)) return false;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= knob.min && n <= knob.max && (knob.type !== 'int' || Number.isInteger(n));
 }
 
 export class OfflineCoder implements EditWriter {

@@ -48,6 +48,8 @@ const HELP = `usage: researcher run <environment> [options]
   --max-hours H        stop after H hours of sweeping
   --max-cost USD       stop before model spend passes USD
   --hard-stop          at --max-hours/--max-cost, stop running evaluations too (kept for resume)
+  --fresh              start without the environment's lab notebook (<runs-dir>/notebooks/<environment>.md);
+                       the sweep still writes what it establishes there
   --seed N             seed of the researcher's own randomness (default 0)
   --runs-dir DIR       where runs are kept (default runs/)
   --run-id ID          name of the run folder (default: <environment>-<time>-<random>)`;
@@ -64,6 +66,7 @@ export async function runCommand(args: string[]): Promise<number> {
       'search-option': { type: 'string', multiple: true },
       'build-on': { type: 'string' },
       'hard-stop': { type: 'boolean' },
+      fresh: { type: 'boolean' },
       parallel: { type: 'string' },
       gpus: { type: 'string' },
       agent: { type: 'string' },
@@ -145,6 +148,7 @@ export async function runCommand(args: string[]): Promise<number> {
     confirmSeeds: values['confirm-seeds'] === undefined ? null : nonNegativeInt(values['confirm-seeds'], '--confirm-seeds'),
     searchOptions: parseSearchOptions(values['search-option'] ?? []),
     hardStop: values['hard-stop'] ?? false,
+    fresh: values.fresh ?? false,
     gpus,
     maxHours: positiveNumber(values['max-hours'], '--max-hours') ?? null,
     maxCostUsd: positiveNumber(values['max-cost'], '--max-cost') ?? null,

@@ -69,6 +69,8 @@ export async function runSession(store: RunStore, environment: Environment, work
       thinker: agents.thinker,
       coder: agents.coder,
       ...(agents.auditor ? { auditor: agents.auditor } : {}),
+      reflector: agents.reflector,
+      reflection: agents.reflection,
       strategy,
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,

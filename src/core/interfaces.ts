@@ -6,6 +6,7 @@
 import type { Environment } from '../environment/load.ts';
 import type { Interpreter } from '../environment/interpreter.ts';
 import type { Resources, StepConfig } from '../environment/schema.ts';
+import type { BestKnown } from './reflection.ts';
 import type { AuditVerdict, Edit, Failure, FailureReason, IdeaDraft, IdeaRecord, Usage } from './types.ts';
 
 // ─── Agents ────────────────────────────────────────────────────────────────────────────────
@@ -66,12 +67,28 @@ export interface ResearchContext {
   guidance?: string;
   /** The model the thinker is to propose this idea with (a model portfolio's choice); absent without a portfolio. */
   thinkerModel?: string;
+  /**
+   * The environment's lab notebook (src/store/notebook.ts) as it was when the run started, the
+   * same for every idea of the run; absent when there was none or the run is `--fresh`.
+   */
+  notebook?: NotebookView;
+  /** The run's latest reflection, "what we have learned so far" (src/core/reflection.ts); absent before the first. */
+  learned?: { text: string; reflectionId: number; sha256: string };
   /** Reproducible randomness for this idea. */
   random: () => number;
   /** Cancels model calls when the sweep stops. */
   signal?: AbortSignal;
   /** Records model calls, answers from the run's response cache, enforces --max-cost. */
   ledger: ModelCallLedger;
+}
+
+/** A lab notebook as an agent sees it: its text (whole, capped when read), where it is, and its best known configuration. */
+export interface NotebookView {
+  text: string;
+  /** Relative to the runs folder (notebooks/<environment>.md). */
+  path: string;
+  sha256: string;
+  best: BestKnown | null;
 }
 
 export interface AgentResult<T> {

@@ -42,6 +42,8 @@ export const RunConfig = z.object({
    * offline agent on a machine without bubblewrap. Shown by `show` and the report.
    */
   unisolated: z.boolean().default(false),
+  /** `--fresh`: the sweep starts without the environment's lab notebook (it still writes its findings there). */
+  fresh: z.boolean().default(false),
   /** Extra engine-specific options (docker hosts, slurm partition, …). */
   sandboxOptions: z.record(z.string(), z.unknown()).default({}),
   searchOptions: z.record(z.string(), z.unknown()).default({}),

@@ -1,6 +1,6 @@
 /**
  * The run as data: what `show --json` prints and what the report, `compare` and scripts read.
- * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, … }], best, usage, models }.
+ * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, … }], best, usage, models, notebook, reflections }.
  */
 import type { IdeaAudit, IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
@@ -9,6 +9,8 @@ import { difference } from '../core/statistics.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
 import { modelTally, type ModelTally } from './model-tally.ts';
+import { NOTEBOOK_META } from '../store/notebook.ts';
+import type { ReflectionRecord } from '../store/reflections.ts';
 
 export interface EvaluationSummary {
   seed: number;
@@ -67,6 +69,10 @@ export interface RunSummary {
   /** Per role and model: ideas, successes, best reward, dollars (./model-tally.ts). */
   models: ModelTally[];
   goal: Goal;
+  /** The lab notebook the run started from (path, hash; its text is in run.db), or null for a run recorded before notebooks. */
+  notebook: { path: string; fresh: boolean; sha256: string | null } | null;
+  /** The run's reflections, oldest first (src/store/reflections.ts). */
+  reflections: ReflectionRecord[];
 }
 
 export function summarizeRun(store: RunStore): RunSummary {
@@ -144,7 +150,14 @@ export function summarizeRun(store: RunStore): RunSummary {
     usage: store.usage(),
     models: modelTally(ideas, store.modelCallTotals(), goal),
     goal,
+    notebook: notebookSeen(store),
+    reflections: store.reflections(),
   };
+}
+
+function notebookSeen(store: RunStore): RunSummary['notebook'] {
+  const seen = store.getMeta<{ path: string; fresh: boolean; sha256: string | null }>(NOTEBOOK_META);
+  return seen ? { path: seen.path, fresh: seen.fresh, sha256: seen.sha256 } : null;
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {

@@ -28,6 +28,8 @@ export const PARQUET_COLUMNS = {
   plan: ['string', false],
   expected_effect: ['string', false],
   instruction: ['string', true],
+  notebook_hash: ['string', true],
+  reflection: ['string', true],
   status: ['string', false],
   failure_reason: ['string', true],
   error: ['string', true],

@@ -62,6 +62,8 @@ export interface TrajectoryRecord {
   plan: string;
   expected_effect: string;
   instruction: string | null;
+  notebook_hash: string | null;
+  reflection: string | null;
   status: string;
   failure_reason: string | null;
   error: string | null;
@@ -105,6 +107,7 @@ export function trajectoryRecords(store: RunStore): TrajectoryRecord[] {
   const config = summary.run;
   const description = environmentDescription(config.environmentDir);
   const calls = groupCalls(store.recordedModelCalls());
+  const learned = new Map(store.reflections().map((r) => [r.id, r.learned]));
   return summary.ideas.map((idea) => {
     const ideaCalls = calls.get(idea.id) ?? [];
     const thinker = ideaCalls.filter((call) => call.role === 'thinker');
@@ -141,6 +144,8 @@ export function trajectoryRecords(store: RunStore): TrajectoryRecord[] {
       plan: idea.plan,
       expected_effect: idea.expectedEffect,
       instruction: typeof instruction === 'string' && instruction !== '' ? instruction : null,
+      notebook_hash: seenSha(meta.notebook),
+      reflection: learned.get(Number((meta.reflection as { id?: unknown } | undefined)?.id)) ?? null,
       status: idea.status,
       failure_reason: idea.failureReason,
       error: idea.error,
@@ -203,6 +208,12 @@ function toJson(value: unknown, isFloat: boolean): string {
     ([key, item]) => `${JSON.stringify(key)}:${toJson(item, FLOAT_FIELDS.has(key))}`,
   );
   return `{${entries.join(',')}}`;
+}
+
+/** The fingerprint in an idea's record of the notebook it saw (src/core/sweep/memory.ts), or null. */
+function seenSha(seen: unknown): string | null {
+  const sha = (seen as { sha256?: unknown } | undefined)?.sha256;
+  return typeof sha === 'string' ? sha : null;
 }
 
 function groupCalls(calls: RecordedModelCall[]): Map<number, RecordedModelCall[]> {

@@ -18,6 +18,7 @@ import { RunConfig } from '../core/run-config.ts';
 import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
 import { modelCallTotals, type ModelCallTotal } from './model-call-totals.ts';
+import { insertReflection, reflectionRecords, type NewReflection, type ReflectionRecord } from './reflections.ts';
 import { mean, std } from '../core/statistics.ts';
 import type { AuditVerdict, Edit, Failure, IdeaDraft, IdeaRecord, IdeaStatus, Usage } from '../core/types.ts';
 import {
@@ -346,6 +347,18 @@ export class RunStore {
   /** Model calls summed per idea, role and model (one idea's, or the run's), in the order they were first made. */
   modelCallTotals(ideaId?: number): ModelCallTotal[] {
     return modelCallTotals(this.db, ideaId);
+  }
+
+  // ─── reflections ────────────────────────────────────────────────────────────────────────
+
+  /** Records one reflection (src/store/reflections.ts); returns its id. */
+  recordReflection(reflection: NewReflection): number {
+    return insertReflection(this.db, reflection);
+  }
+
+  /** The run's reflections, oldest first. */
+  reflections(): ReflectionRecord[] {
+    return reflectionRecords(this.db);
   }
 
   // ─── change detection ───────────────────────────────────────────────────────────────────

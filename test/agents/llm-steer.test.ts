@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/report/run-summary.ts';
 import { FakeOpenAIServer } from '../fakes/openai-server.ts';
-import { callsOf, idea, messagesOf, roleOf, setX } from '../fakes/researcher-replies.ts';
+import { callsOf, idea, messagesOf, reflection, roleOf, setX } from '../fakes/researcher-replies.ts';
 import type { Reply } from '../fakes/scripted-server.ts';
 import { REPO_ROOT } from '../helpers/sweep.ts';
 import { CLEAN_ENV, type CliResult, researcher, showJson } from './cli-harness.ts';
@@ -33,6 +33,7 @@ beforeAll(async () => {
   let thinkerCalls = 0;
   server.respond((request) => {
     if (roleOf(request) === 'coder') return coder.shift() ?? { status: 500, message: 'no coder reply left' };
+    if (roleOf(request) === 'reflector') return reflection();
     thinkerCalls++;
     // While the first idea is being proposed, the person steers. The command runs to its end
     // before this reply goes out (execFileSync), so the order is certain, not a race.

@@ -73,8 +73,9 @@ describe('a serial sweep driven by an OpenAI-compatible server', () => {
     );
     expect(summary.usage).toEqual({ ...billed, cacheWriteTokens: 0, costUsd: 0 }); // a local server: no price, no cost
     expect(summary.usage.cachedTokens).toBeGreaterThan(0); // the stable prompt prefix came from the server's cache
-    // Each idea's share adds up to the run's.
-    expect(summary.ideas.reduce((sum, i) => sum + i.usage.inputTokens, 0)).toBe(billed.inputTokens);
+    // Each idea's share, with the reflection's when the sweep ended (a call of no idea), adds up to the run's.
+    expect(summary.reflections.map((r) => [r.kind, r.ok])).toEqual([['final', true]]);
+    expect(summary.ideas.reduce((sum, i) => sum + i.usage.inputTokens, 0) + summary.reflections[0].usage!.inputTokens).toBe(billed.inputTokens);
   });
 
   it('retries a rate limit (after its retry-after) and a server error, and says so', () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrajectoryRecord } from '../../src/report/trajectory.ts';
-import { CLEAN_ENV, researcher } from '../agents/cli-harness.ts';
+import { CLEAN_ENV, researcher, showJson } from '../agents/cli-harness.ts';
 import { FakeOpenAIServer } from '../fakes/openai-server.ts';
 import { byRole, callsOf, idea, messagesOf, setX, systemOf } from '../fakes/researcher-replies.ts';
 import { QUADRATIC, REPO_ROOT } from '../helpers/sweep.ts';
@@ -171,15 +171,18 @@ describe('researcher export', () => {
     expect(failed.thinker_prompt!.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user']);
   });
 
-  it('adds up to what the server billed', () => {
+  it('adds up to what the server billed, with the reflection the sweep made when it ended (a call of no idea)', async () => {
     const billed = server.billed.reduce(
       (sum, u) => ({ input: sum.input + u.input, cached: sum.cached + u.cached, output: sum.output + u.output }),
       { input: 0, cached: 0, output: 0 },
     );
+    const { reflections } = await showJson(llmRun);
+    expect(reflections.map((r) => [r.kind, r.ok])).toEqual([['final', true]]);
+    const reflected = reflections[0].usage!;
     const llm = records.filter((r) => r.run === 'llm');
-    expect(llm.reduce((sum, r) => sum + r.input_tokens, 0)).toBe(billed.input);
-    expect(llm.reduce((sum, r) => sum + r.cached_tokens, 0)).toBe(billed.cached);
-    expect(llm.reduce((sum, r) => sum + r.output_tokens, 0)).toBe(billed.output);
+    expect(llm.reduce((sum, r) => sum + r.input_tokens, 0) + reflected.inputTokens).toBe(billed.input);
+    expect(llm.reduce((sum, r) => sum + r.cached_tokens, 0) + reflected.cachedTokens).toBe(billed.cached);
+    expect(llm.reduce((sum, r) => sum + r.output_tokens, 0) + reflected.outputTokens).toBe(billed.output);
     for (const r of llm) expect(r.model_calls.reduce((sum, c) => sum + c.input_tokens, 0)).toBe(r.input_tokens);
   });
 

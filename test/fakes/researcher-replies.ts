@@ -1,11 +1,11 @@
 /**
  * Scripted model replies for sweeps on test/fixtures/quadratic (reward = 10 − (X − 3)², X in
- * config.py): what a thinker and a coder might answer, good and bad. The servers answer each
+ * config.py): what a thinker, a coder and a reflector might answer, good and bad. The servers answer each
  * role from its own queue, telling the roles apart by the system prompt's first line.
  */
 import type { RecordedRequest, Reply } from './scripted-server.ts';
 
-export type Role = 'thinker' | 'coder';
+export type Role = 'thinker' | 'coder' | 'reflector';
 
 /** The system prompt of a request, for either protocol. */
 export function systemOf(request: RecordedRequest): string {
@@ -24,7 +24,21 @@ export function messagesOf(request: RecordedRequest): { role: string; text: stri
 }
 
 export function roleOf(request: RecordedRequest): Role {
-  return systemOf(request).startsWith('You are a research scientist') ? 'thinker' : 'coder';
+  const system = systemOf(request);
+  if (system.startsWith('You are a research scientist')) return 'thinker';
+  return system.startsWith('You keep the lab notebook') ? 'reflector' : 'coder';
+}
+
+/** A reflection on a quadratic sweep, as the reflector answers (src/core/reflection.ts). */
+export function reflection(summary = 'X near 3 scores best; X far from 3 scores worse.'): { text: string } {
+  return {
+    text: `\`\`\`json\n${JSON.stringify({
+      summary,
+      findings: [{ claim: 'moving X towards 3 raised the score', evidence: 'ideas #1 and #2 against the baseline' }],
+      deadEnds: ['X below 1'],
+      openQuestions: ['whether X = 3 exactly is the peak'],
+    })}\n\`\`\``,
+  };
 }
 
 export function idea(x: number): { text: string } {
@@ -42,9 +56,16 @@ export function setX(x: number): { text: string } {
   return { text: `I will change the constant.\n\nconfig.py\n<<<<<<< SEARCH\nX = 0.5\n=======\nX = ${x}\n>>>>>>> REPLACE\n` };
 }
 
-/** Answers each role from its own queue of replies, in order. */
-export function byRole(queues: Record<Role, Reply[]>): (request: RecordedRequest) => Reply {
-  return (request) => queues[roleOf(request)].shift() ?? { status: 500, message: `no ${roleOf(request)} reply left in the script` };
+/**
+ * Answers each role from its own queue of replies, in order. The reflector, when the script
+ * gives it no queue, answers every call with `reflection()` (each sweep reflects when it ends).
+ */
+export function byRole(queues: Record<'thinker' | 'coder', Reply[]> & { reflector?: Reply[] }): (request: RecordedRequest) => Reply {
+  return (request) => {
+    const role = roleOf(request);
+    if (role === 'reflector' && !queues.reflector) return reflection();
+    return queues[role]!.shift() ?? { status: 500, message: `no ${role} reply left in the script` };
+  };
 }
 
 /** The model calls of one role, in order. */

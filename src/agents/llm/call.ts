@@ -11,15 +11,15 @@ import type { GenerateRequest, Model, ModelMessage } from '../../models/model.ts
 import { joinParts } from '../../models/model.ts';
 import { costOf } from '../../models/prices.ts';
 
+/** What a call needs of its context: which idea it is for, the ledger, the stop signal (a reflection has no idea: it passes its own). */
+export type CallContext = Pick<ResearchContext, 'ideaId' | 'ledger' | 'signal'>;
+
 export interface CallReply {
   text: string;
   usage: Usage;
   /** Answered from the run's response cache (nothing was sent or paid). */
   fromCache: boolean;
 }
-
-/** What a call needs of its context: which idea it is for, where it is recorded, when to stop. */
-export type CallContext = Pick<ResearchContext, 'ideaId' | 'ledger' | 'signal'>;
 
 /** Bump when the request shape changes in a way old cached replies no longer fit. */
 const CACHE_KEY_VERSION = 1;

@@ -288,7 +288,7 @@ function ideaLog(finished: IdeaRecord[], baseline: IdeaRecord | undefined, goal:
  * Everything that changes from one call to the next is in the standings, at the end, so the
  * provider's prompt cache covers all that comes before.
  */
-export function historySection(context: ResearchContext, options: HistoryOptions): string {
+export function historySection(context: Pick<ResearchContext, 'history' | 'environment'>, options: HistoryOptions): string {
   const goal = context.environment.config.reward.goal;
   const baseline = context.history.find((idea) => idea.id === 0);
   const ideas = context.history.filter((idea) => idea.id !== 0);
@@ -381,4 +381,32 @@ export async function environmentValues(context: ResearchContext) {
 export function guidanceSection(context: ResearchContext): string {
   if (!context.guidance) return '';
   return `## Guidance from the researcher\nThe person running this sweep wrote this for the next ideas; follow it (newest entries last):\n\n${context.guidance}`;
+}
+
+/** The notebook cut to `budgetTokens` (at a line end), saying so when it is cut. */
+export function notebookExcerpt(text: string, budgetTokens: number): string {
+  const trimmed = text.trim();
+  if (estimateTokens(trimmed) <= budgetTokens) return trimmed;
+  const cut = trimmed.slice(0, budgetTokens * 4);
+  const end = cut.lastIndexOf('\n');
+  return `${end > 0 ? cut.slice(0, end) : cut}\n\n(The notebook goes on; the rest does not fit the budget of ${budgetTokens} tokens.)`;
+}
+
+/**
+ * The environment's lab notebook, for the thinker: the same text for every idea of the run, so
+ * it sits in the part of the prompt the provider's cache keeps.
+ */
+export function notebookSection(context: ResearchContext, budgetTokens: number): string {
+  if (!context.notebook || budgetTokens <= 0) return '';
+  return (
+    `## The lab notebook (${context.notebook.path})\n` +
+    `What earlier sweeps on this environment established, and notes from the people running them. Its ideas are not in this run's history; their rewards were measured by the same evaluator. Start from what it establishes; do not repeat its dead ends.\n\n` +
+    notebookExcerpt(context.notebook.text, budgetTokens)
+  );
+}
+
+/** The run's latest reflection, for the thinker: it changes only when the sweep reflects again. */
+export function learnedSection(context: ResearchContext): string {
+  if (!context.learned) return '';
+  return `## What we have learned so far in this run\n${context.learned.text}`;
 }

@@ -1,16 +1,18 @@
 /**
- * Building the LLM thinker, coder and (when the agent file has one) auditor from a loaded agent file: one Model per role (from the
+ * Building the LLM thinker, coder, reflector and (when the agent file has one) auditor from a loaded agent file: one Model per role (from the
  * provider registry, src/models/providers/), prompt templates checked up front.
  */
 import path from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
 import { type LlmAgentFile, portfolioSpec, type RoleSettings } from '../agent-file.ts';
 import type { PortfolioSpec } from '../../search/model-portfolio.ts';
+import type { ReflectionSettings } from '../../core/reflection.ts';
 import type { Model } from '../../models/model.ts';
 import { PROVIDERS } from '../../models/providers/index.ts';
 import { OneShotCoder } from '../one-shot.ts';
 import { AUDITOR_PLACEHOLDERS, LlmAuditor } from './auditor.ts';
 import { CODER_PLACEHOLDERS, LlmCoder } from './coder.ts';
+import { LlmReflector, REFLECTOR_PLACEHOLDERS } from './reflector.ts';
 import { checkTemplate } from './template.ts';
 import { LlmThinker, THINKER_PLACEHOLDERS } from './thinker.ts';
 
@@ -22,6 +24,8 @@ export interface LlmAgents {
   portfolio?: PortfolioSpec;
   /** The reviewer of would-be best ideas, when the agent file has an `auditor:`. */
   auditor?: LlmAuditor;
+  reflector: LlmReflector;
+  reflection: ReflectionSettings;
   /**
    * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
    * spending cap, that every model has a price.
@@ -42,11 +46,14 @@ export async function createModel(settings: RoleSettings, agent: LlmAgentFile, o
 
 export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOptions = {}): Promise<LlmAgents> {
   const shown = path.relative(process.cwd(), agent.file) || agent.file;
-  const { thinker, coder, auditor, config } = agent;
+  const { thinker, coder, auditor, reflector, config } = agent;
   checkTemplate(thinker.prompts.system, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.systemFile}`);
   checkTemplate(thinker.prompts.user, THINKER_PLACEHOLDERS, `${shown}: thinker prompt ${thinker.prompts.userFile}`);
   checkTemplate(coder.prompts.system, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.systemFile}`);
   checkTemplate(coder.prompts.user, CODER_PLACEHOLDERS, `${shown}: coder prompt ${coder.prompts.userFile}`);
+  checkTemplate(reflector.prompts.system, REFLECTOR_PLACEHOLDERS, `${shown}: reflector prompt ${reflector.prompts.systemFile}`);
+  checkTemplate(reflector.prompts.user, REFLECTOR_PLACEHOLDERS, `${shown}: reflector prompt ${reflector.prompts.userFile}`);
+
   if (auditor) {
     checkTemplate(auditor.prompts.system, AUDITOR_PLACEHOLDERS, `${shown}: auditor prompt ${auditor.prompts.systemFile}`);
     checkTemplate(auditor.prompts.user, AUDITOR_PLACEHOLDERS, `${shown}: auditor prompt ${auditor.prompts.userFile}`);
@@ -60,10 +67,12 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
     portfolio.set(settings.model!, portfolio.size === 0 ? thinkerModel : await createModel(settings, agent, options));
   }
   const auditorModel = auditor ? await createModel(auditor, agent, options) : null;
+  const reflectorModel = await createModel(reflector, agent, options);
   const endpoint = (s: RoleSettings) => JSON.stringify([s.provider, s.model, s.baseURL, s.keyVariable]);
-  const checked: [RoleSettings, Model][] = [[thinker, thinkerModel], [coder, coderModel], ...(auditor && auditorModel ? [[auditor, auditorModel] as [RoleSettings, Model]] : []), ...(agent.thinkerPortfolio?.models ?? []).map(({ settings }): [RoleSettings, Model] => [settings, portfolio.get(settings.model!)!])];
+  const checked: [RoleSettings, Model][] = [[thinker, thinkerModel], [coder, coderModel], ...(auditor && auditorModel ? [[auditor, auditorModel] as [RoleSettings, Model]] : []),
+    [reflector, reflectorModel], ...(agent.thinkerPortfolio?.models ?? []).map(({ settings }): [RoleSettings, Model] => [settings, portfolio.get(settings.model!)!])];
   const shared = { contextTokens: config.context.maxTokens, diffLines: config.context.diffLines, parseRetries: config.parseRetries };
-  const thinkerOptions = { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens };
+  const thinkerOptions = { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens, notebookTokens: config.reflection.notebookTokens };
   return {
     name: config.name,
     thinker: new LlmThinker(thinkerModel, thinkerOptions, config.name, portfolio),
@@ -77,6 +86,18 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
           ),
         }
       : {}),
+    reflector: new LlmReflector(
+      reflectorModel,
+      {
+        prompts: reflector.prompts,
+        historyTokens: config.context.historyTokens,
+        diffLines: config.context.diffLines,
+        notebookTokens: config.reflection.notebookTokens,
+        parseRetries: config.parseRetries,
+      },
+      config.name,
+    ),
+    reflection: config.reflection,
     ...(agent.thinkerPortfolio ? { portfolio: portfolioSpec(agent.thinkerPortfolio) } : {}),
     async check(options = { maxCostUsd: null }) {
       // Each distinct endpoint once (the coder often shares the thinker's).

@@ -9,7 +9,17 @@ import type { AgentResult, ResearchContext, Thinker } from '../../core/interface
 import type { IdeaDraft } from '../../core/types.ts';
 import { type Model, type ModelMessage, parseStructured, ReplyParseError } from '../../models/model.ts';
 import { askUntilParsed } from './call.ts';
-import { baseCommit, CommitFiles, codeSection, environmentValues, guidanceSection, historySection, parentSection } from './context.ts';
+import {
+  baseCommit,
+  CommitFiles,
+  codeSection,
+  environmentValues,
+  guidanceSection,
+  historySection,
+  learnedSection,
+  notebookSection,
+  parentSection,
+} from './context.ts';
 import { renderTemplate } from './template.ts';
 
 const text = z.union([z.string(), z.array(z.string()).transform((items) => items.map((item, i) => `${i + 1}. ${item}`).join('\n'))]);
@@ -22,7 +32,21 @@ export const ThinkerReply = z.object({
   expectedEffect: text.default(''),
 });
 
-export const THINKER_PLACEHOLDERS = ['task', 'goal', 'runCommand', 'editable', 'protected', 'fileTree', 'code', 'history', 'parent', 'instruction', 'ideaNumber'] as const;
+export const THINKER_PLACEHOLDERS = [
+  'task',
+  'goal',
+  'runCommand',
+  'editable',
+  'protected',
+  'fileTree',
+  'code',
+  'notebook',
+  'learned',
+  'history',
+  'parent',
+  'instruction',
+  'ideaNumber',
+] as const;
 
 export interface LlmThinkerOptions {
   prompts: { system: string; user: string };
@@ -30,6 +54,8 @@ export interface LlmThinkerOptions {
   historyTokens: number;
   diffLines: number;
   parseRetries: number;
+  /** Tokens of the lab notebook shown (0: none). */
+  notebookTokens: number;
 }
 
 export class LlmThinker implements Thinker {
@@ -62,11 +88,19 @@ export class LlmThinker implements Thinker {
       code: code.text,
       history: historySection(context, { budgetTokens: this.options.historyTokens, diffLines: this.options.diffLines }),
       parent: parentSection(context, this.options.diffLines),
+      notebook: notebookSection(context, this.options.notebookTokens),
+      learned: learnedSection(context),
       instruction: context.instruction ?? '',
       ideaNumber: String(context.ideaId),
     };
-    const system = renderTemplate(this.options.prompts.system, values).map((part) => ({ ...part, cache: true }));
-    const user = renderTemplate(this.options.prompts.user, values);
+    const { prompts } = this.options;
+    const system = renderTemplate(prompts.system, values).map((part) => ({ ...part, cache: true }));
+    const user = renderTemplate(prompts.user, values);
+    // A template of the user's own that places neither still gets them: the notebook (the same all
+    // run) after the system prompt, what was learned before the rest of the message.
+    const uses = (name: string) => new RegExp(`\\{\\{\\s*${name}\\s*\\}\\}`).test(prompts.system + prompts.user);
+    if (values.notebook && !uses('notebook')) system.push({ text: values.notebook, cache: true });
+    if (values.learned && !uses('learned')) user.unshift({ text: values.learned });
     // Appended after the template (any template, the user's own included), uncached: it changes mid-run.
     const guidance = guidanceSection(context);
     if (guidance) user.push({ text: guidance });

@@ -4,8 +4,10 @@ import type { GpuPool } from '../../sandbox/gpu-pool.ts';
 import type { SearchStrategy } from '../../search/strategy.ts';
 import type { RunStore } from '../../store/run-store.ts';
 import type { Auditor, Coder, Sandbox, Thinker, Workspace } from '../interfaces.ts';
+import type { ReflectionSettings, Reflector } from '../reflection.ts';
 import type { ProgressReporter } from '../progress.ts';
 import type { RunConfig } from '../run-config.ts';
+import type { SweepMemory } from './memory.ts';
 import type { RunRecord } from './run-record.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -19,6 +21,9 @@ export interface SweepDependencies {
   /** Reviews each idea that would become the best (./audit.ts); absent: no review. */
   auditor?: Auditor;
   strategy: SearchStrategy;
+  /** Reflects on the run when it ends and every `reflection.every` ideas, writing the lab notebook (src/core/sweep/memory.ts); none: no reflection. */
+  reflector?: Reflector;
+  reflection?: ReflectionSettings;
   gpuPool: GpuPool;
   /** The evaluator frozen when the run was created. */
   evaluatorDir?: string;
@@ -33,4 +38,6 @@ export interface SweepParts {
   config: RunConfig;
   record: RunRecord;
   scheduler: Scheduler;
+  /** The lab notebook the run started from, and its reflections. */
+  memory: SweepMemory;
 }

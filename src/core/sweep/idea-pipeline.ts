@@ -14,6 +14,7 @@ import type { IdeaDraft, IdeaRecord } from '../types.ts';
 import { worktreeSession } from './coding-session.ts';
 import type { SweepParts } from './dependencies.ts';
 import { IdeaEvaluator } from './evaluation.ts';
+import { recordMemorySeen } from './memory.ts';
 import { researchContext } from './research-context.ts';
 import { Drained, isFatal } from './scheduler.ts';
 
@@ -132,6 +133,8 @@ export class IdeaPipeline {
       // Which guidance the idea was proposed under (a retry may have seen newer guidance than the first try).
       if (context.guidance === undefined) delete meta.guidance;
       else meta.guidance = { text: context.guidance, sha256: guidanceHash(context.guidance) };
+      // Which notebook and which reflection it saw (src/core/sweep/memory.ts).
+      recordMemorySeen(meta, context);
       if (!verdict.ok) {
         rejections.push(verdict.message);
         meta.rejected = rejections;

@@ -26,6 +26,7 @@ import { isFinished } from '../ideas.ts';
 import type { IdeaDraft, IdeaRecord } from '../types.ts';
 import type { SweepDependencies, SweepParts } from './dependencies.ts';
 import { IdeaPipeline } from './idea-pipeline.ts';
+import { SweepMemory } from './memory.ts';
 import { recoverInterrupted, requeueUnfinished } from './recovery.ts';
 import { RunRecord } from './run-record.ts';
 import { Scheduler } from './scheduler.ts';
@@ -91,6 +92,11 @@ export async function runSweep(deps: SweepDependencies): Promise<SweepSummary> {
       progress.report({ type: 'stopping', reason: limit, hardStop: config.hardStop });
       scheduler.drain();
     }
+    // Every `reflection.every` ideas the thinker steps back; new proposals wait for it (evaluations run on).
+    if (!scheduler.draining && parts.memory.due()) {
+      await parts.memory.reflect('periodic');
+      continue;
+    }
     // Keep enough ideas prepared that a freed slot never waits (see Scheduler.lookahead()).
     if (!scheduler.draining && record.ideasStarted() < config.ideas && scheduler.preparing < scheduler.lookahead()) {
       const proposal = deps.strategy.next(record.view());
@@ -106,6 +112,8 @@ export async function runSweep(deps: SweepDependencies): Promise<SweepSummary> {
     await scheduler.untilSomethingChanges();
   }
   await scheduler.settle();
+  // A sweep that ended (not one stopped by Ctrl-C or a fatal error: resume goes on with it) says what it established.
+  if (!scheduler.fatal && !signal.aborted) await parts.memory.reflect('final');
   // No worktree outlives the sweep (a resumed one checks out what it needs again).
   await workspace.cleanup().catch(() => {});
   if (scheduler.fatal) {
@@ -138,7 +146,8 @@ function sweepParts(deps: SweepDependencies): SweepParts {
   });
   const record = new RunRecord(store, config, environment, strategy, progress, scheduler);
   if (saved !== undefined) strategy.restoreState(saved);
-  return { deps, config, record, scheduler };
+  const parts = { deps, config, record, scheduler };
+  return { ...parts, memory: new SweepMemory(parts) };
 }
 
 function baselineFailed({ record, deps }: SweepParts): BaselineFailed {

@@ -1,6 +1,6 @@
 /**
  * What an agent is told when it proposes or implements an idea: the run's history, the parent's
- * code, reproducible randomness, and the ledger through which its model calls are recorded and
+ * code, the lab notebook and the latest reflection (./memory.ts), reproducible randomness, and the ledger through which its model calls are recorded and
  * --max-cost is enforced.
  */
 import type { ResearchContext } from '../interfaces.ts';
@@ -17,7 +17,9 @@ export async function researchContext(
   attempt = 0,
 ): Promise<ResearchContext> {
   const { store, workspace, environment } = parts.deps;
-  const { record, scheduler, config } = parts;
+  const { record, scheduler, config, memory } = parts;
+  const notebook = memory.view();
+  const learned = memory.learned();
   const parent = parentId === null ? null : (record.idea(parentId) ?? null);
   const parentCommit = parent?.commit ?? workspace.baseCommit;
   // Read afresh each time: the person may steer the sweep while it runs.
@@ -33,6 +35,8 @@ export async function researchContext(
     instruction,
     ...(guidance.ok && guidance.text !== null ? { guidance: guidance.text } : {}),
     ...(typeof thinkerModel === 'string' ? { thinkerModel } : {}),
+    ...(notebook ? { notebook } : {}),
+    ...(learned ? { learned } : {}),
     readFile: (relativePath) => workspace.readFile(parentCommit, relativePath),
     readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
     listFiles: () => workspace.listFiles(parentCommit),
