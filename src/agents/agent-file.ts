@@ -209,9 +209,11 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
   const role = <R extends 'thinker' | 'coder' | 'auditor' | 'reflector'>(name: R, entry: Record<string, unknown> = {}): RoleSettings => {
     // The reflector uses the thinker's model unless its own block says otherwise (not its prompts
     // or output cap; nothing of it when the reflector names another provider).
-    const { prompts: _prompts, maxOutputTokens: _cap, models: _models, portfolio: _portfolio, ...thinkerModel } = config.thinker;
+    // With a thinker portfolio the reflector takes its first model.
+    const { prompts: _prompts, maxOutputTokens: _cap, models, portfolio: _portfolio, ...thinkerModel } = config.thinker;
+    const { weight: _weight, ...firstModel } = models?.[0] ?? { weight: 1 };
     const otherProvider = config.reflector.provider !== undefined && config.reflector.provider !== (config.thinker.provider ?? config.model.provider);
-    const inherited = name === 'reflector' && !otherProvider ? stripUndefined(thinkerModel) : {};
+    const inherited = name === 'reflector' && !otherProvider ? { ...stripUndefined(thinkerModel), ...stripUndefined(firstModel) } : {};
     const settings = { ...config.model, ...inherited, ...stripUndefined(config[name] ?? {}), ...stripUndefined(entry) };
     if (!settings.provider) {
       throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (${listed(PROVIDER_NAMES)}), here or under model:`);
