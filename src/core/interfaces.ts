@@ -6,6 +6,7 @@
 import type { Environment } from '../environment/load.ts';
 import type { Interpreter } from '../environment/interpreter.ts';
 import type { Resources, StepConfig } from '../environment/schema.ts';
+import type { EvaluationCurve } from '../store/tables.ts';
 import type { Edit, Failure, FailureReason, IdeaDraft, IdeaRecord, Usage } from './types.ts';
 
 // ─── Agents ────────────────────────────────────────────────────────────────────────────────
@@ -64,6 +65,11 @@ export interface ResearchContext {
    * with `researcher steer`), read afresh for each proposal; absent when there is none.
    */
   guidance?: string;
+  /**
+   * The learning curves the runs reported so far (the run store's, every idea's, evaluations in
+   * order); absent or empty when the environment declares no `progress:`.
+   */
+  curves?: readonly EvaluationCurve[];
   /** Reproducible randomness for this idea. */
   random: () => number;
   /** Cancels model calls when the sweep stops. */
