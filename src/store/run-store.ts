@@ -343,6 +343,8 @@ export class RunStore {
       .raw()
       .get();
     const calls = this.db.prepare('SELECT COUNT(*) FROM model_calls').raw().get();
-    return [ideas, evaluations, calls];
+    // Progress points: the live view redraws running curves as they grow.
+    const progress = this.db.prepare('SELECT COUNT(*) FROM progress').raw().get();
+    return [ideas, evaluations, calls, progress];
   }
 }
