@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { checkEnvironment, runOnce } from '../environment/check.ts';
+import { progressFromLog } from '../environment/progress-guess.ts';
 import { environmentYaml, isDirectory, metricFromLog, surveyRepo, type MetricGuess } from '../environment/init.ts';
 import { crashCause, readLogTail } from '../reward/log-cause.ts';
 import { stepFailure } from '../reward/evaluate.ts';
@@ -63,9 +64,11 @@ async function init(args: string[]): Promise<number> {
   writeFileSync(file, yaml);
   if (parsed.values.run && survey.command) {
     // The real log settles what reading the code could only guess: which line carries the metric.
-    const fromLog = await readRealLog(environmentDir, survey.metric?.pattern ?? null);
-    if (fromLog) {
-      survey.metric = fromLog;
+    const { metric: fromLog, logText } = await readRealLog(environmentDir, survey.metric?.pattern ?? null);
+    survey.progress = logText === null ? null : progressFromLog(logText, (fromLog ?? survey.metric)?.name ?? null);
+    if (survey.progress) console.log(`  the real log shows a learning curve ("${survey.progress.line}"): progress: reads it`);
+    if (fromLog || survey.progress) {
+      if (fromLog) survey.metric = fromLog;
       ({ yaml, todos } = environmentYaml(name, codePath, survey, { interpreter, repoDir, shownDir }));
       writeFileSync(file, yaml);
     }
@@ -99,9 +102,13 @@ async function init(args: string[]): Promise<number> {
 
 /**
  * `env init --run`: runs the written environment's command once and reads its log. Returns a
- * reward read from the real output when the guessed one did not match it; null to keep the guess.
+ * reward read from the real output when the guessed one did not match it (null to keep the
+ * guess), and the log of a run that succeeded (null when it failed).
  */
-async function readRealLog(environmentDir: string, guessedPattern: string | null): Promise<MetricGuess | null> {
+async function readRealLog(
+  environmentDir: string,
+  guessedPattern: string | null,
+): Promise<{ metric: MetricGuess | null; logText: string | null }> {
   const environment = loadEnvironment(environmentDir);
   console.log(
     `running the baseline once to read its real log (up to ${formatLimit(environment.config.run.timeout)}; interpreter ${describeInterpreter(environment.interpreter)})`,
@@ -122,12 +129,12 @@ async function readRealLog(environmentDir: string, guessedPattern: string | null
     for (const line of before) console.log(`      ${line}`);
     console.log(`  full log: ${logPath}`);
     console.log(`  the reward below is still a guess from the code; fix the run, then \`researcher env check\``);
-    return null;
+    return { metric: null, logText: null };
   }
   if (guessedPattern && new RegExp(guessedPattern, 'm').test(text)) {
     const scored = extractMetric(environment.config.reward, { dir: path.dirname(logPath), logPath });
     console.log(`  the real log matches the guessed reward${scored.ok ? `: ${scored.reward}` : ''} (log: ${logPath})`);
-    return null;
+    return { metric: null, logText: text };
   }
   const found = metricFromLog(text);
   console.log(
@@ -135,7 +142,7 @@ async function readRealLog(environmentDir: string, guessedPattern: string | null
       ? `  the real log prints "${found.line}": the reward now reads it (log: ${logPath})`
       : `  no line of the real log looks like a metric (log: ${logPath})`,
   );
-  return found;
+  return { metric: found, logText: text };
 }
 
 /** A path as the user would type it: relative to here unless that climbs out of it. */

@@ -8,6 +8,7 @@ import type { Interpreter } from '../environment/interpreter.ts';
 import type { Resources, StepConfig } from '../environment/schema.ts';
 import type { BestKnown } from './reflection.ts';
 import type { AuditVerdict, Edit, Failure, FailureReason, IdeaDraft, IdeaRecord, Usage } from './types.ts';
+import type { EvaluationCurve } from '../store/tables.ts';
 
 // ─── Agents ────────────────────────────────────────────────────────────────────────────────
 
@@ -74,6 +75,11 @@ export interface ResearchContext {
   notebook?: NotebookView;
   /** The run's latest reflection, "what we have learned so far" (src/core/reflection.ts); absent before the first. */
   learned?: { text: string; reflectionId: number; sha256: string };
+  /**
+   * The learning curves the runs reported so far (the run store's, every idea's, evaluations in
+   * order); absent or empty when the environment declares no `progress:`.
+   */
+  curves?: readonly EvaluationCurve[];
   /** Reproducible randomness for this idea. */
   random: () => number;
   /** Cancels model calls when the sweep stops. */

@@ -16,6 +16,7 @@ import { compileRules } from '../patch/guard.ts';
 import { scoreRun } from '../reward/evaluate.ts';
 import { mean, std } from '../core/statistics.ts';
 import { GitWorkspace } from '../workspace/git.ts';
+import { curveCheckLine, seedCurve } from './check-curve.ts';
 import type { Environment } from './load.ts';
 
 export interface CheckLine {
@@ -94,6 +95,7 @@ export async function checkEnvironment(environment: Environment, options: CheckO
     });
 
     const rewards: number[] = [];
+    const curves: { step: number; value: number }[][] = [];
     for (let seed = 0; seed < options.seeds; seed++) {
       const folder = path.join(logsDir, `seed-${seed}`);
       const request = runRequest(environment, dir, folder, seed, options.gpus ?? []);
@@ -122,6 +124,12 @@ export async function checkEnvironment(environment: Environment, options: CheckO
       }
       rewards.push(scored.reward);
       say({ ok: true, message: `baseline seed ${seed}: reward ${scored.reward} (${(result.durationMs / 1000).toFixed(1)}s)` });
+      if (config.progress) curves.push(seedCurve(config.progress, request.logPath, request.outputDir));
+    }
+    if (config.progress) {
+      const curveLine = curveCheckLine(config.progress, curves);
+      keepLogs ||= !curveLine.ok; // the user will want to see what the run printed
+      say(curveLine.ok ? curveLine : { ...curveLine, message: `${curveLine.message} (logs: ${logsDir})` });
     }
 
     // The value function must refuse a run that produced nothing, not score it.

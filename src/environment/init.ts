@@ -21,6 +21,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { ProgressGuess } from './progress-guess.ts';
 import { BUDGET_WORD, SEED_WORD, escapeRegex, findKnobs, findMetric, type KnobGuess, type MetricGuess } from './init-guesses.ts';
 import type { Interpreter } from './interpreter.ts';
 
@@ -39,6 +40,8 @@ export interface RepoSurvey {
   env: Record<string, string>;
   envNote: string | null;
   metric: MetricGuess | null;
+  /** The learning curve the real log shows (`env init --run`, progress-guess.ts); absent without one. */
+  progress?: ProgressGuess | null;
   knobs: KnobGuess[];
   editable: string[];
   context: string[];
@@ -280,6 +283,18 @@ export function environmentYaml(
       'reward: no printed metric found; give a regex over the output whose first group is the metric, or a JSON file the run writes',
     );
     lines.push('reward: { source: regex, pattern: "TODO: a regex whose first group is the metric", goal: maximize }');
+  }
+
+  if (survey.progress) {
+    const p = survey.progress;
+    const rewardGoal = survey.metric?.goal ?? 'maximize';
+    lines.push(
+      `# The run's log prints ${p.line.includes('"') ? `'${p.line}'` : `"${p.line}"`}: its learning curve is "${p.name}" by step.`,
+      p.stepsFromLog
+        ? "# steps: the full run's last step, as the log printed it."
+        : '# steps: a guess, the last step this run printed; set it to the step a full run reaches.',
+      `progress: { pattern: ${q(p.pattern)}, steps: ${p.steps}${p.goal !== rewardGoal ? `, goal: ${p.goal}` : ''} }`,
+    );
   }
 
   if (survey.knobs.length) {

@@ -4,7 +4,8 @@
  *
  * report.html: one self-contained page (inline CSS, read from report.css beside this module; inline
  * SVG; a few lines of inline script; no network, no CDN) that a researcher opens in the morning: the headline numbers, reward over
- * time, a sortable leaderboard, the lineage of ideas and a card per idea with its diff and log.
+ * time, the learning curves (curve-svg.ts), a sortable leaderboard, the lineage of ideas and a card
+ * per idea with its diff and log.
  * The live view (`researcher watch`) serves the same page with a script that reloads it when the
  * run changes.
  */
@@ -14,6 +15,7 @@ import { diffToHtml, escapeHtml } from './diff-html.ts';
 import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model.ts';
 import { hasSeveralModels, modelTallyHtml } from './model-tally.ts';
 import { rewardPlotSvg } from './reward-plot.ts';
+import { learningCurvesPanel, runningCurvesPanel } from './curve-svg.ts';
 import { formatDuration, formatNumber, plural, truncate } from '../core/format.ts';
 
 export interface RenderOptions {
@@ -37,15 +39,17 @@ ${styleSheet()}</style>
 </head>
 <body${options.live ? ` data-live-version="${escapeHtml(options.live.version)}" data-live-events="${escapeHtml(options.live.eventsPath)}"` : ''}>
 ${header(model, options)}
-<nav class="toc"><a href="#plot">Reward over time</a><a href="#leaderboard">Leaderboard</a>${model.hasChains ? '<a href="#lineage">Lineage</a>' : ''}<a href="#ideas">Ideas</a>${hasSeveralModels(summary.models) ? '<a href="#models">Models</a>' : ''}<a href="#totals">Totals</a></nav>
+<nav class="toc"><a href="#plot">Reward over time</a>${model.curves.byIdea.size ? '<a href="#curves">Learning curves</a>' : ''}<a href="#leaderboard">Leaderboard</a>${model.hasChains ? '<a href="#lineage">Lineage</a>' : ''}<a href="#ideas">Ideas</a>${hasSeveralModels(summary.models) ? '<a href="#models">Models</a>' : ''}<a href="#totals">Totals</a></nav>
 <main>
 ${headline(model)}
 ${tiles(model)}
+${runningCurvesPanel(model)}
 <section id="plot" class="panel">
   <div class="panel-head"><h2>Reward over time</h2>${model.points.length || model.earlyFailures.length ? plotLegend(model) : ''}</div>
   ${rewardPlotSvg(model)}
   <p class="hint">Each point is one evaluation (one seed of one idea); click it to jump to the idea. The step line is the best idea mean so far.</p>
 </section>
+${learningCurvesPanel(model)}
 <section id="leaderboard" class="panel">
   <div class="panel-head"><h2>Leaderboard</h2><span class="hint">click a column to sort · ${summary.goal === 'maximize' ? 'higher' : 'lower'} reward is better</span></div>
   ${leaderboard(model)}

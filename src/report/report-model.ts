@@ -1,13 +1,16 @@
 /**
  * What the report shows, computed once from the run summary (the `show --json` shape) so that
  * report.html, summary.md and the live view all say the same thing: the timeline of evaluations,
- * the best-so-far curve, the noise judgement, the lineage tree and the run's totals.
+ * the best-so-far curve, the noise judgement, the lineage tree, the learning curves (curve-model.ts)
+ * and the run's totals.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isBetter } from '../core/ideas.ts';
 import { readFileNoFollow } from '../reward/safe-read.ts';
 import { seedDir } from '../store/idea-files.ts';
+import type { EvaluationCurve } from '../store/tables.ts';
+import { buildCurvesModel, type CurvesModel } from './curve-model.ts';
 import { rankedIdeas } from './leaderboard.ts';
 import type { EvaluationSummary, IdeaSummary, RunSummary } from './run-summary.ts';
 
@@ -98,13 +101,15 @@ export interface ReportModel {
   /** True when some idea was built on another idea (serial --build-on best, evolutionary search). */
   hasChains: boolean;
   totals: Totals;
+  /** The learning curves the runs reported (empty when the environment declares no progress). */
+  curves: CurvesModel;
   generatedAt: string;
 }
 
 const LOG_TAIL_LINES = 40;
 const LOG_TAIL_BYTES = 64 * 1024;
 
-export function buildReportModel(summary: RunSummary, options: { now?: Date } = {}): ReportModel {
+export function buildReportModel(summary: RunSummary, options: { now?: Date; curves?: readonly EvaluationCurve[] } = {}): ReportModel {
   const runDir = summary.run.dir;
   const goal = summary.goal;
   const times = summary.ideas.flatMap((idea) => [idea.createdAt, ...idea.evaluations.map((e) => e.startedAt)]);
@@ -191,6 +196,7 @@ export function buildReportModel(summary: RunSummary, options: { now?: Date } = 
     lineage: buildLineage(views),
     hasChains: views.some((idea) => idea.parent !== null && idea.parent !== 0),
     totals: totalsOf(summary, views, points.length, lastMoment),
+    curves: buildCurvesModel(options.curves ?? [], summary.ideas),
     generatedAt: (options.now ?? new Date()).toISOString(),
   };
 }

@@ -64,7 +64,9 @@ export async function startWatchServer(options: WatchOptions): Promise<WatchServ
       case '/':
       case '/report.html': {
         current = runVersion(store);
-        const html = renderReportHtml(buildReportModel(summarizeRun(store)), { live: { eventsPath: EVENTS_PATH, version: current } });
+        const html = renderReportHtml(buildReportModel(summarizeRun(store), { curves: store.curves() }), {
+          live: { eventsPath: EVENTS_PATH, version: current },
+        });
         send(response, 'text/html; charset=utf-8', html);
         return;
       }

@@ -20,7 +20,7 @@ export interface WrittenReport {
 }
 
 export function writeReport(store: RunStore, outDir: string = store.runDir): WrittenReport {
-  const model = buildReportModel(summarizeRun(store));
+  const model = buildReportModel(summarizeRun(store), { curves: store.curves() });
   const html = path.join(outDir, REPORT_FILE);
   const markdown = path.join(outDir, SUMMARY_FILE);
   writeAtomically(html, renderReportHtml(model));

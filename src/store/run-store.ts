@@ -378,6 +378,8 @@ export class RunStore {
       .get();
     const calls = this.db.prepare('SELECT COUNT(*) FROM model_calls').raw().get();
     const audits = this.db.prepare('SELECT idea_id, verdict, accepted_at FROM audits ORDER BY idea_id').raw().all();
-    return [ideas, evaluations, calls, audits];
+    // Progress points: the live view redraws running curves as they grow.
+    const progress = this.db.prepare('SELECT COUNT(*) FROM progress').raw().get();
+    return [ideas, evaluations, calls, audits, progress];
   }
 }

@@ -15,6 +15,7 @@ import { difference } from '../../core/statistics.ts';
 import type { IdeaRecord } from '../../core/types.ts';
 import type { Environment } from '../../environment/load.ts';
 import { compileRules } from '../../patch/guard.ts';
+import { curveTexts } from './curve-text.ts';
 
 /** Rough token count (about four characters per token for code and English). */
 export function estimateTokens(text: string): number {
@@ -208,18 +209,22 @@ function outcomeText(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: G
   return `${idea.failureReason ?? 'failed'}${error ? ` — ${error}` : ''}`;
 }
 
-function ideaLine(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, errorChars: number): string {
-  return `- #${idea.id} "${clip(idea.title, 120)}"${idea.parentId ? ` (built on #${idea.parentId})` : ''}: ${outcomeText(idea, baseline, goal, errorChars)}`;
+/** Each idea's learning curve as one line's tail (curve-text.ts), by idea id. */
+type Curves = ReadonlyMap<number, string>;
+
+function ideaLine(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, errorChars: number, curves: Curves): string {
+  const curve = curves.get(idea.id);
+  return `- #${idea.id} "${clip(idea.title, 120)}"${idea.parentId ? ` (built on #${idea.parentId})` : ''}: ${outcomeText(idea, baseline, goal, errorChars)}${curve ? `; ${curve}` : ''}`;
 }
 
 /** An idea with its hypothesis and, when it succeeded, its diff. */
-function fullEntry(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, diffLines: number): string {
+function fullEntry(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, diffLines: number, curves: Curves): string {
   const diff = idea.status === 'succeeded' ? diffExcerpt(idea.diff, diffLines) : '';
-  return `${ideaLine(idea, baseline, goal, 300)}\n  hypothesis: ${clip(idea.hypothesis, 300)}${diff}`;
+  return `${ideaLine(idea, baseline, goal, 300, curves)}\n  hypothesis: ${clip(idea.hypothesis, 300)}${diff}`;
 }
 
-function compactEntry(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal): string {
-  return ideaLine(idea, baseline, goal, 100);
+function compactEntry(idea: IdeaRecord, baseline: IdeaRecord | undefined, goal: Goal, curves: Curves): string {
+  return ideaLine(idea, baseline, goal, 100, curves);
 }
 
 interface IdeaLog {
@@ -238,7 +243,7 @@ interface IdeaLog {
  * one line — so at 500 ideas the prompt stays within budget and its prefix still changes only
  * once every FOLD_STEP ideas.
  */
-function ideaLog(finished: IdeaRecord[], baseline: IdeaRecord | undefined, goal: Goal, options: HistoryOptions): IdeaLog {
+function ideaLog(finished: IdeaRecord[], baseline: IdeaRecord | undefined, goal: Goal, options: HistoryOptions, curves: Curves): IdeaLog {
   const withDiff = new Set<number>();
   const head: string[] = [];
   let headTokens = 0;
@@ -247,7 +252,7 @@ function ideaLog(finished: IdeaRecord[], baseline: IdeaRecord | undefined, goal:
   for (; index < finished.length; index++) {
     const idea = finished[index];
     if (full) {
-      const entry = fullEntry(idea, baseline, goal, options.diffLines);
+      const entry = fullEntry(idea, baseline, goal, options.diffLines, curves);
       if (headTokens + estimateTokens(entry) <= options.budgetTokens * FULL_SHARE) {
         head.push(entry);
         headTokens += estimateTokens(entry);
@@ -256,13 +261,13 @@ function ideaLog(finished: IdeaRecord[], baseline: IdeaRecord | undefined, goal:
       }
       full = false; // once the head stops taking full entries, it never takes one again
     }
-    const entry = compactEntry(idea, baseline, goal);
+    const entry = compactEntry(idea, baseline, goal, curves);
     if (headTokens + estimateTokens(entry) > options.budgetTokens * HEAD_SHARE) break;
     head.push(entry);
     headTokens += estimateTokens(entry);
   }
 
-  const rest = finished.slice(index).map((idea) => ({ idea, entry: compactEntry(idea, baseline, goal) }));
+  const rest = finished.slice(index).map((idea) => ({ idea, entry: compactEntry(idea, baseline, goal, curves) }));
   let windowTokens = rest.reduce((sum, r) => sum + estimateTokens(r.entry), 0);
   let start = 0;
   while (start < rest.length && windowTokens > options.budgetTokens * WINDOW_SHARE) {
@@ -283,25 +288,32 @@ function ideaLog(finished: IdeaRecord[], baseline: IdeaRecord | undefined, goal:
 
 /**
  * The run so far, for the thinker: the baseline, then every finished idea in the order it
- * finished (an append-only log: see ideaLog), then the standings — the best ideas (with the
+ * finished (an append-only log: see ideaLog; each entry with a few points of its learning curve
+ * when the run reported progress: see curve-text.ts), then the standings — the best ideas (with the
  * diffs the log does not show), recent failures with their reasons, and the ideas in progress.
  * Everything that changes from one call to the next is in the standings, at the end, so the
  * provider's prompt cache covers all that comes before.
  */
-export function historySection(context: Pick<ResearchContext, 'history' | 'environment'>, options: HistoryOptions): string {
+export function historySection(context: Pick<ResearchContext, 'history' | 'environment' | 'curves'>, options: HistoryOptions): string {
   const goal = context.environment.config.reward.goal;
   const baseline = context.history.find((idea) => idea.id === 0);
   const ideas = context.history.filter((idea) => idea.id !== 0);
+  const curves = curveTexts(context.curves, context.environment.config.progress?.steps);
+  const baselineCurve = baseline && curves.get(baseline.id);
   const out: string[] = [];
   if (baseline) {
-    out.push(baseline.status === 'succeeded' ? `Baseline (the unmodified code): ${rewardText(baseline, undefined, goal)}.` : `Baseline: ${baseline.status}.`);
+    out.push(
+      baseline.status === 'succeeded'
+        ? `Baseline (the unmodified code): ${rewardText(baseline, undefined, goal)}${baselineCurve ? `; ${baselineCurve}` : ''}.`
+        : `Baseline: ${baseline.status}.`,
+    );
   }
   if (ideas.length === 0) {
     out.push('No ideas have been tried yet.');
     return out.join('\n');
   }
   const finished = ideas.filter(isFinished).sort(byFinish);
-  const log = ideaLog(finished, baseline, goal, options);
+  const log = ideaLog(finished, baseline, goal, options, curves);
   out.push('', finished.length ? log.text : 'No idea has finished yet.');
   const before = out.join('\n');
 
@@ -324,7 +336,7 @@ export function historySection(context: Pick<ResearchContext, 'history' | 'envir
     const failures = failed.slice(0, failureCount);
     if (failures.length) {
       lines.push('', `Recent failures (${failed.length} in all, newest first), with the reason:`);
-      for (const idea of failures) lines.push(ideaLine(idea, baseline, goal, 120));
+      for (const idea of failures) lines.push(ideaLine(idea, baseline, goal, 120, curves));
     }
     if (inProgress.length) {
       lines.push('', 'In progress now (do not propose these again):');

@@ -40,6 +40,7 @@ export async function researchContext(
     readFile: (relativePath) => workspace.readFile(parentCommit, relativePath),
     readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
     listFiles: () => workspace.listFiles(parentCommit),
+    curves: store.curves(),
     // A retried proposal gets fresh randomness, or a seeded thinker would repeat itself.
     random: seededRandom(attempt === 0 ? mixSeed(config.randomSeed, ideaId) : mixSeed(config.randomSeed, ideaId, attempt)),
     signal: scheduler.prepareSignal,

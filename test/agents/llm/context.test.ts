@@ -4,10 +4,11 @@ import { renderTemplate } from '../../../src/agents/llm/template.ts';
 import type { Goal } from '../../../src/core/ideas.ts';
 import type { ResearchContext } from '../../../src/core/interfaces.ts';
 import type { IdeaRecord } from '../../../src/core/types.ts';
+import type { EvaluationCurve } from '../../../src/store/tables.ts';
 import { EnvironmentConfig } from '../../../src/environment/schema.ts';
 
 /** A research context over files held in memory (one commit, "c0"). */
-function contextWith(files: Record<string, string>, history: IdeaRecord[] = [], goal: Goal = 'maximize'): ResearchContext {
+function contextWith(files: Record<string, string>, history: IdeaRecord[] = [], goal: Goal = 'maximize', progress?: { pattern: string; steps: number }): ResearchContext {
   const config = EnvironmentConfig.parse({
     name: 'mem',
     description: 'Train a tiny model.',
@@ -18,6 +19,7 @@ function contextWith(files: Record<string, string>, history: IdeaRecord[] = [], 
     run: { command: 'python3 train.py', timeout: '1m' },
     reward: { source: 'json', file: 'metrics.json', key: 'acc', goal },
     knobs: [{ name: 'lr', file: 'config.py', pattern: '^LR = (\\S+)', type: 'float', min: 0.001, max: 1 }],
+    ...(progress ? { progress } : {}),
   });
   const read = async (p: string) => files[p] ?? null;
   return {
@@ -167,6 +169,45 @@ describe('the run so far, for the thinker', () => {
     }
     expect(rewrites).toBeGreaterThan(0); // 300 ideas do not fit 1,500 tokens: some are folded
     expect(rewrites).toBeLessThanOrEqual(Math.ceil(300 / 10));
+  });
+});
+
+describe('learning curves in the history', () => {
+  const progress = { pattern: 'step (?<step>\\d+) acc (?<value>[\\d.]+)', steps: 60 };
+  const points = (values: number[], every = 5) => values.map((value, i) => ({ step: i * every, value, atMs: i * 1000 }));
+  const curve = (evaluationId: number, ideaId: number, values: number[], seed = 0): EvaluationCurve => ({ evaluationId, ideaId, seed, points: points(values) });
+  const history = [
+    idea(0, { title: 'baseline', reward: 0.95, finishedAt: '2026-01-01T00:01:00.000Z' }),
+    idea(1, { reward: 0.97, finishedAt: '2026-01-01T00:02:00.000Z' }),
+    idea(2, { status: 'failed', failureReason: 'timed-out', error: 'killed after 60 s', finishedAt: '2026-01-01T00:03:00.000Z' }),
+    idea(3, { reward: 0.5, finishedAt: '2026-01-01T00:04:00.000Z' }),
+  ];
+  // Thirteen points each (steps 0-60), but idea 2's run ended at step 15 and idea 3 has no curve.
+  const rising = [0.88, 0.9, 0.91, 0.92, 0.93, 0.93, 0.94, 0.94, 0.95, 0.95, 0.96, 0.96, 0.97];
+  const curves = [curve(1, 0, rising.map((v) => v - 0.02)), curve(2, 1, rising), curve(3, 2, [0.88, 0.6, 0.31, 0.12]), curve(4, 1, rising.map(() => 0.5), 1)];
+
+  it('shows five points of the first evaluation of each idea next to its outcome, and where a run ended before the full run', () => {
+    const text = historySection({ ...contextWith({}, history, 'maximize', progress), curves }, { budgetTokens: 10_000, diffLines: 0 });
+    expect(text).toMatch(/^Baseline \(the unmodified code\): reward 0\.95; curve: 0\.86@0 0\.9@15 0\.92@30 0\.93@45 0\.95@60\.\n/);
+    // Idea 1's second seed (evaluation 4, flat at 0.5) is not what the entry shows.
+    expect(text).toContain('- #1 "idea 1": reward 0.97, +0.02 vs baseline (better); curve: 0.88@0 0.92@15 0.94@30 0.95@45 0.97@60\n');
+    expect(text).toContain('- #2 "idea 2": timed-out — killed after 60 s; curve: 0.88@0 0.6@5 0.31@10 0.12@15 (ended at step 15 of 60)\n');
+    expect(text).toMatch(/- #3 "idea 3": reward 0\.5, -0\.45 vs baseline \(worse\)\n/);
+  });
+
+  it('keeps the history append-only with curves: a new idea or a confirmation seed never rewrites an earlier entry', () => {
+    const grown = [...history, idea(4, { status: 'running' })];
+    const before = historySection({ ...contextWith({}, grown, 'maximize', progress), curves }, { budgetTokens: 10_000, diffLines: 0 });
+    const finished = grown.map((i) => (i.id === 4 ? { ...i, status: 'succeeded' as const, reward: 0.9, finishedAt: '2026-01-01T00:09:00.000Z' } : i));
+    const more = [...curves, curve(5, 4, rising), curve(6, 0, rising.map(() => 0.1), 1)];
+    const after = historySection({ ...contextWith({}, finished, 'maximize', progress), curves: more }, { budgetTokens: 10_000, diffLines: 0 });
+    expect(after.startsWith(before.slice(0, before.indexOf('\n\nBest ideas so far')))).toBe(true);
+    expect(after).toContain('- #4 "idea 4": reward 0.9, -0.05 vs baseline (worse); curve: 0.88@0');
+  });
+
+  it('shows no curve where the environment declares no progress or the run reported none', () => {
+    const text = historySection(contextWith({}, history), { budgetTokens: 10_000, diffLines: 0 });
+    expect(text).not.toContain('curve:');
   });
 });
 
