@@ -151,7 +151,11 @@ export class RunStore {
     this.transaction(() => {
       const evaluations = this.evaluations(id).filter((e) => e.status !== 'running');
       const rewards = evaluations.filter((e) => e.status === 'succeeded').map((e) => e.reward as number);
-      if (rewards.length > 0) {
+      // A seed stopped early makes the idea a stopped one: its other seeds' mean would hide the loss.
+      const stopped = evaluations.find((e) => e.failureReason === 'stopped-early');
+      if (stopped) {
+        this.failIdea(id, { reason: 'stopped-early', message: stopped.error ?? 'stopped early' });
+      } else if (rewards.length > 0) {
         this.db
           .prepare(
             `UPDATE ideas SET status = 'succeeded', reward = ?, reward_std = ?, reward_count = ?,

@@ -152,7 +152,7 @@ export async function runInContainer(
         });
       }, HEALTH_CHECK_MS),
     );
-    logs = await followLogs(container, request.logPath);
+    logs = await followLogs(container, request.logPath, request.onOutput);
 
     let state: Docker.ContainerInspectInfo['State'];
     try {
@@ -315,8 +315,12 @@ function giveToContainerUser(user: Owner, dir: string): void {
   if (process.getuid?.() === 0) chownSync(dir, user.uid, user.gid);
 }
 
-/** Streams a container's stdout and stderr, demultiplexed, into the log file as they come. */
-async function followLogs(container: Docker.Container, logPath: string): Promise<{ done: Promise<void>; stop(): void }> {
+/** Streams a container's stdout and stderr, demultiplexed, into the log file (and `onOutput`) as they come. */
+async function followLogs(
+  container: Docker.Container,
+  logPath: string,
+  onOutput?: (chunk: Buffer) => void,
+): Promise<{ done: Promise<void>; stop(): void }> {
   const file = createWriteStream(logPath, { flags: 'a' });
   let stream: Readable;
   try {
@@ -324,7 +328,16 @@ async function followLogs(container: Docker.Container, logPath: string): Promise
   } catch {
     return { done: new Promise((resolve) => file.end(resolve)), stop: () => {} };
   }
-  container.modem.demuxStream(stream, file, file);
+  // demuxStream only ever calls write() on its sinks: a tee needs no stream machinery.
+  const sink = onOutput
+    ? {
+        write: (chunk: Buffer) => {
+          onOutput(chunk);
+          return file.write(chunk);
+        },
+      }
+    : file;
+  container.modem.demuxStream(stream, sink as NodeJS.WritableStream, sink as NodeJS.WritableStream);
   const ended = new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);
