@@ -152,8 +152,9 @@ def main():
         stats = train_on_rollouts(policy, optimizer, batch, device, pad_id)
         load_policy_into_vllm(policy, llm)
         if step % C.LOG_EVERY == 0 or step == 1:
-            log(f"step {step} train_reward={raw.mean():.3f} format={sum(formats) / len(formats):.3f} "
-                f"mean_len={sum(map(len, response_ids)) / len(response_ids):.0f} loss={stats['loss']:.4f} "
+            # The progress line environment.yaml declares: this step's mean sampled reward.
+            log(f"step {step}/{C.N_GRPO_STEPS} train_reward {raw.mean():.4f} "
+                f"format={sum(formats) / len(formats):.3f} mean_len={sum(map(len, response_ids)) / len(response_ids):.0f} loss={stats['loss']:.4f} "
                 f"grad_norm={stats['grad_norm']:.3f} step_s={time.time() - step_start:.0f} "
                 f"elapsed={time.time() - start:.0f}s")
 

@@ -35,5 +35,7 @@ GRPO_STEPS = 60
 PROMPTS_PER_STEP = 32
 # Gradient-norm clip of every update.
 MAX_GRAD_NORM = 1.0
-# Print a progress line every LOG_EVERY GRPO steps.
-LOG_EVERY = 20
+# Print a progress line every LOG_EVERY GRPO steps, with the greedy accuracy on PROGRESS_PROBE
+# training problems (the curve environment.yaml's progress: reads).
+LOG_EVERY = 5
+PROGRESS_PROBE = 500

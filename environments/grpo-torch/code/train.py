@@ -142,11 +142,16 @@ def main():
     reference.requires_grad_(False)
     optimizer = torch.optim.Adam(policy.parameters(), lr=C.LEARNING_RATE)
 
+    # The progress line environment.yaml declares: greedy accuracy on a fixed probe of training
+    # problems (the held-out reward's cheap proxy; picked without touching the seeded streams).
+    probe = problems[::len(problems) // C.PROGRESS_PROBE]
+    log(f"step 0/{C.GRPO_STEPS} reward {greedy_accuracy(policy, probe, device):.4f}")
     stream = batches(problems, C.PROMPTS_PER_STEP, rng)
     for step in range(1, C.GRPO_STEPS + 1):
         stats = grpo_step(policy, reference, optimizer, next(stream), generator, device)
         if step == 1 or step % C.LOG_EVERY == 0:
-            log(f"step {step} train_reward={stats['train_reward']:.3f} "
+            log(f"step {step}/{C.GRPO_STEPS} reward {greedy_accuracy(policy, probe, device):.4f} "
+                f"train_reward={stats['train_reward']:.3f} "
                 f"train_exact={stats['train_exact']:.3f} loss={stats['loss']:.4f} "
                 f"kl={stats['kl']:.4f} clip_frac={stats['clip_frac']:.3f} "
                 f"elapsed={time.time() - start:.1f}s")
