@@ -4,16 +4,10 @@
  * recorded as `stopped-early` with its partial curve and the rule's reason.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarizeRun } from '../../src/report/run-summary.ts';
-import { REPO_ROOT, createTestRun, scriptedCoder, scriptedThinker } from '../helpers/sweep.ts';
-
-const CURVES = path.join(REPO_ROOT, 'test/fixtures/curves');
-const setX = (value: string) => ({
-  kind: 'search-replace' as const,
-  blocks: [{ path: 'config.py', search: 'X = 0.5', replace: `X = ${value}` }],
-});
+import { CURVES, curvesEnvironment, setCurveX as setX } from '../helpers/curves.ts';
+import { createTestRun, scriptedCoder, scriptedThinker } from '../helpers/sweep.ts';
 
 describe('early stopping in a sweep', () => {
   it('stops a clearly losing idea mid-run, keeps its curve and reason, lets the next idea run, and resumes it as stopped', async () => {
@@ -67,5 +61,14 @@ describe('early stopping in a sweep', () => {
     await on.sweep({ thinker: thinker(), coder: scriptedCoder([setX('0.05')]) });
     expect(on.store.idea(losing.id)!.failureReason).toBe('stopped-early');
     expect(on.store.evaluations(losing.id)).toHaveLength(1);
+  }, 120_000);
+
+  it('reads the curve from a JSON-lines progress file in $OUTPUT_DIR while the run runs', async () => {
+    const run = await createTestRun(curvesEnvironment({ progressFile: true }), { ideas: 1, baselineSeeds: 2 });
+    await run.sweep({ thinker: scriptedThinker([{ title: 'tiny X' }]), coder: scriptedCoder([setX('0.05')]) });
+    const [, losing] = run.store.ideas();
+    expect(losing).toMatchObject({ status: 'failed', failureReason: 'stopped-early' });
+    expect(run.store.curves(0).map((c) => c.points.length)).toEqual([20, 20]);
+    expect(run.store.curves(losing.id)[0].points.at(-1)!.step).toBeLessThan(20);
   }, 120_000);
 });
