@@ -3,11 +3,12 @@
  * container's followed logs while it runs, and a clearly losing idea's container is stopped
  * alone, mid-run, and removed.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DockerSandbox } from '../../src/sandbox/docker/sandbox.ts';
 import { curvesEnvironment, setCurveX } from '../helpers/curves.ts';
 import { createTestRun, scriptedCoder, scriptedThinker } from '../helpers/sweep.ts';
-import { CPU_IMAGE, MOUNT_HOST, containersOfRun, dockerTestsRun, uniqueRunId } from './engine.ts';
+import { CPU_IMAGE, MOUNT_HOST, containersOfRun, dockerTestsRun, request, uniqueRunId } from './engine.ts';
 
 const runs = await dockerTestsRun('the Docker early-stopping test');
 
@@ -32,4 +33,23 @@ describe.skipIf(!runs)('early stopping in Docker', () => {
     run.store.close();
     expect(await containersOfRun(runId)).toEqual([]);
   });
+
+  it(
+    'keeps writing the log of a step that runs longer than the 10 s the log stream gets after the container exits',
+    { timeout: 120_000 },
+    async () => {
+      const sandbox = new DockerSandbox({ hosts: [MOUNT_HOST] });
+      const seen: string[] = [];
+      const req = request('for i in $(seq 1 13); do echo "line $i"; sleep 1; done', { onOutput: (chunk) => seen.push(chunk.toString()) });
+      try {
+        const result = await sandbox.run(req);
+        expect(result.exitCode).toBe(0);
+      } finally {
+        await sandbox.close();
+      }
+      const lines = Array.from({ length: 13 }, (_, i) => `line ${i + 1}`);
+      expect(readFileSync(req.logPath, 'utf8').trim().split('\n')).toEqual(lines);
+      expect(seen.join('').trim().split('\n')).toEqual(lines);
+    },
+  );
 });
