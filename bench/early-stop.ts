@@ -75,25 +75,43 @@ export interface EarlyStopResult {
   sources: { file: string; environment: string; recorded: string; baselineRuns: number; ideas: number; runs: number }[];
   repeats: number;
   rows: EarlyStopRow[];
+  /** Files of bench/curves/ that are not recorded curves, with why. */
+  skipped: string[];
   /** Why nothing was measured (no recorded curves), else null. */
   missing: string | null;
 }
 
 /** The rules compared: the default first, then stricter and looser margins. */
-const RULES = ['on', 'margin:k=1,grace=0.25,window=0.1', 'margin:k=3,grace=0.25,window=0.1', 'margin:k=2,grace=0.5,window=0.1'];
+const RULES = [
+  'on',
+  'margin:k=1,grace=0.25,window=0.1',
+  'margin:k=3,grace=0.25,window=0.1',
+  'margin:k=2,grace=0.15,window=0.1',
+  'margin:k=2,grace=0.5,window=0.1',
+];
 const SLOTS = [2, 4];
 
 export async function earlyStopBench(options: { quick: boolean; log: (line: string) => void }): Promise<EarlyStopResult> {
   const repeats = options.quick ? 200 : 2000;
   const files = existsSync(CURVES_DIR) ? readdirSync(CURVES_DIR).filter((f) => f.endsWith('.json')) : [];
-  const result: EarlyStopResult = { sources: [], repeats, rows: [], missing: null };
+  const result: EarlyStopResult = { sources: [], repeats, rows: [], skipped: [], missing: null };
   if (files.length === 0) {
     result.missing = `no recorded curves in ${path.relative(process.cwd(), CURVES_DIR)}/`;
     return result;
   }
   for (const file of files.sort()) {
-    const parsed = RecordedCurves.safeParse(JSON.parse(readFileSync(path.join(CURVES_DIR, file), 'utf8')));
-    if (!parsed.success) throw new Error(`bench/curves/${file}: ${z.prettifyError(parsed.error)}`);
+    let parsed;
+    try {
+      parsed = RecordedCurves.safeParse(JSON.parse(readFileSync(path.join(CURVES_DIR, file), 'utf8')));
+    } catch (error) {
+      parsed = { success: false as const, error: error as Error };
+    }
+    if (!parsed.success) {
+      // Another kind of file in the folder (notes, raw recordings): said, not fatal.
+      const why = parsed.error instanceof z.ZodError ? z.prettifyError(parsed.error).split('\n')[0] : parsed.error.message;
+      result.skipped.push(`${file}: not a recorded-curves file (${why})`);
+      continue;
+    }
     const curves = parsed.data;
     const baselineRuns = curves.runs.filter((run) => run.baseline);
     const ideas = groupIdeas(curves.runs.filter((run) => !run.baseline));
@@ -113,6 +131,7 @@ export async function earlyStopBench(options: { quick: boolean; log: (line: stri
       }
     }
   }
+  if (result.sources.length === 0) result.missing = `no recorded-curves file in ${path.relative(process.cwd(), CURVES_DIR)}/`;
   return result;
 }
 
@@ -182,7 +201,13 @@ interface Replayed {
 }
 
 /** One replayed sweep. Runs are indexed: -1 - i for the baseline's seed i, i ≥ 0 for the order's ideas. */
-function replay(curves: RecordedCurves, baselineRuns: RecordedRun[], order: RecordedRun[], slots: number, rule: EarlyStopRule | null): Replayed {
+function replay(
+  curves: RecordedCurves,
+  baselineRuns: RecordedRun[],
+  order: RecordedRun[],
+  slots: number,
+  rule: EarlyStopRule | null,
+): Replayed {
   const goal: Goal = curves.goal;
   const msByIdea = order.map(() => 0);
   let slotMs = 0;
@@ -215,7 +240,8 @@ function replay(curves: RecordedCurves, baselineRuns: RecordedRun[], order: Reco
   };
   const bestFinished = () => {
     let best: { index: number; run: RecordedRun } | null = null;
-    for (const done of finishedIdeas) if (done.run.reward !== null && (!best || isBetter(done.run.reward, best.run.reward!, goal))) best = done;
+    for (const done of finishedIdeas)
+      if (done.run.reward !== null && (!best || isBetter(done.run.reward, best.run.reward!, goal))) best = done;
     return best;
   };
   const end = (entry: Running, at: number, stoppedEarly: boolean) => {
