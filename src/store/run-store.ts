@@ -176,6 +176,10 @@ export class RunStore {
   /** Puts an unfinished idea back in the queue (resume): keeps its text and, if any, its change. */
   requeueIdea(id: number): void {
     this.transaction(() => {
+      // The in-flight evaluation is run again from its start, with a fresh curve.
+      this.db
+        .prepare(`DELETE FROM progress WHERE evaluation_id IN (SELECT id FROM evaluations WHERE idea_id = ? AND status = 'running')`)
+        .run(id);
       this.db.prepare(`DELETE FROM evaluations WHERE idea_id = ? AND status = 'running'`).run(id);
       this.db.prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`).run(id);
     });
