@@ -145,7 +145,7 @@ export function earlyStopDecision(
     threshold,
     reason:
       `stopped early at step ${stepText}: its progress value ${formatNumber(value)} was ${goal === 'maximize' ? 'below' : 'above'} ` +
-      `${formatNumber(threshold)}, i.e. ${formatNumber(rule.k)}×${formatNumber(noise)} (the baseline's seed noise) ` +
+      `${formatNumber(threshold)}, i.e. ${formatNumber(rule.k)}×${formatNumber(noise)} (${baseline.length >= 2 ? "the baseline's seed spread" : "the spread of the baseline's curve there"}) ` +
       `${goal === 'maximize' ? 'under' : 'over'} the ${formatNumber(reference)} ${holder} reached at that step`,
   };
 }

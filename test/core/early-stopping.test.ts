@@ -31,7 +31,9 @@ describe('earlyStopDecision', () => {
     expect(decision.step).toBe(40);
     expect(decision.value).toBeLessThan(decision.threshold);
     expect(decision.threshold).toBeLessThan(decision.reference);
-    expect(decision.reason).toMatch(/^stopped early at step 40 of 100: .*below .*the baseline's 3 seeds reached at that step/);
+    expect(decision.reason).toMatch(
+      /^stopped early at step 40 of 100: .*below .*\(the baseline's seed spread\) under .*the baseline's 3 seeds reached at that step/,
+    );
   });
 
   it('never stops inside the grace fraction, however bad the run', () => {
@@ -77,7 +79,9 @@ describe('earlyStopDecision', () => {
 
   it('with one baseline seed, takes its step-to-step spread as the noise', () => {
     const decision = earlyStopDecision(DEFAULT_EARLY_STOP, progress, curve(0.1, 50), { baseline: [baseline[0]], leaders: [] });
-    expect(decision.stop && decision.reason).toMatch(/the baseline reached at that step/);
+    expect(decision.stop && decision.reason).toMatch(
+      /\(the spread of the baseline's curve there\) under the .* the baseline reached at that step/,
+    );
   });
 
   it('ignores a hostile step far past the full run (no reference reaches it)', () => {
