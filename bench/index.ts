@@ -10,6 +10,7 @@
  *   store      a run of 10,000 ideas: show --json, report, resume to first dispatch
  *   prompts    prompt-prefix stability of the LLM agent over a serial sweep (loopback server)
  *   search     serial / parallel / evolve on environments/grpo-tiny, best reward at equal ideas
+ *   early-stop a sweep replayed on recorded learning curves (bench/curves/) with the stopping rule off and on
  *
  * Benchmarks are not tests: nothing here asserts a time. Figures are medians over repeats, with
  * min and max; ratios compare figures measured in the same run.
@@ -19,6 +20,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { overheadBench, type OverheadResult } from './overhead.ts';
+import { earlyStopBench, type EarlyStopResult } from './early-stop.ts';
 import { cutOffLine, patchBench, type PatchResult } from './patches.ts';
 import { promptBench, type PromptResult } from './prompts.ts';
 import { schedulerBench, type SchedulerResult } from './scheduler.ts';
@@ -37,9 +39,10 @@ const SECTIONS = {
   store: storeBench,
   prompts: promptBench,
   search: searchBench,
+  'early-stop': earlyStopBench,
 } satisfies Record<string, (options: Options) => Promise<unknown>>;
 type Section = keyof typeof SECTIONS;
-const DEFAULT_SECTIONS: Section[] = ['startup', 'overhead', 'scheduler', 'patches', 'store', 'prompts'];
+const DEFAULT_SECTIONS: Section[] = ['startup', 'overhead', 'scheduler', 'patches', 'store', 'prompts', 'early-stop'];
 
 export const RESULTS_FILE = path.resolve(import.meta.dirname, 'results.json');
 
@@ -172,6 +175,25 @@ export function formatSection(name: string, record: SectionRecord): string {
         fmt(r.failed),
       ]);
       return `${title}\n${data.environment}, offline agent, ${data.ideas} ideas each, researcher seeds ${data.seeds.join(', ')}; baseline ${fmt(data.rows[0]?.baseline ?? NaN, 3)}\n${table(['strategy', 'mean best', 'best per seed', `mean best @${Math.floor(data.ideas / 2)}`, 'evaluations', 'failed'], rows)}`;
+    }
+    case 'early-stop': {
+      const data = record.data as EarlyStopResult;
+      if (data.missing) return `${title}\nnot measured: ${data.missing}`;
+      const rows = data.rows.map((r) => [
+        `${r.environment} K=${r.slots}`,
+        r.rule,
+        `${fmt(r.ideasPerHourOff.median)} → ${fmt(r.ideasPerHourOn.median)}`,
+        `${fmt(r.ratio.median, 3)}× (${fmt(r.ratio.min, 3)}–${fmt(r.ratio.max, 3)})`,
+        `${fmt(r.wastedHoursOff.median)} → ${fmt(r.wastedHoursOn.median)}`,
+        fmt(r.stopped.median),
+        `${fmt(100 * r.sameBest, 3)} %`,
+      ]);
+      const sources = data.sources.map(
+        (s) =>
+          `${s.file}: ${s.environment}, ${s.ideas} ideas, ${s.baselineRuns} baseline seeds, ${s.runs} runs${s.recorded ? ` (${s.recorded})` : ''}`,
+      );
+      const skipped = data.skipped.length ? `\nskipped: ${data.skipped.join('; ')}` : '';
+      return `${title}${skipped}\nsweeps replayed on recorded curves, rule off → on, medians over ${data.repeats} shuffled orders; target ≥ 2× ideas per slot-hour with the same best in ≥ 95 %\n${sources.join('\n')}\n${table(['sweep', 'rule', 'ideas / slot-hour', 'ratio', 'slot-h not on the best', 'stopped', 'same best'], rows)}`;
     }
   }
   return title;

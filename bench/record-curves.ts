@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/record-curves.ts [--parallel N] [--only NAME,…]`: records real learning curves of
- * environments/grpo-torch for the early-stopping benchmark, into bench/curves/grpo-torch.json.
+ * environments/grpo-torch for the early-stopping benchmark, into bench/curves/grpo-torch-knobs.json (bench/early-stop.ts reads this format too).
  *
  * Each run is the environment's code with some knobs set (config.py lines rewritten through the
  * knobs' own patterns), run in the CPU image with one core (`--cpus 1`, OMP_NUM_THREADS=1, as
@@ -8,7 +8,7 @@
  * pattern, then scored by the environment's evaluator in the same image. The file is rewritten
  * after every run and runs already in it are skipped, so an interrupted recording resumes.
  *
- * Format of bench/curves/grpo-torch.json:
+ * Format of bench/curves/grpo-torch-knobs.json:
  *   { environment, image, progress: { pattern, steps }, goal, recordedAt, host,
  *     runs: [{ name, settings: {knob: value} (empty = the baseline), seed,
  *              points: [{ step, value, seconds }]   (seconds since the run started),
@@ -27,7 +27,7 @@ import { loadEnvironment } from '../src/environment/load.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENVIRONMENT = path.join(ROOT, 'environments', 'grpo-torch');
-const OUT_FILE = path.join(ROOT, 'bench', 'curves', 'grpo-torch.json');
+const OUT_FILE = path.join(ROOT, 'bench', 'curves', 'grpo-torch-knobs.json');
 const IMAGE = process.env.AI_RESEARCHER_CPU_IMAGE ?? 'ai-researcher/cpu:latest';
 
 export interface CurvePoint {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { prepareAgent } from '../agents/index.ts';
 import { UsageError } from '../core/errors.ts';
+import { formatEarlyStop, parseEarlyStop } from '../core/early-stopping.ts';
 import { RunConfig } from '../core/run-config.ts';
 import { loadEnvironment } from '../environment/load.ts';
 import { freezeEvaluator } from '../reward/frozen-evaluator.ts';
@@ -45,6 +46,8 @@ const HELP = `usage: researcher run <environment> [options]
                        slurm: where jobs go (default: environment.yaml's slurm block, then the cluster's)
   --slurm-isolation M  slurm: bubblewrap around each step on the nodes: auto (where installed,
                        the default), required (a node without it fails the step), off
+  --early-stop RULE    stop runs whose learning curve cannot win (environments that declare
+                       progress:): on (the default), off, or margin:k=K,grace=G,window=W
   --max-hours H        stop after H hours of sweeping
   --max-cost USD       stop before model spend passes USD
   --hard-stop          at --max-hours/--max-cost, stop running evaluations too (kept for resume)
@@ -78,6 +81,7 @@ export async function runCommand(args: string[]): Promise<number> {
       'slurm-account': { type: 'string' },
       'slurm-qos': { type: 'string' },
       'slurm-isolation': { type: 'string' },
+      'early-stop': { type: 'string' },
       'max-hours': { type: 'string' },
       'max-cost': { type: 'string' },
       seed: { type: 'string' },
@@ -149,6 +153,8 @@ export async function runCommand(args: string[]): Promise<number> {
     searchOptions: parseSearchOptions(values['search-option'] ?? []),
     hardStop: values['hard-stop'] ?? false,
     fresh: values.fresh ?? false,
+    // Parsed now, so a bad rule fails before the run exists; stored as the rule it means.
+    earlyStop: formatEarlyStop(parseEarlyStop(values['early-stop'] ?? 'on')),
     gpus,
     maxHours: positiveNumber(values['max-hours'], '--max-hours') ?? null,
     maxCostUsd: positiveNumber(values['max-cost'], '--max-cost') ?? null,

@@ -306,6 +306,16 @@ export interface SandboxRequest {
   signal?: AbortSignal;
   /** Called once the process/container/job exists, so the store can find it after a crash. */
   onStarted?(handle: SandboxHandle): void;
+  /**
+   * Called with the step's output (stdout and stderr) as it comes, before any log cap: the sweep
+   * reads the run's learning curve from it. Hostile bytes, in chunks of any size.
+   */
+  onOutput?(chunk: Buffer): void;
+  /**
+   * A file (a plain name) the run appends its progress to in $OUTPUT_DIR: a sandbox whose outputs
+   * folder is not the host's while the step runs (Slurm's staging) copies it there as it grows.
+   */
+  progressFile?: string;
 }
 
 /** Enough to find (and kill) what a sandbox started, from another process after a crash. */

@@ -30,6 +30,11 @@ export const RunConfig = z.object({
   hardStop: z.boolean().default(false),
   /** Seed of the researcher's own randomness (offline agent, search). */
   randomSeed: z.number().int().default(0),
+  /**
+   * `--early-stop`: the rule that stops runs whose learning curve cannot win (src/core/early-stopping.ts),
+   * or "off"; it acts only when the environment declares `progress:`.
+   */
+  earlyStop: z.string().default('on'),
   /** Repair rounds the coder gets when an edit does not apply. */
   repairRounds: z.number().int().min(0).default(2),
   /**

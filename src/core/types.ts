@@ -42,6 +42,7 @@ export const FailureReason = z.enum([
   'evaluator-failed', // the evaluate step itself failed
   'infrastructure', // the sandbox engine failed (host lost, daemon error): not the idea's fault
   'interrupted', // stopped by the user (Ctrl-C, --hard-stop)
+  'stopped-early', // its learning curve could not win (--early-stop): a low result, not a crash
 ]);
 export type FailureReason = z.output<typeof FailureReason>;
 

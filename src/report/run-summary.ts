@@ -28,6 +28,8 @@ export interface EvaluationSummary {
   handle: EvaluationRecord['handle'];
   startedAt: string;
   finishedAt: string | null;
+  /** The run's learning curve (environments that declare `progress:`), as far as it got. */
+  curve: { step: number; value: number; atMs: number }[];
 }
 
 export interface IdeaSummary {
@@ -80,6 +82,7 @@ export function summarizeRun(store: RunStore): RunSummary {
   const goal = config.goal;
   const ideas = store.ideas();
   const evaluations = groupBy(store.evaluations(), (e) => e.ideaId);
+  const curves = new Map(store.curves().map((curve) => [curve.evaluationId, curve.points]));
   const baseline = ideas.find((idea) => idea.id === 0) ?? null;
   const sign = goal === 'maximize' ? 1 : -1;
   const improvement = (reward: number | null) =>
@@ -138,6 +141,7 @@ export function summarizeRun(store: RunStore): RunSummary {
         handle: e.handle,
         startedAt: e.startedAt,
         finishedAt: e.finishedAt,
+        curve: curves.get(e.id) ?? [],
       })),
       meta: idea.meta,
       usage: store.usage(idea.id),

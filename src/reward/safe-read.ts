@@ -28,6 +28,40 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * `root`. `shown` names the file in messages (never its target, never its contents).
  */
 export function readRunFile(root: string, relative: string, options: SafeReadOptions, shown = relative): SafeRead {
+  const checked = checkRunPath(root, relative, shown);
+  return typeof checked === 'string' ? readFileNoFollow(checked, options, shown) : checked;
+}
+
+export type SafeRangeRead = { ok: true; bytes: Buffer; /** The file's size when read. */ size: number } | Extract<SafeRead, { ok: false }>;
+
+/**
+ * Reads at most `maxBytes` of `relative` under `root` from byte `offset` (a file a running step
+ * is still appending to), with readRunFile's refusals: no link on the way, nothing but a regular file.
+ */
+export function readRunFileFrom(root: string, relative: string, offset: number, maxBytes: number, shown = relative): SafeRangeRead {
+  const checked = checkRunPath(root, relative, shown);
+  if (typeof checked !== 'string') return checked;
+  const opened = openNoFollow(checked, shown);
+  if (!opened.ok) return opened;
+  const { fd } = opened;
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.max(0, Math.min(size - offset, maxBytes));
+    const buffer = Buffer.alloc(length);
+    let filled = 0;
+    while (filled < length) {
+      const read = readSync(fd, buffer, filled, length - filled, offset + filled);
+      if (read <= 0) break;
+      filled += read;
+    }
+    return { ok: true, bytes: buffer.subarray(0, filled), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The absolute path of `relative` under `root` when no part of it below `root` is a link, else the refusal. */
+function checkRunPath(root: string, relative: string, shown: string): string | Extract<SafeRead, { ok: false }> {
   const parts = relative.split(/[\\/]+/).filter((part) => part && part !== '.');
   if (parts.length === 0 || parts.includes('..'))
     return { ok: false, why: 'not-a-file', message: `${shown} is not a path inside the outputs; refused` };
@@ -45,11 +79,11 @@ export function readRunFile(root: string, relative: string, options: SafeReadOpt
     if (i < parts.length - 1 && !stat.isDirectory())
       return { ok: false, why: 'missing', message: `${shown} was not written (${where} is not a folder)` };
   }
-  return readFileNoFollow(current, options, shown);
+  return current;
 }
 
-/** Reads one file by absolute path, refusing it when it is a symlink or not a regular file. */
-export function readFileNoFollow(file: string, options: SafeReadOptions, shown = file): SafeRead {
+/** Opens a regular file without following a link or blocking on a fifo. */
+function openNoFollow(file: string, shown: string): { ok: true; fd: number } | Extract<SafeRead, { ok: false }> {
   let fd: number;
   try {
     fd = openSync(file, OPEN_FLAGS);
@@ -60,10 +94,20 @@ export function readFileNoFollow(file: string, options: SafeReadOptions, shown =
     if (code === 'ELOOP' || code === 'EMLINK') return { ok: false, why: 'symlink', message: `${shown} is a symbolic link; refused` };
     return { ok: false, why: 'not-a-file', message: `${shown} could not be opened (${code ?? 'error'})` };
   }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    return { ok: false, why: 'not-a-file', message: `${shown} is not a regular file; refused` };
+  }
+  return { ok: true, fd };
+}
+
+/** Reads one file by absolute path, refusing it when it is a symlink or not a regular file. */
+export function readFileNoFollow(file: string, options: SafeReadOptions, shown = file): SafeRead {
+  const opened = openNoFollow(file, shown);
+  if (!opened.ok) return opened;
+  const { fd } = opened;
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return { ok: false, why: 'not-a-file', message: `${shown} is not a regular file; refused` };
-    const size = stat.size;
+    const size = fstatSync(fd).size;
     if (size > options.maxBytes && (options.overflow ?? 'refuse') === 'refuse') {
       return { ok: false, why: 'too-large', message: `${shown} is ${size} bytes, more than the ${options.maxBytes} read from it; refused` };
     }

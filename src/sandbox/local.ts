@@ -156,8 +156,12 @@ export class LocalSandbox implements Sandbox {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so the whole tree can be killed at once
     });
-    child.stdout.on('data', (chunk: Buffer) => log.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => log.write(chunk));
+    const output = (chunk: Buffer) => {
+      log.write(chunk);
+      request.onOutput?.(chunk); // before the cap: a curve's points are not lost in the log's dropped middle
+    };
+    child.stdout.on('data', output);
+    child.stderr.on('data', output);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
       child.once('exit', (code, signal) => resolve({ code, signal }));

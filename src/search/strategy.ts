@@ -54,7 +54,11 @@ export interface SearchStrategy {
   accept?(candidate: Candidate, view: SearchView): Verdict;
   /** A proposed idea was recorded (before it runs). Optional: for strategies that track lineage. */
   started?(idea: IdeaRecord): void;
-  /** An idea finished (succeeded or failed). */
+  /**
+   * An idea finished (succeeded or failed). A run stopped by --early-stop arrives as failed with
+   * failureReason 'stopped-early': a low result (its curve was clearly below the best at the same
+   * step), which a strategy ranks below every succeeded idea, as it does any idea without a reward.
+   */
   observe?(idea: IdeaRecord, view: SearchView): void;
   /** Plain data to save in the run. */
   saveState(): unknown;

@@ -154,7 +154,11 @@ export class RunStore {
     this.transaction(() => {
       const evaluations = this.evaluations(id).filter((e) => e.status !== 'running');
       const rewards = evaluations.filter((e) => e.status === 'succeeded').map((e) => e.reward as number);
-      if (rewards.length > 0) {
+      // A seed stopped early makes the idea a stopped one: its other seeds' mean would hide the loss.
+      const stopped = evaluations.find((e) => e.failureReason === 'stopped-early');
+      if (stopped) {
+        this.failIdea(id, { reason: 'stopped-early', message: stopped.error ?? 'stopped early' });
+      } else if (rewards.length > 0) {
         this.db
           .prepare(
             `UPDATE ideas SET status = 'succeeded', reward = ?, reward_std = ?, reward_count = ?,
@@ -175,6 +179,10 @@ export class RunStore {
   /** Puts an unfinished idea back in the queue (resume): keeps its text and, if any, its change. */
   requeueIdea(id: number): void {
     this.transaction(() => {
+      // The in-flight evaluation is run again from its start, with a fresh curve.
+      this.db
+        .prepare(`DELETE FROM progress WHERE evaluation_id IN (SELECT id FROM evaluations WHERE idea_id = ? AND status = 'running')`)
+        .run(id);
       this.db.prepare(`DELETE FROM evaluations WHERE idea_id = ? AND status = 'running'`).run(id);
       this.db.prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`).run(id);
     });

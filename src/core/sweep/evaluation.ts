@@ -13,6 +13,7 @@ import { mean } from '../statistics.ts';
 import type { IdeaRecord } from '../types.ts';
 import type { SweepParts } from './dependencies.ts';
 import { auditIfBest } from './audit.ts';
+import { RunProgress } from './run-progress.ts';
 
 /** How one seed's evaluation ended: recorded (and whether to go on with more seeds), or left in flight. */
 type SeedOutcome = 'recorded' | 'crashed' | 'stopped';
@@ -54,9 +55,11 @@ export class IdeaEvaluator {
           .filter((e) => e.status !== 'running')
           .map((e) => e.seed),
       );
-      if (!(await this.runSeeds(idea, 0, seeds, done, gpus, dir))) return;
+      // A seed stopped early ends the idea (a resumed run included): it runs no more seeds.
+      const stoppedEarly = deps.store.evaluations(idea.id).some((e) => e.failureReason === 'stopped-early');
+      if (!stoppedEarly && !(await this.runSeeds(idea, 0, seeds, done, gpus, dir))) return;
       const extra = idea.id === 0 ? 0 : this.confirmationSeeds();
-      if (extra > 0 && this.needsConfirmation(idea.id, seeds, done)) {
+      if (!stoppedEarly && extra > 0 && this.needsConfirmation(idea.id, seeds, done)) {
         if (!(await this.runSeeds(idea, seeds, seeds + extra, done, gpus, dir))) return;
       }
       // A would-be best is reviewed before it is announced (a stop mid-review leaves it for resume).
@@ -138,6 +141,8 @@ export class IdeaEvaluator {
     mkdirSync(outputDir, { recursive: true });
     const evaluationId = store.startEvaluation(idea.id, seed, sandbox.name, logPath, gpus);
     progress.report({ type: 'evaluation-started', ideaId: idea.id, seed, gpus });
+    // The learning curve, recorded as it comes; the early-stopping rule may stop this run alone.
+    const curve = RunProgress.start(this.parts, idea, seed, evaluationId, outputDir);
     const request: SandboxRequest = {
       runId: config.runId,
       ideaId: idea.id,
@@ -152,10 +157,26 @@ export class IdeaEvaluator {
       logPath,
       gpus,
       image: environment.config.image,
-      signal,
+      signal: curve ? AbortSignal.any([signal, curve.signal]) : signal,
       onStarted: (handle: SandboxHandle) => store.setEvaluationHandle(evaluationId, handle),
+      onOutput: curve?.onOutput,
+      progressFile: curve?.progressFile,
     };
     const result = await sandbox.run(request);
+    curve?.finish();
+    if (curve?.stopped) {
+      // A low result, not a crash: no score, no more seeds, and the slot goes to the next idea now.
+      store.finishEvaluation(evaluationId, {
+        reward: null,
+        failure: { reason: 'stopped-early', message: curve.stopped.reason },
+        exitCode: result.exitCode,
+        timedOut: false,
+        oomKilled: false,
+        durationMs: result.durationMs,
+      });
+      progress.report({ type: 'log', message: `idea ${idea.id} seed ${seed}: ${curve.stopped.reason}` });
+      return 'crashed';
+    }
     if (result.interrupted || signal.aborted) return 'stopped';
     const scored = await scoreRun({
       config: environment.config,

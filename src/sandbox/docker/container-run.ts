@@ -109,7 +109,7 @@ export async function runInContainer(
   request.onStarted?.({ sandbox: context.sandboxName, containerId: container.id, host: engine.spec.url });
 
   let leash: NodeJS.ReadWriteStream | undefined;
-  let logs: { done: Promise<void>; stop(): void } | undefined;
+  let logs: { done(): Promise<void>; stop(): void } | undefined;
   const timers: NodeJS.Timeout[] = [];
   let deadline: StepDeadline | undefined;
   try {
@@ -152,13 +152,13 @@ export async function runInContainer(
         });
       }, HEALTH_CHECK_MS),
     );
-    logs = await followLogs(container, request.logPath);
+    logs = await followLogs(container, request.logPath, request.onOutput);
 
     let state: Docker.ContainerInspectInfo['State'];
     try {
       await exited;
       if (hostSilent) throw new Error(`no answer for ${(HEALTH_CHECK_MS * HEALTH_MISSES) / 1000}s`);
-      await logs.done;
+      await logs.done();
       state = (await container.inspect({ abortSignal: AbortSignal.timeout(SHORT_CALL_MS) } as object)).State;
     } catch (error) {
       if (watch.interrupted) return stepResult(request, startedAt, { interrupted: true });
@@ -315,26 +315,57 @@ function giveToContainerUser(user: Owner, dir: string): void {
   if (process.getuid?.() === 0) chownSync(dir, user.uid, user.gid);
 }
 
-/** Streams a container's stdout and stderr, demultiplexed, into the log file as they come. */
-async function followLogs(container: Docker.Container, logPath: string): Promise<{ done: Promise<void>; stop(): void }> {
+/**
+ * Streams a container's stdout and stderr, demultiplexed, into the log file (and `onOutput`) as
+ * they come. `done()`, called once the container exited, waits for the stream's end (at most
+ * 10 s from then) and closes the file.
+ */
+async function followLogs(
+  container: Docker.Container,
+  logPath: string,
+  onOutput?: (chunk: Buffer) => void,
+): Promise<{ done(): Promise<void>; stop(): void }> {
   const file = createWriteStream(logPath, { flags: 'a' });
+  file.on('error', () => {}); // a log that cannot be written must not end the sweep
   let stream: Readable;
   try {
     stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as Readable;
   } catch {
-    return { done: new Promise((resolve) => file.end(resolve)), stop: () => {} };
+    return { done: () => new Promise((resolve) => file.end(resolve)), stop: () => {} };
   }
-  container.modem.demuxStream(stream, file, file);
+  let closed = false;
+  // demuxStream only ever calls write() on its sinks: a tee needs no stream machinery.
+  const sink = {
+    write: (chunk: Buffer) => {
+      if (closed) return true;
+      onOutput?.(chunk);
+      return file.write(chunk);
+    },
+  };
+  container.modem.demuxStream(stream, sink as unknown as NodeJS.WritableStream, sink as unknown as NodeJS.WritableStream);
   const ended = new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);
     stream.once('error', () => resolve());
   });
-  // The stream ends when the container stops; demuxStream never ends its sinks, so close the file here.
-  const done = Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref())]).then(
-    () => new Promise<void>((resolve) => file.end(resolve)),
-  );
-  return { done, stop: () => stream.destroy() };
+  // The stream ends when the container stops; demuxStream never ends its sinks, so close the file
+  // here. The grace counts from the container's exit: counted from the start, it would cut the
+  // log of every run longer than it (and the curve read from it).
+  const done = () =>
+    Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref())]).then(
+      () =>
+        new Promise<void>((resolve) => {
+          closed = true;
+          file.end(resolve);
+        }),
+    );
+  const stop = () => {
+    stream.destroy();
+    if (closed) return;
+    closed = true;
+    file.end();
+  };
+  return { done, stop };
 }
 
 /**

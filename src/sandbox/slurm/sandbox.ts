@@ -60,7 +60,7 @@ import { QUEUE_FORMAT, TRANSIENT, cancelJob, isLive, liveJobsNamed, parseQueue, 
 import { firstLine } from '../../core/format.ts';
 import { snapshotOutputs } from '../../reward/snapshot.ts';
 import { checkCluster } from './preflight.ts';
-import { LogMirror, STAGE_FOLDER, copyContents, readNumber, readText, stepFiles, type StepFiles } from './staging.ts';
+import { STAGE_FOLDER, stepMirror, copyContents, readNumber, readText, stepFiles, type StepFiles } from './staging.ts';
 
 /** `--sandbox slurm` options from the command line (stored in the run's sandboxOptions). */
 export const SlurmOptions = z.object({
@@ -159,7 +159,7 @@ export class SlurmSandbox implements Sandbox {
     const root = path.join(this.sharedDir, STAGE_FOLDER, request.runId);
     this.stageRoots.add(root);
     const files = stepFiles(path.join(root, `idea-${request.ideaId}`, `seed-${request.seed}`), request.kind);
-    const mirror = new LogMirror(files.log, request.logPath);
+    const mirror = stepMirror(files, request);
 
     let jobId: string;
     try {
@@ -347,7 +347,7 @@ export class SlurmSandbox implements Sandbox {
   }
 
   /** Waits for the job to end, cancelling it on Ctrl-C or when it passes its time limit. */
-  private async follow(jobId: string, request: SandboxRequest, files: StepFiles, mirror: LogMirror): Promise<Outcome> {
+  private async follow(jobId: string, request: SandboxRequest, files: StepFiles, mirror: { sync(): void }): Promise<Outcome> {
     this.following.add(jobId);
     const { cancelled, last, state } = await followJob({
       scheduler: slurmScheduler,

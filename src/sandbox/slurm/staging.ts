@@ -75,12 +75,16 @@ export function copyContents(from: string, to: string): void {
   });
 }
 
-/** Appends what a job wrote to its staged log since the last call to the idea's log. */
+/**
+ * Appends what a job wrote to its staged log since the last call to the idea's log (and hands it
+ * to `onData`: the sweep reads the run's learning curve from it while the job runs).
+ */
 export class LogMirror {
   private offset = 0;
   constructor(
     private readonly from: string,
     private readonly to: string,
+    private readonly onData?: (chunk: Buffer) => void,
   ) {}
 
   sync(): void {
@@ -91,7 +95,9 @@ export class LogMirror {
       return; // the job has not started writing yet
     }
     try {
-      const size = fstatSync(source).size;
+      const stat = fstatSync(source);
+      if (!stat.isFile()) return; // a fifo or device is never read
+      const size = stat.size;
       if (size <= this.offset) return;
       const target = openSync(this.to, 'a');
       try {
@@ -101,6 +107,7 @@ export class LogMirror {
           if (read <= 0) break;
           writeSync(target, buffer, 0, read);
           this.offset += read;
+          this.onData?.(Buffer.from(buffer.subarray(0, read)));
         }
       } finally {
         closeSync(target);
@@ -109,4 +116,20 @@ export class LogMirror {
       closeSync(source);
     }
   }
+}
+
+/**
+ * What is copied from a step's stage to the host while its job runs: the log (its bytes also go
+ * to `onOutput`) and, for a run step whose environment reports progress in a file, that file
+ * from the staged outputs into the host's outputs folder, so the sweep reads the curve live.
+ */
+export function stepMirror(
+  files: StepFiles,
+  request: { kind: 'run' | 'evaluate'; logPath: string; outputDir: string; onOutput?: (chunk: Buffer) => void; progressFile?: string },
+): { sync(): void } {
+  const mirrors = [new LogMirror(files.log, request.logPath, request.onOutput)];
+  if (request.kind === 'run' && request.progressFile && /^[\w.-]+$/.test(request.progressFile) && !/^\.\.?$/.test(request.progressFile)) {
+    mirrors.push(new LogMirror(path.join(files.outputs, request.progressFile), path.join(request.outputDir, request.progressFile)));
+  }
+  return { sync: () => mirrors.forEach((mirror) => mirror.sync()) };
 }
