@@ -65,6 +65,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       sandbox,
       thinker: agents.thinker,
       coder: agents.coder,
+      debugRounds: agents.debugRounds,
       strategy: createStrategy(config),
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,

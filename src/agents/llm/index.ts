@@ -16,6 +16,7 @@ export interface LlmAgents {
   name: string;
   thinker: LlmThinker;
   coder: OneShotCoder;
+  debugRounds: number;
   /**
    * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
    * spending cap, that every model has a price.
@@ -50,6 +51,7 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
     name: config.name,
     thinker: new LlmThinker(thinkerModel, { ...shared, prompts: thinker.prompts, historyTokens: config.context.historyTokens }, config.name),
     coder: new OneShotCoder(new LlmCoder(coderModel, { ...shared, prompts: coder.prompts, editFormat: coder.editFormatText }, config.name)),
+    debugRounds: config.coder.debugRounds,
     async check(options = { maxCostUsd: null }) {
       await thinkerModel.check();
       if (endpoint(coder) !== endpoint(thinker)) await coderModel.check();

@@ -16,6 +16,11 @@ export interface SweepDependencies {
   sandbox: Sandbox;
   thinker: Thinker;
   coder: Coder;
+  /**
+   * Times an idea whose committed code failed when it ran goes back to the coder with the
+   * failure (debug rounds, ./debug-round.ts): the agent file's coder.debugRounds. Default 0.
+   */
+  debugRounds?: number;
   strategy: SearchStrategy;
   gpuPool: GpuPool;
   /** The evaluator frozen when the run was created. */
