@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- SECTION …]`: measures the framework against the floors it cannot
  * beat, side by side in one process run, prints a table and writes bench/results.json.
  *
- * Sections (all but `search` by default):
+ * Sections (all but `search` and `execution` by default):
  *   startup    `researcher --help` (compiled, and from the sources through tsx) vs `node -e 0`
  *   overhead   per-idea framework time vs `git worktree add` (and a no-op `docker run --rm`)
  *   scheduler  slot utilisation of the pipelined sweep vs the naive think → code → run loop
@@ -10,6 +10,7 @@
  *   store      a run of 10,000 ideas: show --json, report, resume to first dispatch
  *   prompts    prompt-prefix stability of the LLM agent over a serial sweep (loopback server)
  *   search     serial / parallel / evolve on environments/grpo-tiny, best reward at equal ideas
+ *   execution  share of coded ideas that run, debug rounds off / on (with and without a smoke step)
  *
  * Benchmarks are not tests: nothing here asserts a time. Figures are medians over repeats, with
  * min and max; ratios compare figures measured in the same run.
@@ -18,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { executionBench, type ExecutionResult } from './execution.ts';
 import { overheadBench, type OverheadResult } from './overhead.ts';
 import { cutOffLine, patchBench, type PatchResult } from './patches.ts';
 import { promptBench, type PromptResult } from './prompts.ts';
@@ -37,6 +39,7 @@ const SECTIONS = {
   store: storeBench,
   prompts: promptBench,
   search: searchBench,
+  execution: executionBench,
 } satisfies Record<string, (options: Options) => Promise<unknown>>;
 type Section = keyof typeof SECTIONS;
 const DEFAULT_SECTIONS: Section[] = ['startup', 'overhead', 'scheduler', 'patches', 'store', 'prompts'];
@@ -172,6 +175,23 @@ export function formatSection(name: string, record: SectionRecord): string {
         fmt(r.failed),
       ]);
       return `${title}\n${data.environment}, offline agent, ${data.ideas} ideas each, researcher seeds ${data.seeds.join(', ')}; baseline ${fmt(data.rows[0]?.baseline ?? NaN, 3)}\n${table(['strategy', 'mean best', 'best per seed', `mean best @${Math.floor(data.ideas / 2)}`, 'evaluations', 'failed'], rows)}`;
+    }
+    case 'execution': {
+      const data = record.data as ExecutionResult;
+      const percent = (x: number | null) => (x === null ? '—' : `${Math.round(x * 100)}%`);
+      const rows = data.rows.map((r) => [
+        r.setup,
+        `${r.execution.executed}/${r.execution.coded}`,
+        percent(r.execution.rate),
+        percent(r.execution.rateWithoutDebugRounds),
+        `${r.execution.fixesCommitted}/${r.execution.debugRounds}`,
+        fmt(r.runSeconds),
+        r.runSecondsPerExecuted === null ? '—' : fmt(r.runSecondsPerExecuted),
+        r.bestReward === null ? '—' : fmt(r.bestReward, 3),
+      ]);
+      return `${title}
+${data.environment}, offline thinker, a coder whose change fails at run time (NameError) on every second idea and that fixes it when shown the traceback; ${data.ideas} ideas, seed ${data.seed}; run s = full runs + smoke steps (evaluator excluded)
+${table(['setup', 'ran', 'rate', 'first attempt', 'fixes/rounds', 'run s', 'run s / idea ran', 'best'], rows)}`;
     }
   }
   return title;
