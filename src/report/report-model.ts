@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isBetter } from '../core/ideas.ts';
 import { readFileNoFollow } from '../reward/safe-read.ts';
-import { seedDir } from '../store/idea-files.ts';
+import { attemptSeedDir } from '../store/idea-files.ts';
 import { rankedIdeas } from './leaderboard.ts';
 import type { EvaluationSummary, IdeaSummary, RunSummary } from './run-summary.ts';
 
@@ -259,7 +259,9 @@ function totalsOf(summary: RunSummary, views: IdeaView[], evaluations: number, e
 
 /** The log a reader wants first: a failed evaluation's (that is where the traceback is), else the last one. */
 function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
-  const finished = idea.evaluations.filter((e) => e.status !== 'running');
+  // The last attempt's: after a debug round, the traceback it fixed is with the round.
+  const attempt = Math.max(0, ...idea.evaluations.map((e) => e.attempt ?? 0));
+  const finished = idea.evaluations.filter((e) => e.status !== 'running' && (e.attempt ?? 0) === attempt);
   const chosen =
     finished.find((e) => e.status === 'failed') ?? finished[finished.length - 1] ?? idea.evaluations[idea.evaluations.length - 1];
   if (!chosen) return null;
@@ -267,7 +269,7 @@ function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
   if (!file) return null;
   const evaluatorProblem =
     chosen.status === 'failed' && ['no-metric', 'bad-metric', 'evaluator-failed'].includes(chosen.failureReason ?? '');
-  const evaluatorLog = path.join(seedDir(runDir, idea.id, chosen.seed), 'eval', 'evaluate.log');
+  const evaluatorLog = path.join(attemptSeedDir(runDir, idea.id, chosen.seed, chosen.attempt ?? 0), 'eval', 'evaluate.log');
   return {
     seed: chosen.seed,
     file: path.relative(runDir, file),
@@ -278,7 +280,7 @@ function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
 
 /** The evaluation's log: where the store says, or where it lives in this run folder if the run was moved. */
 function logFile(runDir: string, ideaId: number, evaluation: EvaluationSummary): string | null {
-  const local = path.join(seedDir(runDir, ideaId, evaluation.seed), 'run.log');
+  const local = path.join(attemptSeedDir(runDir, ideaId, evaluation.seed, evaluation.attempt ?? 0), 'run.log');
   if (existsSync(local)) return local;
   if (evaluation.log && existsSync(evaluation.log)) return evaluation.log;
   return null;
