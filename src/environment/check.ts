@@ -16,6 +16,7 @@ import { compileRules } from '../patch/guard.ts';
 import { scoreRun, stepFailure } from '../reward/evaluate.ts';
 import { mean, std } from '../core/statistics.ts';
 import { GitWorkspace } from '../workspace/git.ts';
+import { smokeStep } from '../core/sweep/smoke.ts';
 import type { Environment } from './load.ts';
 
 export interface CheckLine {
@@ -93,38 +94,6 @@ export async function checkEnvironment(environment: Environment, options: CheckO
         : `interpreter: the image's (${config.image ?? 'the default image'}); python: in environment.yaml applies to local and Slurm runs`,
     });
 
-    if (config.smoke) {
-      // The smoke step runs before every idea's full run: it must pass on the unmodified code.
-      const folder = path.join(logsDir, 'smoke');
-      const request = {
-        ...runRequest(environment, dir, folder, 0, options.gpus ?? []),
-        step: config.smoke,
-        logPath: path.join(folder, 'smoke.log'),
-      };
-      mkdirSync(request.outputDir, { recursive: true });
-      const result = await options.sandbox.run(request);
-      const failure = stepFailure(result, 'run', config.smoke.timeout);
-      if (failure) {
-        keepLogs = true;
-        const { cause } = crashCause(readLogTail(request.logPath));
-        say({
-          ok: false,
-          message: `smoke step (\`${config.smoke.command}\`): ${failure.reason}: ${failure.message.replace(/^the run\b/, 'it')}`,
-          details: [
-            ...(cause ? [`cause: ${cause}`] : []),
-            `full log: ${request.logPath}`,
-            'fix smoke: in environment.yaml (it must pass on the unmodified code), or remove it',
-          ],
-        });
-        return finish(lines, []);
-      }
-      say({
-        ok: true,
-        message: `smoke step passed on the unmodified code (${(result.durationMs / 1000).toFixed(1)}s, limit ${Math.round(config.smoke.timeout / 1000)}s)`,
-      });
-      await workspace.reset(dir);
-    }
-
     const rewards: number[] = [];
     for (let seed = 0; seed < options.seeds; seed++) {
       const folder = path.join(logsDir, `seed-${seed}`);
@@ -154,6 +123,39 @@ export async function checkEnvironment(environment: Environment, options: CheckO
       }
       rewards.push(scored.reward);
       say({ ok: true, message: `baseline seed ${seed}: reward ${scored.reward} (${(result.durationMs / 1000).toFixed(1)}s)` });
+    }
+
+    if (config.smoke) {
+      // The smoke step runs before every idea's full run: it must pass on the unmodified code
+      // (checked after the baseline, whose failure, if any, is explained in full above).
+      const folder = path.join(logsDir, 'smoke');
+      const request = {
+        ...runRequest(environment, dir, folder, 0, options.gpus ?? []),
+        step: smokeStep(config)!,
+        logPath: path.join(folder, 'smoke.log'),
+      };
+      mkdirSync(request.outputDir, { recursive: true });
+      const result = await options.sandbox.run(request);
+      const failure = stepFailure(result, 'run', config.smoke.timeout);
+      if (failure) {
+        keepLogs = true;
+        const { cause } = crashCause(readLogTail(request.logPath));
+        say({
+          ok: false,
+          message: `smoke step (\`${config.smoke.command}\`): ${failure.reason}: ${failure.message.replace(/^the run\b/, 'it')}`,
+          details: [
+            ...(cause ? [`cause: ${cause}`] : []),
+            `full log: ${request.logPath}`,
+            'fix smoke: in environment.yaml (it must pass on the unmodified code), or remove it',
+          ],
+        });
+        return finish(lines, []);
+      }
+      say({
+        ok: true,
+        message: `smoke step passed on the unmodified code (${(result.durationMs / 1000).toFixed(1)}s, limit ${Math.round(config.smoke.timeout / 1000)}s)`,
+      });
+      await workspace.reset(dir);
     }
 
     // The value function must refuse a run that produced nothing, not score it.

@@ -12,12 +12,20 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { stepFailure } from '../../reward/evaluate.ts';
 import type { SandboxHandle, SandboxRequest, SmokeOutcome } from '../interfaces.ts';
+import type { EnvironmentConfig, StepConfig } from '../../environment/schema.ts';
 import type { Failure } from '../types.ts';
 import type { SweepParts } from './dependencies.ts';
 import { feedbackLogTail } from './run-failure.ts';
 import { Drained } from './scheduler.ts';
 
 export const SMOKE_SEED = 999_999;
+
+/** The smoke step as it runs: in the run's environment (its variables and passed-through host variables), plus its own. */
+export function smokeStep(config: EnvironmentConfig): StepConfig | null {
+  const { smoke, run } = config;
+  if (!smoke) return null;
+  return { ...smoke, env: { ...run.env, ...smoke.env }, passEnv: [...new Set([...run.passEnv, ...smoke.passEnv])] };
+}
 
 export interface SmokeRun {
   outcome: SmokeOutcome;
@@ -37,7 +45,7 @@ export async function runSmokeStep(
 ): Promise<SmokeRun | 'stopped' | null> {
   const { deps, config, scheduler } = parts;
   const { environment, sandbox } = deps;
-  const smoke = environment.config.smoke;
+  const smoke = smokeStep(environment.config);
   if (!smoke) return null;
   const { run } = environment.config;
   const outputDir = path.join(request.folder, 'outputs');
