@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- SECTION …]`: measures the framework against the floors it cannot
  * beat, side by side in one process run, prints a table and writes bench/results.json.
  *
- * Sections (all but `search` by default):
+ * Sections (all but `search` and `execution` by default):
  *   startup    `researcher --help` (compiled, and from the sources through tsx) vs `node -e 0`
  *   overhead   per-idea framework time vs `git worktree add` (and a no-op `docker run --rm`)
  *   scheduler  slot utilisation of the pipelined sweep vs the naive think → code → run loop
@@ -11,6 +11,7 @@
  *   prompts    prompt-prefix stability of the LLM agent over a serial sweep (loopback server)
  *   search     serial / parallel / evolve on environments/grpo-tiny, best reward at equal ideas
  *   early-stop a sweep replayed on recorded learning curves (bench/curves/) with the stopping rule off and on
+ *   execution  share of coded ideas that run, debug rounds off / on (with and without a smoke step)
  *
  * Benchmarks are not tests: nothing here asserts a time. Figures are medians over repeats, with
  * min and max; ratios compare figures measured in the same run.
@@ -19,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { executionBench, type ExecutionResult } from './execution.ts';
 import { overheadBench, type OverheadResult } from './overhead.ts';
 import { earlyStopBench, type EarlyStopResult } from './early-stop.ts';
 import { cutOffLine, patchBench, type PatchResult } from './patches.ts';
@@ -40,6 +42,7 @@ const SECTIONS = {
   prompts: promptBench,
   search: searchBench,
   'early-stop': earlyStopBench,
+  execution: executionBench,
 } satisfies Record<string, (options: Options) => Promise<unknown>>;
 type Section = keyof typeof SECTIONS;
 const DEFAULT_SECTIONS: Section[] = ['startup', 'overhead', 'scheduler', 'patches', 'store', 'prompts', 'early-stop'];
@@ -194,6 +197,23 @@ export function formatSection(name: string, record: SectionRecord): string {
       );
       const skipped = data.skipped.length ? `\nskipped: ${data.skipped.join('; ')}` : '';
       return `${title}${skipped}\nsweeps replayed on recorded curves, rule off → on, medians over ${data.repeats} shuffled orders; target ≥ 2× ideas per slot-hour with the same best in ≥ 95 %\n${sources.join('\n')}\n${table(['sweep', 'rule', 'ideas / slot-hour', 'ratio', 'slot-h not on the best', 'stopped', 'same best'], rows)}`;
+    }
+    case 'execution': {
+      const data = record.data as ExecutionResult;
+      const percent = (x: number | null) => (x === null ? '—' : `${Math.round(x * 100)}%`);
+      const rows = data.rows.map((r) => [
+        r.setup,
+        `${r.execution.executed}/${r.execution.coded}`,
+        percent(r.execution.rate),
+        percent(r.execution.rateWithoutDebugRounds),
+        `${r.execution.fixesCommitted}/${r.execution.debugRounds}`,
+        fmt(r.runSeconds),
+        r.runSecondsPerExecuted === null ? '—' : fmt(r.runSecondsPerExecuted),
+        r.bestReward === null ? '—' : fmt(r.bestReward, 3),
+      ]);
+      return `${title}
+${data.environment}, offline thinker, a coder whose change fails at run time (NameError) on every second idea and that fixes it when shown the traceback; ${data.ideas} ideas, seed ${data.seed}; run s = full runs + smoke steps (evaluator excluded)
+${table(['setup', 'ran', 'rate', 'first attempt', 'fixes/rounds', 'run s', 'run s / idea ran', 'best'], rows)}`;
     }
   }
   return title;

@@ -160,6 +160,9 @@ class FolderWorkspace implements Workspace {
   async readFile(): Promise<string | null> {
     return null;
   }
+  async diff(): Promise<string> {
+    return '';
+  }
   async listFiles(): Promise<string[]> {
     return [];
   }

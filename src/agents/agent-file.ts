@@ -85,6 +85,11 @@ const Coder = ModelSettings.extend({
   models: z.never({ error: 'a model portfolio is for the thinker only: give the coder one model' }).optional(),
   /** The edit form the coder is asked for; both forms are always accepted. */
   editFormat: z.enum(['search-replace', 'unified-diff']).default('search-replace'),
+  /**
+   * Times an idea whose committed code failed when it ran (a traceback, no metric, a failed smoke
+   * step) goes back to the coder with the failure and the log's tail, to fix it. 0 turns it off.
+   */
+  debugRounds: z.number().int().min(0).max(10).default(2),
 }).strict();
 
 /** The optional reviewer of would-be best ideas (src/agents/llm/auditor.ts). */

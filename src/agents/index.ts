@@ -23,6 +23,11 @@ export interface Agents {
   /** Reflects when a sweep ends (and every `reflection.every` ideas), writing the lab notebook. */
   reflector: Reflector;
   reflection: ReflectionSettings;
+  /**
+   * Debug rounds per idea (the agent file's coder.debugRounds): times code that failed when it
+   * ran goes back to the coder with the failure. 0 for the offline agent, which cannot read a traceback.
+   */
+  debugRounds: number;
   /** Checks keys and model names with the provider before a sweep starts (LLM agents), and that a spending cap can be enforced. */
   check?(options?: { maxCostUsd: number | null }): Promise<void>;
 }
@@ -39,7 +44,8 @@ export async function createAgents(spec: string, options: LlmAgentOptions = { on
 }
 
 function offlineAgents(reflection: ReflectionSettings): Agents {
-  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OneShotCoder(new OfflineCoder()), reflector: new OfflineReflector(), reflection };
+  // The knob coder writes the same knob edit whatever the traceback says: a debug round would only re-run it.
+  return { name: OFFLINE_AGENT, thinker: new OfflineThinker(), coder: new OneShotCoder(new OfflineCoder()), reflector: new OfflineReflector(), reflection, debugRounds: 0 };
 }
 
 /** The one line `run` prints when no --agent is given. */

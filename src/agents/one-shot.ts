@@ -14,13 +14,14 @@ export class OneShotCoder implements Coder {
     this.name = writer.name;
   }
 
-  async code({ idea, context, session, repairRounds }: CodingTask): Promise<AgentResult<CodingOutcome>> {
+  async code({ idea, context, session, repairRounds, failures }: CodingTask): Promise<AgentResult<CodingOutcome>> {
     const feedback: ApplyFeedback[] = [];
     let usage = ZERO_USAGE;
     for (let round = 0; round <= repairRounds; round++) {
       // No model spend on an idea the sweep is about to stop (Ctrl-C, --max-hours).
       context.signal?.throwIfAborted();
-      const written = await this.writer.implement(idea, context, feedback);
+      // In a debug round the writer hears why its committed code failed (`failures`), and fixes it.
+      const written = await this.writer.implement(idea, context, feedback, failures);
       usage = addUsage(usage, written.usage);
       const edit = Edit.parse(written.value);
       if (round > 0) await session.reset();

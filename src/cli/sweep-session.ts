@@ -71,6 +71,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       ...(agents.auditor ? { auditor: agents.auditor } : {}),
       reflector: agents.reflector,
       reflection: agents.reflection,
+      debugRounds: agents.debugRounds,
       strategy,
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,

@@ -53,11 +53,16 @@ export interface ResearchContext {
   history: readonly IdeaRecord[];
   /** The idea this one builds on (null: the base commit). */
   parent: IdeaRecord | null;
-  /** Reads a file of the code as it is at the parent (what the new diff is written against). */
+  /**
+   * In a debug round, the commit of the idea's failed attempt: what the coder's fix applies to
+   * (readFile and listFiles then read it, not the parent). Absent on the first attempt.
+   */
+  attemptCommit?: string;
+  /** Reads a file of the code the new edit is written against: the parent's (or, in a debug round, the failed attempt's). */
   readFile(relativePath: string): Promise<string | null>;
   /** Reads a file of the code as it is at any commit of the run (another idea's, the base). */
   readFileAt(commit: string, relativePath: string): Promise<string | null>;
-  /** Files of the code at the parent, relative paths. */
+  /** Files of the code readFile reads, relative paths. */
   listFiles(): Promise<string[]>;
   /** Extra guidance from the search strategy (e.g. "modify the parent's change"). */
   instruction?: string;
@@ -120,8 +125,17 @@ export interface ApplyFeedback {
  */
 export interface EditWriter {
   readonly name: string;
-  /** Turns the idea into edits. `feedback` lists earlier attempts that did not apply (repair rounds). */
-  implement(idea: IdeaDraft, context: ResearchContext, feedback: readonly ApplyFeedback[]): Promise<AgentResult<Edit>>;
+  /**
+   * Turns the idea into edits. `feedback` lists earlier attempts that did not apply (repair
+   * rounds); `failures` (debug rounds, CodingTask.failures) earlier commits that ran and failed,
+   * whose code the context's files then are: the edit is a fix of the last one.
+   */
+  implement(
+    idea: IdeaDraft,
+    context: ResearchContext,
+    feedback: readonly ApplyFeedback[],
+    failures?: readonly RunFailureFeedback[],
+  ): Promise<AgentResult<Edit>>;
 }
 
 /** What applying an edit to a coding session's tree did. Nothing changed when `ok` is false. */
@@ -268,6 +282,8 @@ export interface Workspace {
   /** Removes a working tree (its commit stays). */
   release(dir: string): Promise<void>;
   readFile(commit: string, relativePath: string): Promise<string | null>;
+  /** `git diff from to`: an idea's change against its parent after a debug round added commits. */
+  diff(from: string, to: string): Promise<string>;
   /** Content addresses (CommitResult.tree) of commits, for telling identical code apart; optional. */
   treesOf?(commits: string[]): Promise<Map<string, string>>;
   listFiles(commit: string): Promise<string[]>;

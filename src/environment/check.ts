@@ -13,10 +13,11 @@ import { readKnob } from '../agents/knobs.ts';
 import { crashCause, missingModule, nearMatches, printable, readLogTail } from '../reward/log-cause.ts';
 import { describeInterpreter } from './interpreter.ts';
 import { compileRules } from '../patch/guard.ts';
-import { scoreRun } from '../reward/evaluate.ts';
+import { scoreRun, stepFailure } from '../reward/evaluate.ts';
 import { mean, std } from '../core/statistics.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import { curveCheckLine, seedCurve } from './check-curve.ts';
+import { smokeStep } from '../core/sweep/smoke.ts';
 import type { Environment } from './load.ts';
 
 export interface CheckLine {
@@ -130,6 +131,39 @@ export async function checkEnvironment(environment: Environment, options: CheckO
       const curveLine = curveCheckLine(config.progress, curves);
       keepLogs ||= !curveLine.ok; // the user will want to see what the run printed
       say(curveLine.ok ? curveLine : { ...curveLine, message: `${curveLine.message} (logs: ${logsDir})` });
+    }
+
+    if (config.smoke) {
+      // The smoke step runs before every idea's full run: it must pass on the unmodified code
+      // (checked after the baseline, whose failure, if any, is explained in full above).
+      const folder = path.join(logsDir, 'smoke');
+      const request = {
+        ...runRequest(environment, dir, folder, 0, options.gpus ?? []),
+        step: smokeStep(config)!,
+        logPath: path.join(folder, 'smoke.log'),
+      };
+      mkdirSync(request.outputDir, { recursive: true });
+      const result = await options.sandbox.run(request);
+      const failure = stepFailure(result, 'run', config.smoke.timeout);
+      if (failure) {
+        keepLogs = true;
+        const { cause } = crashCause(readLogTail(request.logPath));
+        say({
+          ok: false,
+          message: `smoke step (\`${config.smoke.command}\`): ${failure.reason}: ${failure.message.replace(/^the run\b/, 'it')}`,
+          details: [
+            ...(cause ? [`cause: ${cause}`] : []),
+            `full log: ${request.logPath}`,
+            'fix smoke: in environment.yaml (it must pass on the unmodified code), or remove it',
+          ],
+        });
+        return finish(lines, []);
+      }
+      say({
+        ok: true,
+        message: `smoke step passed on the unmodified code (${(result.durationMs / 1000).toFixed(1)}s, limit ${Math.round(config.smoke.timeout / 1000)}s)`,
+      });
+      await workspace.reset(dir);
     }
 
     // The value function must refuse a run that produced nothing, not score it.

@@ -270,6 +270,8 @@ export function environmentYaml(
     '  resources: { gpus: 0 }',
   );
 
+  lines.push(...smokeLines(survey));
+
   lines.push('# How a run becomes a reward.');
   if (survey.metric) {
     const m = survey.metric;
@@ -315,6 +317,30 @@ export function environmentYaml(
 }
 
 // ─── Reading the repository ────────────────────────────────────────────────────────────────
+
+/**
+ * A smoke step where the run's budget could be cut on the command line: the same command with
+ * the budget at two steps, so code that crashes fails in seconds, before its full run. Without
+ * such a setting, a comment says what a smoke step is for.
+ */
+function smokeLines(survey: RepoSurvey): string[] {
+  const { command, budget } = survey;
+  if (command && budget && command.includes(budget.flag) && /\d+$/.test(budget.flag)) {
+    const smoke = command.replace(budget.flag, budget.flag.replace(/\d+$/, '2'));
+    return [
+      '# A short run before each full run (the budget at 2): code that crashes fails here in seconds and',
+      '# goes back to the coder with its traceback. env check runs it on the unmodified code.',
+      'smoke:',
+      `  command: ${JSON.stringify(smoke)}`,
+      '  timeout: 5m',
+    ];
+  }
+  return [
+    '# smoke: a short version of the run (a few steps, its own timeout) run before each full run, so',
+    '# code that crashes fails in seconds and goes back to the coder; add one if the run can be cut short:',
+    '# smoke: { command: "python train.py --max-steps 2", timeout: 5m }',
+  ];
+}
 
 function listFiles(root: string, prefix = ''): string[] {
   const out: string[] = [];

@@ -6,6 +6,7 @@ import type { IdeaSummary, RunSummary } from './run-summary.ts';
 import { formatNumber, truncate } from '../core/format.ts';
 import { formatModelTally, hasSeveralModels } from './model-tally.ts';
 import { auditSentence } from './audit-text.ts';
+import { formatExecutionRate } from './execution-rate.ts';
 
 export function rankedIdeas(summary: RunSummary): IdeaSummary[] {
   const sign = summary.goal === 'maximize' ? -1 : 1;
@@ -22,7 +23,10 @@ export function formatReward(idea: Pick<IdeaSummary, 'reward' | 'rewardStd' | 'r
 
 export function formatLeaderboard(summary: RunSummary): string {
   const rows = rankedIdeas(summary).map((idea) => {
-    const status = idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.heldBack ? `${idea.status}, flagged` : idea.status;
+    const fixes = idea.debugRounds.filter((round) => round.status === 'committed').length;
+    const status =
+      (idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.heldBack ? `${idea.status}, flagged` : idea.status) +
+      (fixes ? ` (${fixes} debug fix${fixes === 1 ? '' : 'es'})` : '');
     const delta = idea.id === 0 || idea.improvement === null ? '' : `${idea.improvement >= 0 ? '+' : ''}${formatNumber(idea.improvement)}`;
     const marker = summary.best?.id === idea.id && idea.id !== 0 ? '★' : idea.id === 0 ? '·' : idea.heldBack ? '⚑' : ' ';
     return [
@@ -49,6 +53,7 @@ export function formatLeaderboard(summary: RunSummary): string {
   lines.push(
     `${run.ideasFinished} of ${run.ideas} ideas finished, ${run.ideasFailed} failed · goal: ${summary.goal} · run ${run.runId} (${run.status})`,
   );
+  if (summary.execution.coded > 0) lines.push(`execution: ${formatExecutionRate(summary.execution)}`);
   if (run.unisolated)
     lines.push("unisolated: run steps ran as plain processes with your file system and network (see the README's threat model)");
   if (best && best.id !== 0 && baseline?.reward !== null && baseline?.reward !== undefined) {

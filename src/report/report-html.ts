@@ -151,6 +151,7 @@ ${tile('best reward', best ? escapeHtml(formatNumber(best.reward!)) : '—', bes
 ${tile('vs baseline', best && best.id !== 0 ? deltaHtml(best.improvement) : '—', baseline?.reward != null ? `baseline ${escapeHtml(rewardText(baseline))}` : 'baseline pending')}
 ${tile('ideas tried', String(totals.tried), `${totals.succeeded} succeeded · ${totals.failed} failed${totals.unfinished ? ` · ${totals.unfinished} in progress` : ''}`)}
 ${tile('failures', String(totals.failed), failedSub, totals.failed ? 'bad' : '')}
+${model.summary.execution.coded ? tile('execution', `${Math.round((model.summary.execution.rate ?? 0) * 100)}%`, `${model.summary.execution.executed}/${model.summary.execution.coded} coded ideas ran · ${Math.round((model.summary.execution.rateWithoutDebugRounds ?? 0) * 100)}% on the first attempt`) : ''}
 ${tile('compute', `${formatHours(totals.computeHours)}`, `${totals.gpuHours > 0 ? `${formatHours(totals.gpuHours)} on GPUs` : 'no GPU'} · ${plural(totals.evaluations, 'evaluation')}`)}
 ${tile('model spend', `$${totals.costUsd.toFixed(2)}`, `${formatCount(totals.inputTokens)} in · ${formatCount(totals.outputTokens)} out tokens`)}
 ${tile('run time', formatDuration(totals.elapsedMs), `${escapeHtml(model.summary.run.status)}`)}
@@ -328,9 +329,31 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
   ${words}
   ${change}
   ${seeds}
+  ${debugRoundsHtml(idea)}
   ${log}
   ${apply}
 </details>`;
+}
+
+/**
+ * An idea's debug rounds (src/core/sweep/debug-round.ts): what failed, the log's tail the coder
+ * was shown (already capped and cleaned), and the fix it committed or why none came.
+ */
+function debugRoundsHtml(idea: IdeaView): string {
+  if (idea.debugRounds.length === 0) return '';
+  const rounds = idea.debugRounds.map((round) => {
+    const f = round.failure;
+    const where = f.step === 'smoke' ? 'smoke step' : `seed ${f.seed ?? '?'}`;
+    const outcome =
+      round.status === 'committed'
+        ? `fix committed <code>${escapeHtml((round.commit ?? '').slice(0, 8))}</code>${round.outcome ? ` · <span class="badge ${round.outcome === 'executed' ? 'ok' : round.outcome === 'failed' ? 'bad' : 'run'}">${escapeHtml(round.outcome)}</span>` : ''}`
+        : round.status === 'coder-failed'
+          ? `<span class="badge bad">no fix</span> ${escapeHtml(round.coderMessage ?? '')}`
+          : '<span class="badge run">coding</span>';
+    const fix = round.diff ? `<pre class="diff">${escapeHtml(round.diff)}</pre>` : '';
+    return `<details class="log"><summary>Debug round ${round.round}: attempt ${f.attempt + 1} failed on the ${escapeHtml(where)} (<span class="badge bad">${escapeHtml(f.reason)}</span>${f.exitCode === null ? '' : `, exit ${f.exitCode}`}) → ${outcome}</summary><p>${escapeHtml(f.message)}</p><div class="log-sub">log tail the coder saw${f.log ? ` · <code>${escapeHtml(f.log)}</code>` : ''}</div><pre>${escapeHtml(f.logTail)}</pre>${fix}</details>`;
+  });
+  return `<div class="debug-rounds"><h4>Debug rounds</h4>${rounds.join('')}</div>`;
 }
 
 // ─── totals ───────────────────────────────────────────────────────────────────────────────

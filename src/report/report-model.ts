@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isBetter } from '../core/ideas.ts';
 import { readFileNoFollow } from '../reward/safe-read.ts';
-import { seedDir } from '../store/idea-files.ts';
+import { attemptSeedDir } from '../store/idea-files.ts';
 import type { EvaluationCurve } from '../store/tables.ts';
 import { buildCurvesModel, type CurvesModel } from './curve-model.ts';
 import { rankedIdeas } from './leaderboard.ts';
@@ -266,7 +266,9 @@ function totalsOf(summary: RunSummary, views: IdeaView[], evaluations: number, e
 
 /** The log a reader wants first: a failed evaluation's (that is where the traceback is), else the last one. */
 function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
-  const finished = idea.evaluations.filter((e) => e.status !== 'running');
+  // The last attempt's: after a debug round, the traceback it fixed is with the round.
+  const attempt = Math.max(0, ...idea.evaluations.map((e) => e.attempt ?? 0));
+  const finished = idea.evaluations.filter((e) => e.status !== 'running' && (e.attempt ?? 0) === attempt);
   const chosen =
     finished.find((e) => e.status === 'failed') ?? finished[finished.length - 1] ?? idea.evaluations[idea.evaluations.length - 1];
   if (!chosen) return null;
@@ -274,7 +276,7 @@ function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
   if (!file) return null;
   const evaluatorProblem =
     chosen.status === 'failed' && ['no-metric', 'bad-metric', 'evaluator-failed'].includes(chosen.failureReason ?? '');
-  const evaluatorLog = path.join(seedDir(runDir, idea.id, chosen.seed), 'eval', 'evaluate.log');
+  const evaluatorLog = path.join(attemptSeedDir(runDir, idea.id, chosen.seed, chosen.attempt ?? 0), 'eval', 'evaluate.log');
   return {
     seed: chosen.seed,
     file: path.relative(runDir, file),
@@ -285,7 +287,7 @@ function pickLogTail(runDir: string, idea: IdeaSummary): IdeaView['logTail'] {
 
 /** The evaluation's log: where the store says, or where it lives in this run folder if the run was moved. */
 function logFile(runDir: string, ideaId: number, evaluation: EvaluationSummary): string | null {
-  const local = path.join(seedDir(runDir, ideaId, evaluation.seed), 'run.log');
+  const local = path.join(attemptSeedDir(runDir, ideaId, evaluation.seed, evaluation.attempt ?? 0), 'run.log');
   if (existsSync(local)) return local;
   if (evaluation.log && existsSync(evaluation.log)) return evaluation.log;
   return null;

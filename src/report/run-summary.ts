@@ -1,6 +1,7 @@
 /**
  * The run as data: what `show --json` prints and what the report, `compare` and scripts read.
- * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, … }], best, usage, models, notebook, reflections }.
+ * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, evaluations, debugRounds, smokeRuns, … }],
+ * best, usage, models, notebook, reflections, execution }.
  */
 import type { IdeaAudit, IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
@@ -11,6 +12,7 @@ import { runOwnerAlive } from '../store/run-owner.ts';
 import { modelTally, type ModelTally } from './model-tally.ts';
 import { NOTEBOOK_META } from '../store/notebook.ts';
 import type { ReflectionRecord } from '../store/reflections.ts';
+import { executionRate, type ExecutionRate } from './execution-rate.ts';
 
 export interface EvaluationSummary {
   seed: number;
@@ -24,12 +26,51 @@ export interface EvaluationSummary {
   oomKilled: boolean;
   durationMs: number | null;
   gpus: string[];
+  /** Which of the idea's commits ran: 0 the coder's first, n the fix of debug round n. */
+  attempt: number;
   log: string | null;
   handle: EvaluationRecord['handle'];
   startedAt: string;
   finishedAt: string | null;
   /** The run's learning curve (environments that declare `progress:`), as far as it got. */
   curve: { step: number; value: number; atMs: number }[];
+}
+
+/** One debug round (src/core/sweep/debug-round.ts): the failure it was given, the fix, and how the fix ran. */
+export interface DebugRoundSummary {
+  round: number;
+  /** What failed: the attempt (round − 1), the step, the reason, the exit code, the log's tail as the coder saw it. */
+  failure: {
+    attempt: number;
+    step: string;
+    seed: number | null;
+    reason: string;
+    message: string;
+    exitCode: number | null;
+    logTail: string;
+    log: string | null;
+  };
+  /** `coding` (in progress, or left by a killed researcher), `committed`, `coder-failed`. */
+  status: string;
+  coderMessage: string | null;
+  edit: unknown;
+  /** The fix: its commit's diff against the failed attempt. */
+  diff: string | null;
+  commit: string | null;
+  /** How the fix ran: `executed` (to a reward), `failed` (see the next round or the idea's error), `running`, or null (no fix). */
+  outcome: 'executed' | 'failed' | 'running' | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface SmokeRunSummary {
+  attempt: number;
+  status: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number | null;
+  message: string | null;
+  log: string;
 }
 
 export interface IdeaSummary {
@@ -54,6 +95,9 @@ export interface IdeaSummary {
   createdAt: string;
   finishedAt: string | null;
   evaluations: EvaluationSummary[];
+  /** Fixes of code that failed when it ran, oldest first; the idea's reward is its last attempt's. */
+  debugRounds: DebugRoundSummary[];
+  smokeRuns: SmokeRunSummary[];
   meta: Record<string, unknown>;
   usage: Usage;
   /** The auditor's review, when the idea would have become the best; null when not reviewed. */
@@ -75,6 +119,8 @@ export interface RunSummary {
   notebook: { path: string; fresh: boolean; sha256: string | null } | null;
   /** The run's reflections, oldest first (src/store/reflections.ts). */
   reflections: ReflectionRecord[];
+  /** The share of coded ideas whose code ran to a reward, with debug rounds and without (first attempts). */
+  execution: ExecutionRate;
 }
 
 export function summarizeRun(store: RunStore): RunSummary {
@@ -90,6 +136,17 @@ export function summarizeRun(store: RunStore): RunSummary {
   const best = bestFinished(ideas, goal);
   const finished = ideas.filter((idea) => idea.id !== 0 && isFinished(idea));
   const running = runOwnerAlive(store) !== null;
+  const allRounds = store.debugRounds();
+  const rounds = groupBy(allRounds, (r) => r.ideaId);
+  const smokes = groupBy(store.smokeRuns(), (r) => r.ideaId);
+  /** How an attempt's code ran, from its evaluations and smoke runs. */
+  const attemptOutcome = (ideaId: number, attempt: number): DebugRoundSummary['outcome'] => {
+    const ran = (evaluations.get(ideaId) ?? []).filter((e) => e.attempt === attempt);
+    if (ran.some((e) => e.status === 'succeeded')) return 'executed';
+    if (ran.some((e) => e.status === 'failed')) return 'failed';
+    if ((smokes.get(ideaId) ?? []).some((r) => r.attempt === attempt && r.status === 'failed')) return 'failed';
+    return 'running';
+  };
 
   return {
     run: {
@@ -137,11 +194,42 @@ export function summarizeRun(store: RunStore): RunSummary {
         oomKilled: e.oomKilled,
         durationMs: e.durationMs,
         gpus: e.gpus,
+        attempt: e.attempt,
         log: e.logPath,
         handle: e.handle,
         startedAt: e.startedAt,
         finishedAt: e.finishedAt,
         curve: curves.get(e.id) ?? [],
+      })),
+      debugRounds: (rounds.get(idea.id) ?? []).map((r) => ({
+        round: r.round,
+        failure: {
+          attempt: r.failure.attempt,
+          step: r.failure.step,
+          seed: r.failure.seed,
+          reason: r.failure.reason,
+          message: r.failure.message,
+          exitCode: r.failure.exitCode,
+          logTail: r.failure.logTail,
+          log: r.failure.logPath,
+        },
+        status: r.status,
+        coderMessage: r.coderMessage,
+        edit: r.edit,
+        diff: r.diff,
+        commit: r.commit,
+        outcome: r.status === 'committed' ? attemptOutcome(idea.id, r.round) : null,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+      })),
+      smokeRuns: (smokes.get(idea.id) ?? []).map((r) => ({
+        attempt: r.attempt,
+        status: r.status,
+        exitCode: r.exitCode,
+        timedOut: r.timedOut,
+        durationMs: r.durationMs,
+        message: r.message,
+        log: r.logPath,
       })),
       meta: idea.meta,
       usage: store.usage(idea.id),
@@ -156,6 +244,7 @@ export function summarizeRun(store: RunStore): RunSummary {
     goal,
     notebook: notebookSeen(store),
     reflections: store.reflections(),
+    execution: executionRate(ideas, allRounds),
   };
 }
 

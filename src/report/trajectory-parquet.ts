@@ -42,6 +42,7 @@ export const PARQUET_COLUMNS = {
   improvement: ['float', true],
   rewards: ['float-list', false],
   seeds: ['json', false],
+  debug_rounds: ['json', false],
   thinker_model: ['string', true],
   thinker_prompt: ['json', true],
   thinker_reply: ['string', true],

@@ -46,6 +46,21 @@ export interface ModelCallExport {
   latency_ms: number;
 }
 
+/** One debug round as exported: the failure the coder was shown, and its fix. */
+export interface DebugRoundExport {
+  round: number;
+  step: string;
+  seed: number | null;
+  failure_reason: string;
+  error: string;
+  exit_code: number | null;
+  log_tail: string;
+  status: string;
+  fix_diff: string | null;
+  fix_commit: string | null;
+  outcome: string | null;
+}
+
 export interface TrajectoryRecord {
   run: string;
   run_dir: string;
@@ -76,6 +91,8 @@ export interface TrajectoryRecord {
   improvement: number | null;
   rewards: (number | null)[];
   seeds: SeedRecord[];
+  /** Fixes of code that failed when it ran (debug rounds), oldest first; docs/export.md. */
+  debug_rounds: DebugRoundExport[];
   thinker_model: string | null;
   thinker_prompt: ChatMessage[] | null;
   thinker_reply: string | null;
@@ -114,7 +131,10 @@ export function trajectoryRecords(store: RunStore): TrajectoryRecord[] {
     const coder = ideaCalls.filter((call) => call.role === 'coder');
     const lastThinker = thinker.at(-1) ?? null;
     const lastCoder = coder.at(-1) ?? null;
+    // The last attempt's evaluations: the ones the idea's reward comes from (earlier attempts' are in debug_rounds).
+    const attempt = Math.max(0, ...idea.evaluations.map((e) => e.attempt));
     const seeds = idea.evaluations
+      .filter((e) => e.attempt === attempt)
       .map((e) => ({
         seed: e.seed,
         status: e.status,
@@ -158,6 +178,19 @@ export function trajectoryRecords(store: RunStore): TrajectoryRecord[] {
       improvement: idea.improvement,
       rewards: seeds.map((seed) => seed.reward),
       seeds,
+      debug_rounds: idea.debugRounds.map((round) => ({
+        round: round.round,
+        step: round.failure.step,
+        seed: round.failure.seed,
+        failure_reason: round.failure.reason,
+        error: round.failure.message,
+        exit_code: round.failure.exitCode,
+        log_tail: round.failure.logTail,
+        status: round.status,
+        fix_diff: round.diff,
+        fix_commit: round.commit,
+        outcome: round.outcome,
+      })),
       thinker_model: lastThinker?.model ?? null,
       thinker_prompt: lastThinker ? chat(lastThinker.request) : null,
       thinker_reply: lastThinker?.response ?? null,

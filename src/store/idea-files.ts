@@ -16,6 +16,19 @@ export function seedDir(runDir: string, ideaId: number, seed: number): string {
   return path.join(ideaDir(runDir, ideaId), `seed-${seed}`);
 }
 
+/**
+ * The folder of one seed of one attempt: attempt 0 (the coder's first commit) is `seed-<n>` as
+ * ever; a debug round's fix runs in `attempt-<a>/seed-<n>`, so the failed attempt's log stays.
+ */
+export function attemptSeedDir(runDir: string, ideaId: number, seed: number, attempt: number): string {
+  return attempt === 0 ? seedDir(runDir, ideaId, seed) : path.join(ideaDir(runDir, ideaId), `attempt-${attempt}`, `seed-${seed}`);
+}
+
+/** Where an attempt's smoke step runs: its log and a scratch $OUTPUT_DIR nothing reads. */
+export function smokeDir(runDir: string, ideaId: number, attempt: number): string {
+  return path.join(ideaDir(runDir, ideaId), attempt === 0 ? 'smoke' : `attempt-${attempt}`, ...(attempt === 0 ? [] : ['smoke']));
+}
+
 export function writeIdeaFiles(runDir: string, idea: IdeaRecord, evaluations: EvaluationRecord[] = []): void {
   const dir = ideaDir(runDir, idea.id);
   mkdirSync(dir, { recursive: true });

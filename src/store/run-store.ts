@@ -15,6 +15,22 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
+import {
+  currentAttempt,
+  debugRounds,
+  dropRunningSmokeRuns,
+  ensureDebugTables,
+  finishDebugRound,
+  finishSmokeRun,
+  runningSmokeRuns,
+  setSmokeHandle,
+  smokeRuns,
+  startDebugRound,
+  startSmokeRun,
+  type DebugRoundRecord,
+  type DebugRoundStart,
+  type SmokeRunRecord,
+} from './debug-rounds.ts';
 import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
 import { modelCallTotals, type ModelCallTotal } from './model-call-totals.ts';
@@ -36,6 +52,7 @@ import {
   type IdeaRow,
 } from './tables.ts';
 
+export type { DebugRoundRecord, SmokeRunRecord } from './debug-rounds.ts';
 export { DATABASE_FILE, type EvaluationCurve, type EvaluationRecord, type ProgressPoint } from './tables.ts';
 
 /** A model call as recorded: the agents' ModelCall, tied to the idea it was made for. */
@@ -53,6 +70,7 @@ export class RunStore {
   static create(runDir: string, config: RunConfig): RunStore {
     const store = new RunStore(openDatabase(path.join(runDir, DATABASE_FILE)), runDir);
     store.db.exec(SCHEMA);
+    ensureDebugTables(store.db);
     store.setMeta('schemaVersion', SCHEMA_VERSION);
     store.setMeta('config', config);
     return store;
@@ -65,6 +83,7 @@ export class RunStore {
     }
     const store = new RunStore(openDatabase(file), runDir);
     store.db.exec(SCHEMA);
+    ensureDebugTables(store.db);
     return store;
   }
 
@@ -149,10 +168,11 @@ export class RunStore {
       .run(failure.reason, failure.message, now(), id);
   }
 
-  /** Recomputes an idea's reward from its evaluations and marks it finished. */
+  /** Recomputes an idea's reward from its last attempt's evaluations and marks it finished. */
   finishIdea(id: number): IdeaRecord {
     this.transaction(() => {
-      const evaluations = this.evaluations(id).filter((e) => e.status !== 'running');
+      const attempt = this.currentAttempt(id);
+      const evaluations = this.evaluations(id).filter((e) => e.status !== 'running' && e.attempt === attempt);
       const rewards = evaluations.filter((e) => e.status === 'succeeded').map((e) => e.reward as number);
       // A seed stopped early makes the idea a stopped one: its other seeds' mean would hide the loss.
       const stopped = evaluations.find((e) => e.failureReason === 'stopped-early');
@@ -184,6 +204,7 @@ export class RunStore {
         .prepare(`DELETE FROM progress WHERE evaluation_id IN (SELECT id FROM evaluations WHERE idea_id = ? AND status = 'running')`)
         .run(id);
       this.db.prepare(`DELETE FROM evaluations WHERE idea_id = ? AND status = 'running'`).run(id);
+      dropRunningSmokeRuns(this.db, id);
       this.db.prepare(`UPDATE ideas SET status = CASE WHEN commit_sha IS NULL THEN 'proposed' ELSE 'ready' END WHERE id = ?`).run(id);
     });
   }
@@ -213,10 +234,13 @@ export class RunStore {
 
   // ─── evaluations ────────────────────────────────────────────────────────────────────────
 
-  startEvaluation(ideaId: number, seed: number, sandbox: string, logPath: string, gpus: string[]): number {
+  /** `attempt`: which of the idea's commits runs (0 the coder's first, n the fix of debug round n). */
+  startEvaluation(ideaId: number, seed: number, sandbox: string, logPath: string, gpus: string[], attempt = 0): number {
     const result = this.db
-      .prepare(`INSERT INTO evaluations(idea_id, seed, status, sandbox, log_path, gpus, started_at) VALUES (?, ?, 'running', ?, ?, ?, ?)`)
-      .run(ideaId, seed, sandbox, logPath, JSON.stringify(gpus), now());
+      .prepare(
+        `INSERT INTO evaluations(idea_id, seed, status, sandbox, log_path, gpus, started_at, attempt) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`,
+      )
+      .run(ideaId, seed, sandbox, logPath, JSON.stringify(gpus), now(), attempt);
     return Number(result.lastInsertRowid);
   }
 
@@ -265,6 +289,78 @@ export class RunStore {
 
   runningEvaluations(): EvaluationRecord[] {
     return (this.db.prepare(`SELECT * FROM evaluations WHERE status = 'running'`).all() as EvaluationRow[]).map(toEvaluation);
+  }
+
+  // ─── debug rounds and smoke runs (./debug-rounds.ts) ────────────────────────────────────
+
+  /** The attempt an idea's commit is now (0 until a debug round's fix is committed). */
+  currentAttempt(ideaId: number): number {
+    return currentAttempt(this.db, ideaId);
+  }
+
+  /** Starts a debug round, or takes up the one a killed researcher left coding; returns its id. */
+  startDebugRound(start: Omit<DebugRoundStart, 'startedAt'>): number {
+    return this.transaction(() => startDebugRound(this.db, { ...start, startedAt: now() }));
+  }
+
+  /**
+   * A debug round's fix is committed: the round, and the idea's commit and diff (its change
+   * against its parent, now the fix's), in one write, so a kill leaves the idea on one attempt.
+   */
+  commitDebugRound(roundId: number, ideaId: number, fix: { edit: Edit | null; diff: string; commit: string; ideaDiff: string }): void {
+    this.transaction(() => {
+      finishDebugRound(this.db, roundId, {
+        status: 'committed',
+        edit: fix.edit,
+        diff: fix.diff,
+        commit: fix.commit,
+        coderMessage: null,
+        finishedAt: now(),
+      });
+      this.db
+        .prepare('UPDATE ideas SET edit = ?, diff = ?, commit_sha = ? WHERE id = ?')
+        .run(JSON.stringify(fix.edit), fix.ideaDiff, fix.commit, ideaId);
+    });
+  }
+
+  /** The coder wrote no usable fix: the round ends there (with the edit it wrote, if any). */
+  failDebugRound(roundId: number, message: string, edit: Edit | null): void {
+    finishDebugRound(this.db, roundId, {
+      status: 'coder-failed',
+      edit,
+      diff: null,
+      commit: null,
+      coderMessage: message,
+      finishedAt: now(),
+    });
+  }
+
+  /** Every debug round of an idea (of every idea when no id is given), in order. */
+  debugRounds(ideaId?: number): DebugRoundRecord[] {
+    return debugRounds(this.db, ideaId);
+  }
+
+  startSmokeRun(ideaId: number, attempt: number, logPath: string): number {
+    return startSmokeRun(this.db, ideaId, attempt, logPath, now());
+  }
+
+  setSmokeHandle(id: number, handle: SandboxHandle): void {
+    setSmokeHandle(this.db, id, handle);
+  }
+
+  finishSmokeRun(
+    id: number,
+    fields: { passed: boolean; exitCode: number | null; timedOut: boolean; durationMs: number; message: string | null },
+  ): void {
+    finishSmokeRun(this.db, id, { ...fields, finishedAt: now() });
+  }
+
+  smokeRuns(ideaId?: number): SmokeRunRecord[] {
+    return smokeRuns(this.db, ideaId);
+  }
+
+  runningSmokeRuns(): SmokeRunRecord[] {
+    return runningSmokeRuns(this.db);
   }
 
   // ─── learning curves ────────────────────────────────────────────────────────────────────

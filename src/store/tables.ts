@@ -124,6 +124,8 @@ export interface EvaluationRecord {
   logPath: string | null;
   handle: SandboxHandle | null;
   gpus: string[];
+  /** Which of the idea's commits ran: 0 the coder's first, n the fix of debug round n (src/store/debug-rounds.ts). */
+  attempt: number;
   startedAt: string;
   finishedAt: string | null;
 }
@@ -211,6 +213,7 @@ export interface EvaluationRow {
   log_path: string | null;
   handle: string | null;
   gpus: string;
+  attempt?: number;
   started_at: string;
   finished_at: string | null;
 }
@@ -232,6 +235,7 @@ export function toEvaluation(row: EvaluationRow): EvaluationRecord {
     logPath: row.log_path,
     handle: row.handle ? JSON.parse(row.handle) : null,
     gpus: JSON.parse(row.gpus),
+    attempt: row.attempt ?? 0,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
   };

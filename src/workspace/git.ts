@@ -255,6 +255,11 @@ export class GitWorkspace implements Workspace {
     return blob === null ? null : blob.toString('utf8');
   }
 
+  async diff(from: string, to: string): Promise<string> {
+    // The same form as commit()'s patch, so an idea's diff reads the same after a debug round.
+    return runGit(this.repo(), ['diff', '--no-color', '--no-ext-diff', '--no-renames', from, to]);
+  }
+
   async listFiles(commit: string): Promise<string[]> {
     // Commits never change: list each one once.
     let files = this.filesByCommit.get(commit);

@@ -298,7 +298,7 @@ describe('researcher export --format parquet', () => {
       file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
     });
     expect(rows).toHaveLength(7);
-    const nested = new Set(['seeds', 'model_calls', 'thinker_prompt', 'coder_prompt']);
+    const nested = new Set(['seeds', 'debug_rounds', 'model_calls', 'thinker_prompt', 'coder_prompt']);
     const decoded = rows.map((row) =>
       Object.fromEntries(
         Object.entries(row).map(([key, value]) => [

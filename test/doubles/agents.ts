@@ -2,7 +2,7 @@
  * A scripted thinker and coder: they answer from a script instead of a model, record what they
  * were told, and honour the sweep's stop signal the way the model-backed agents do.
  */
-import type { AgentResult, ApplyFeedback, EditWriter, ResearchContext, Thinker } from '../../src/core/interfaces.ts';
+import type { AgentResult, ApplyFeedback, EditWriter, ResearchContext, RunFailureFeedback, Thinker } from '../../src/core/interfaces.ts';
 import { ZERO_USAGE, type Edit, type IdeaDraft, type IdeaRecord } from '../../src/core/types.ts';
 
 /** What an agent saw when it was called: the idea, and the status of every idea then. */
@@ -62,6 +62,8 @@ export type CoderStep = (
   idea: IdeaDraft,
   context: ResearchContext,
   feedback: readonly ApplyFeedback[],
+  /** Earlier commits of this idea that ran and failed (debug rounds). */
+  failures: readonly RunFailureFeedback[],
 ) => Edit | Error | Promise<Edit | Error>;
 
 /** Writes each idea's edit with `script`; an Error it returns is thrown. */
@@ -71,9 +73,14 @@ export class ScriptedCoder implements EditWriter {
 
   constructor(private readonly script: CoderStep) {}
 
-  async implement(idea: IdeaDraft, context: ResearchContext, feedback: readonly ApplyFeedback[]): Promise<AgentResult<Edit>> {
+  async implement(
+    idea: IdeaDraft,
+    context: ResearchContext,
+    feedback: readonly ApplyFeedback[],
+    failures: readonly RunFailureFeedback[] = [],
+  ): Promise<AgentResult<Edit>> {
     this.calls.push({ ...seen(context), feedback: feedback.length });
-    const edit = await Promise.race([this.script(idea, context, feedback), aborted(context.signal)]);
+    const edit = await Promise.race([this.script(idea, context, feedback, failures), aborted(context.signal)]);
     if (edit instanceof Error) throw edit;
     return { value: edit, usage: ZERO_USAGE };
   }

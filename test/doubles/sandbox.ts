@@ -12,6 +12,8 @@ import type { Resources } from '../../src/environment/schema.ts';
 export interface RunOutcome {
   reward?: number;
   exitCode?: number;
+  /** The log, instead of the `score=` line (a traceback, say). */
+  log?: string;
   /** The engine itself fails (run() throws): not the idea's fault. */
   engineError?: string;
 }
@@ -47,7 +49,7 @@ export class ScriptedSandbox implements Sandbox {
           request.signal?.removeEventListener('abort', onAbort);
           if (outcome.engineError) return reject(new Error(outcome.engineError));
           mkdirSync(path.dirname(request.logPath), { recursive: true });
-          writeFileSync(request.logPath, outcome.reward === undefined ? 'no score\n' : `score=${outcome.reward}\n`);
+          writeFileSync(request.logPath, outcome.log ?? (outcome.reward === undefined ? 'no score\n' : `score=${outcome.reward}\n`));
           resolve(result(request, { exitCode: outcome.exitCode ?? 0, interrupted: false }));
         },
       };

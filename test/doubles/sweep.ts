@@ -24,7 +24,7 @@ import { MemoryWorkspace } from './workspace.ts';
 export const BASE_CODE = { 'config.py': 'X = 0.5\n', 'train.py': 'from config import X\nprint(f"score={-(X - 3) ** 2}")\n' };
 
 /** An environment read from no file: the reward is `score=<number>` in the run's log. */
-export function memoryEnvironment(dir: string): Environment {
+export function memoryEnvironment(dir: string, extra: Record<string, unknown> = {}): Environment {
   const config = EnvironmentConfig.parse({
     name: 'memory',
     description: 'Choose X in config.py; the score is -(X - 3)^2.',
@@ -33,6 +33,7 @@ export function memoryEnvironment(dir: string): Environment {
     protected: ['data/**'],
     run: { command: 'python3 train.py', timeout: '20s' },
     reward: { source: 'regex', pattern: 'score=(\\S+)', goal: 'maximize' },
+    ...extra,
   });
   return { config, dir, file: path.join(dir, 'environment.yaml'), code: { kind: 'path', path: path.join(dir, 'code') } };
 }
@@ -53,13 +54,20 @@ export interface MemorySweep {
   workspace: MemoryWorkspace;
   events: SweepEvent[];
   /** Runs (or resumes) the sweep; every double may be replaced, e.g. by fresh ones for a resume. */
-  sweep(parts?: { thinker?: Thinker; coder?: Coder | EditWriter; sandbox?: ScriptedSandbox; signal?: AbortSignal }): Promise<SweepSummary>;
+  sweep(parts?: {
+    thinker?: Thinker;
+    coder?: Coder | EditWriter;
+    sandbox?: ScriptedSandbox;
+    signal?: AbortSignal;
+    debugRounds?: number;
+  }): Promise<SweepSummary>;
 }
 
-export function memorySweep(config: Partial<RunConfigInput> = {}): MemorySweep {
+/** `environment`: fields of environment.yaml to set or replace (a `smoke:` step, say). */
+export function memorySweep(config: Partial<RunConfigInput> = {}, environmentFields: Record<string, unknown> = {}): MemorySweep {
   const runDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'researcher-memory-run-')), 'run');
   mkdirSync(runDir); // GitWorkspace.create makes it for a real run
-  const environment = memoryEnvironment(path.dirname(runDir));
+  const environment = memoryEnvironment(path.dirname(runDir), environmentFields);
   const workspace = new MemoryWorkspace(BASE_CODE);
   const store = RunStore.create(
     runDir,
@@ -88,6 +96,7 @@ export function memorySweep(config: Partial<RunConfigInput> = {}): MemorySweep {
         sandbox: parts.sandbox ?? new ScriptedSandbox(quadraticScore),
         thinker: parts.thinker ?? new ScriptedThinker([(context) => ({ title: `x=${(context.ideaId % 7) + 1}` })]),
         coder: asCoder(parts.coder ?? knobCoder()),
+        debugRounds: parts.debugRounds ?? 0,
         strategy: createStrategy(store.config),
         gpuPool: new GpuPool(store.config.gpus),
         progress: { report: (event) => events.push(event) },

@@ -75,6 +75,14 @@ export class MemoryWorkspace implements Workspace {
     return this.snapshot(commit).get(relativePath) ?? null;
   }
 
+  async diff(from: string, to: string): Promise<string> {
+    const before = this.snapshot(from);
+    const after = this.snapshot(to);
+    return changedPaths(before, after)
+      .map((file) => createTwoFilesPatch(`a/${file}`, `b/${file}`, before.get(file) ?? '', after.get(file) ?? ''))
+      .join('');
+  }
+
   async listFiles(commit: string): Promise<string[]> {
     return [...this.snapshot(commit).keys()].sort();
   }

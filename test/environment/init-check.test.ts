@@ -110,6 +110,37 @@ describe('env init and env check', () => {
     expect(checked.out).toMatch(/FAIL: baseline seed 0: no-metric: the output never matched/);
   });
 
+  it('proposes a smoke step where the run can be cut short, and env check runs it', async () => {
+    const repo = plainRepo();
+    // The same script, with its epochs on the command line: the budget init can cut.
+    writeFileSync(
+      path.join(repo, 'train.py'),
+      TRAIN_PY.replace('EPOCHS = 20\n', '').replace(
+        '    args = parser.parse_args()',
+        '    parser.add_argument("--epochs", type=int, default=20)\n    args = parser.parse_args()\n    EPOCHS = args.epochs',
+      ),
+    );
+    const out = path.join(tempDir('environments-'), 'logreg');
+    expect((await cli(['env', 'init', repo, '--name', 'logreg', '--out', out])).code).toBe(0);
+    const file = path.join(out, 'environment.yaml');
+    const yaml = readFileSync(file, 'utf8');
+    expect(yaml).toMatch(/^smoke:\n {2}command: "python3 train\.py --epochs 2 --seed \$SEED"\n {2}timeout: 5m$/m);
+    writeFileSync(file, yaml.replace(/^description: .*$/m, 'description: "Logistic regression."'));
+    const checked = await cli(['env', 'check', out]);
+    expect(checked.out).toMatch(/smoke step passed on the unmodified code/);
+    expect(checked.code).toBe(0);
+
+    // A smoke step that fails on the unmodified code stops the check, with the cause.
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(/^smoke:\n {2}command: .*$/m, 'smoke:\n  command: "python3 -c \'import nothing_here\'"'),
+    );
+    const failed = await cli(['env', 'check', out]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(/FAIL: smoke step \(`python3 -c 'import nothing_here'`\): crashed: it crashed \(exit code 1\)/);
+    expect(failed.out).toMatch(/ModuleNotFoundError: No module named 'nothing_here'/);
+  });
+
   it('reports the baseline spread over seeds for the test fixture', async () => {
     const checked = await cli(['env', 'check', QUADRATIC, '--seeds', '3']);
     expect(checked.code).toBe(0);

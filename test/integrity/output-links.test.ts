@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { researcher, CLEAN_ENV } from '../agents/cli-harness.ts';
 import { FakeOpenAIServer } from '../fakes/openai-server.ts';
-import { byRole, idea, setX as setXReply } from '../fakes/researcher-replies.ts';
+import { byRole, idea, messagesOf, setX as setXReply } from '../fakes/researcher-replies.ts';
 import { LocalSandbox } from '../../src/sandbox/local.ts';
 import { createTestRun, scriptedCoder, scriptedThinker, tempDir } from '../helpers/sweep.ts';
 import { filesContaining, hardLinkOutput, hostSecret, linkEnvironment, linkOutput } from './link-attacks.ts';
@@ -92,7 +92,22 @@ describe('links a run leaves, in an LLM-agent sweep', () => {
         '',
       ].join('\n'),
     };
-    server.respond(byRole({ thinker: [idea(4), idea(3)], coder: [linkReply, setXReply(3)] }));
+    // The link's failure goes back to the coder as a debug round (with the log's tail): its fix
+    // takes the link out. That prompt, too, must carry nothing of the linked file.
+    const fixReply = {
+      text: [
+        'train.py',
+        '<<<<<<< SEARCH',
+        'os.remove(os.path.join(out, "metrics.json"))',
+        `os.symlink(${JSON.stringify(secret.file)}, os.path.join(out, "metrics.json"))`,
+        '=======',
+        '# end of training',
+        '>>>>>>> REPLACE',
+        '',
+      ].join('\n'),
+    };
+    const scripted = byRole({ thinker: [idea(4), idea(3)], coder: [linkReply, setXReply(3)] });
+    server.respond((request) => (messagesOf(request)[0]?.text.includes('## Your change ran and failed') ? fixReply : scripted(request)));
     const runsDir = tempDir('researcher-links-runs-');
     const result = await researcher(
       [
@@ -111,11 +126,10 @@ describe('links a run leaves, in an LLM-agent sweep', () => {
     );
     expect(result.code, result.stderr).toBe(0);
     const shown = JSON.parse((await researcher(['show', path.join(runsDir, 'links'), '--json'])).stdout);
-    expect(shown.ideas[1]).toMatchObject({
-      status: 'failed',
-      failureReason: 'bad-metric',
-      error: 'metrics.json is a symbolic link; refused',
-    });
+    expect(shown.ideas[1]).toMatchObject({ status: 'succeeded' });
+    expect(shown.ideas[1].debugRounds).toMatchObject([
+      { round: 1, status: 'committed', failure: { reason: 'bad-metric', message: 'metrics.json is a symbolic link; refused' } },
+    ]);
     // The second thinker call saw the first idea's failure, and nothing of the file.
     const prompts = server.calls.map((call) => JSON.stringify(call.body));
     expect(prompts.length).toBeGreaterThanOrEqual(4);

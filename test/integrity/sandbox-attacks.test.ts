@@ -167,7 +167,11 @@ describe.skipIf(!runs)('a reward-hacking coder against the isolated local sandbo
     }
     writeFileSync(answersFile, JSON.stringify(answers));
     // Memory is limited so the hog is an OOM, not a slow machine.
-    const yaml = readFileSync(path.join(env, 'environment.yaml'), 'utf8').replace('memory: 1g', 'memory: 512m');
+    // No smoke step: the hog must reach its full run, whose log is checked below (a failing smoke
+    // step would send it back to the coder as a debug round instead).
+    const yaml = readFileSync(path.join(env, 'environment.yaml'), 'utf8')
+      .replace('memory: 1g', 'memory: 512m')
+      .replace(/^smoke:\n(?: {2}.*\n)+/m, '');
     writeFileSync(path.join(env, 'environment.yaml'), yaml);
 
     server = await FakeOpenAIServer.start({ apiKey: API_KEY, models: ['attacker'] });

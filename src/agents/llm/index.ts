@@ -26,6 +26,7 @@ export interface LlmAgents {
   auditor?: LlmAuditor;
   reflector: LlmReflector;
   reflection: ReflectionSettings;
+  debugRounds: number;
   /**
    * Checks each distinct model's key and name with its provider (no tokens spent), and, under a
    * spending cap, that every model has a price.
@@ -99,6 +100,7 @@ export async function createLlmAgents(agent: LlmAgentFile, options: LlmAgentOpti
     ),
     reflection: config.reflection,
     ...(agent.thinkerPortfolio ? { portfolio: portfolioSpec(agent.thinkerPortfolio) } : {}),
+    debugRounds: config.coder.debugRounds,
     async check(options = { maxCostUsd: null }) {
       // Each distinct endpoint once (the coder often shares the thinker's).
       const seen = new Set<string>();

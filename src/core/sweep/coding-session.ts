@@ -4,10 +4,12 @@
  * What the tree holds when the coder returns still goes through the change guard before commit.
  */
 import { applyEdit } from '../../patch/apply.ts';
-import type { CodingSession, Workspace } from '../interfaces.ts';
+import type { CodingSession, SmokeOutcome, Workspace } from '../interfaces.ts';
 
-export function worktreeSession(workspace: Workspace, dir: string): CodingSession {
+/** `smoke`: runs the environment's smoke step on the tree (./smoke.ts sessionSmoke); absent when it declares none. */
+export function worktreeSession(workspace: Workspace, dir: string, smoke?: () => Promise<SmokeOutcome | null>): CodingSession {
   return {
+    ...(smoke ? { smoke } : {}),
     dir,
     async apply(edit) {
       const applied = await applyEdit(edit, dir);

@@ -20,6 +20,11 @@ export interface SweepDependencies {
   coder: Coder;
   /** Reviews each idea that would become the best (./audit.ts); absent: no review. */
   auditor?: Auditor;
+  /**
+   * Times an idea whose committed code failed when it ran goes back to the coder with the
+   * failure (debug rounds, ./debug-round.ts): the agent file's coder.debugRounds. Default 0.
+   */
+  debugRounds?: number;
   strategy: SearchStrategy;
   /** Reflects on the run when it ends and every `reflection.every` ideas, writing the lab notebook (src/core/sweep/memory.ts); none: no reflection. */
   reflector?: Reflector;

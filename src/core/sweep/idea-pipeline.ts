@@ -16,6 +16,7 @@ import type { SweepParts } from './dependencies.ts';
 import { IdeaEvaluator } from './evaluation.ts';
 import { recordMemorySeen } from './memory.ts';
 import { researchContext } from './research-context.ts';
+import { sessionSmoke } from './smoke.ts';
 import { Drained, isFatal } from './scheduler.ts';
 
 /** Times the thinker is asked again when the strategy rejects its draft (e.g. a near-duplicate). */
@@ -169,7 +170,7 @@ export class IdeaPipeline {
     let outcome: CodingOutcome;
     try {
       if (scheduler.stopping()) throw new Drained(); // no model spend on an idea that will not run now
-      const session = worktreeSession(workspace, dir);
+      const session = worktreeSession(workspace, dir, sessionSmoke(this.parts, idea.id, dir));
       outcome = (await coder.code({ idea: draft, context, session, repairRounds: config.repairRounds, failures: [] })).value;
     } catch (error) {
       await workspace.release(dir);

@@ -10,7 +10,8 @@ import type { RunRecord } from './run-record.ts';
 /** Stops what a killed researcher left running and puts its unfinished ideas back in the queue. */
 export async function recoverInterrupted(deps: SweepDependencies): Promise<void> {
   const { store, sandbox, workspace, progress } = deps;
-  const running = store.runningEvaluations();
+  // Smoke steps too (./smoke.ts): they run in the same sandboxes as the runs.
+  const running = [...store.runningEvaluations(), ...store.runningSmokeRuns()];
   const handles = running.map((e) => e.handle).filter((h) => h !== null);
   if (handles.length) await sandbox.reap(handles);
   await workspace.cleanup();

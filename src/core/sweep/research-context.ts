@@ -15,13 +15,15 @@ export async function researchContext(
   parentId: number | null,
   instruction?: string,
   attempt = 0,
+  /** A debug round's failed attempt: the code the fix is written against (ResearchContext.attemptCommit). */
+  attemptCommit?: string,
 ): Promise<ResearchContext> {
   const { store, workspace, environment } = parts.deps;
   const { record, scheduler, config, memory } = parts;
   const notebook = memory.view();
   const learned = memory.learned();
   const parent = parentId === null ? null : (record.idea(parentId) ?? null);
-  const parentCommit = parent?.commit ?? workspace.baseCommit;
+  const codeCommit = attemptCommit ?? parent?.commit ?? workspace.baseCommit;
   // Read afresh each time: the person may steer the sweep while it runs.
   const guidance = readGuidance(store.runDir);
   if (!guidance.ok) parts.deps.progress.report({ type: 'log', message: `the guidance is ignored: ${guidance.message}` });
@@ -37,9 +39,10 @@ export async function researchContext(
     ...(typeof thinkerModel === 'string' ? { thinkerModel } : {}),
     ...(notebook ? { notebook } : {}),
     ...(learned ? { learned } : {}),
-    readFile: (relativePath) => workspace.readFile(parentCommit, relativePath),
+    ...(attemptCommit ? { attemptCommit } : {}),
+    readFile: (relativePath) => workspace.readFile(codeCommit, relativePath),
     readFileAt: (commit, relativePath) => workspace.readFile(commit, relativePath),
-    listFiles: () => workspace.listFiles(parentCommit),
+    listFiles: () => workspace.listFiles(codeCommit),
     curves: store.curves(),
     // A retried proposal gets fresh randomness, or a seeded thinker would repeat itself.
     random: seededRandom(attempt === 0 ? mixSeed(config.randomSeed, ideaId) : mixSeed(config.randomSeed, ideaId, attempt)),
