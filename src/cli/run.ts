@@ -24,9 +24,11 @@ const HELP = `usage: researcher run <environment> [options]
 
   --ideas N            ideas to try, the baseline not counted (default 12)
   --seeds S            seeds each idea is evaluated under (default 1)
-  --baseline-seeds B   seeds for the baseline, to measure its spread (default: --seeds)
+  --baseline-seeds B   seeds for the baseline, to measure the seed-to-seed noise every gain is
+                       judged against (default: 3, or --seeds when more)
   --confirm-seeds E    extra seeds a would-be best idea is re-evaluated with before it counts
-                       as best (default: --seeds when above 1, else 0)
+                       as best: the baseline's next seeds, so the two compare seed by seed
+                       (default: 2, or --seeds when above 1; 0 turns confirmation off)
   --search NAME        search strategy: serial (default), parallel (rounds of best-of-N), evolve
   --build-on base|best serial search: apply each idea on the base commit or on the best idea
   --search-option K=V  strategy setting, repeatable: parallel roundSize; evolve islands,
@@ -51,6 +53,14 @@ const HELP = `usage: researcher run <environment> [options]
   --seed N             seed of the researcher's own randomness (default 0)
   --runs-dir DIR       where runs are kept (default runs/)
   --run-id ID          name of the run folder (default: <environment>-<time>-<random>)`;
+
+/**
+ * Noise-honest defaults (see the README's "Seeds and noise" for their cost): three baseline seeds
+ * measure the noise once per run; two more seeds for an idea that would become the best (a
+ * handful of times a night) let it be compared with the baseline seed by seed on three seeds.
+ */
+const DEFAULT_BASELINE_SEEDS = 3;
+const DEFAULT_CONFIRM_SEEDS = 2;
 
 export async function runCommand(args: string[]): Promise<number> {
   const parsed = parseCommand(
@@ -140,9 +150,14 @@ export async function runCommand(args: string[]): Promise<number> {
     buildOn,
     ideas: positiveInt(values.ideas, '--ideas') ?? 12,
     seeds,
-    baselineSeeds: positiveInt(values['baseline-seeds'], '--baseline-seeds') ?? seeds,
+    baselineSeeds: positiveInt(values['baseline-seeds'], '--baseline-seeds') ?? Math.max(seeds, DEFAULT_BASELINE_SEEDS),
     parallel: positiveInt(values.parallel, '--parallel') ?? defaultParallel(gpus, environment.config.run.resources),
-    confirmSeeds: values['confirm-seeds'] === undefined ? null : nonNegativeInt(values['confirm-seeds'], '--confirm-seeds'),
+    confirmSeeds:
+      values['confirm-seeds'] === undefined
+        ? seeds > 1
+          ? seeds
+          : DEFAULT_CONFIRM_SEEDS
+        : nonNegativeInt(values['confirm-seeds'], '--confirm-seeds'),
     searchOptions: parseSearchOptions(values['search-option'] ?? []),
     hardStop: values['hard-stop'] ?? false,
     gpus,

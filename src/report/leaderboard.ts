@@ -4,6 +4,7 @@
  */
 import type { IdeaSummary, RunSummary } from './run-summary.ts';
 import { formatNumber, truncate } from '../core/format.ts';
+import { describeNoise, isWin } from '../core/noise.ts';
 
 export function rankedIdeas(summary: RunSummary): IdeaSummary[] {
   const sign = summary.goal === 'maximize' ? -1 : 1;
@@ -22,18 +23,20 @@ export function formatLeaderboard(summary: RunSummary): string {
   const rows = rankedIdeas(summary).map((idea) => {
     const status = idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.status;
     const delta = idea.id === 0 || idea.improvement === null ? '' : `${idea.improvement >= 0 ? '+' : ''}${formatNumber(idea.improvement)}`;
-    const marker = summary.best?.id === idea.id && idea.id !== 0 ? '★' : idea.id === 0 ? '·' : ' ';
+    // The star marks a win only: a top idea within the noise is not one.
+    const marker = summary.best?.id === idea.id && idea.id !== 0 && isWin(summary.best.comparison) ? '★' : idea.id === 0 ? '·' : ' ';
     return [
       marker,
       idea.id === 0 ? 'base' : String(idea.id),
       formatReward(idea),
       delta,
+      idea.noise ? idea.noise.noise : '',
       status,
       idea.parent === null ? '' : String(idea.parent),
       truncate(idea.title, 60),
     ];
   });
-  const header = ['', 'idea', 'reward', 'vs base', 'status', 'parent', 'title'];
+  const header = ['', 'idea', 'reward', 'vs base', 'noise', 'status', 'parent', 'title'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
@@ -50,9 +53,10 @@ export function formatLeaderboard(summary: RunSummary): string {
   if (run.unisolated)
     lines.push("unisolated: run steps ran as plain processes with your file system and network (see the README's threat model)");
   if (best && best.id !== 0 && baseline?.reward !== null && baseline?.reward !== undefined) {
-    lines.push(
-      `best: idea ${best.id} "${truncate(best.title, 60)}" ${formatNumber(best.reward)} vs baseline ${formatNumber(baseline.reward)} (${best.improvement! >= 0 ? '+' : ''}${formatNumber(best.improvement!)})`,
-    );
+    const versus = `idea ${best.id} "${truncate(best.title, 60)}" ${formatNumber(best.reward)} vs baseline ${formatNumber(baseline.reward)}`;
+    const judged = best.comparison ? describeNoise(best.comparison) : 'noise unknown';
+    // Only a gain beyond the seed-to-seed noise is announced as the best; anything else is named as what it is.
+    lines.push(isWin(best.comparison) ? `best: ${versus}, ${judged}` : `no win beyond noise: the top idea is ${versus}, ${judged}`);
   } else if (best?.id === 0) {
     lines.push('best: no idea has beaten the baseline yet');
   }

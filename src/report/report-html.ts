@@ -13,6 +13,7 @@ import { diffToHtml, escapeHtml } from './diff-html.ts';
 import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model.ts';
 import { rewardPlotSvg } from './reward-plot.ts';
 import { formatDuration, formatNumber, plural, truncate } from '../core/format.ts';
+import { describeNoise } from '../core/noise.ts';
 
 export interface RenderOptions {
   /** Serve as the live view: reload when the run's version (from `eventsPath`) differs from `version`. */
@@ -106,21 +107,26 @@ function headline(model: ReportModel): string {
     const finished = model.totals.succeeded + model.totals.failed;
     return `<section class="headline neutral"><p><b>No idea has beaten the baseline${finished ? '' : ' yet'}.</b> Baseline reward ${baseText}${finished ? ` after ${plural(finished, 'idea')}` : ''}.</p></section>`;
   }
-  return `<section class="headline"><p><span class="star">★</span> Best: <a href="#idea-${best.id}">idea #${best.id}</a> <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}</p>
+  // Only a gain beyond the seed-to-seed noise is headlined as the best (see core/noise.ts).
+  const lead =
+    best.verdict === 'better'
+      ? `<span class="star">★</span> Best: <a href="#idea-${best.id}">idea #${best.id}</a>`
+      : `<b>No win beyond noise.</b> The top idea, <a href="#idea-${best.id}">idea #${best.id}</a>,`;
+  return `<section class="headline${best.verdict === 'better' ? '' : ' neutral'}"><p>${lead} <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}</p>
 <p class="apply-line">Take it home: <code>researcher apply ${escapeHtml(shellQuote(summary.run.dir))} ${best.id}</code></p></section>`;
 }
 
 function verdictSentence(idea: IdeaView): string {
-  const ratio = idea.signalToNoise === null ? '' : ` (${formatRatio(idea.signalToNoise)}× its standard error)`;
+  const numbers = idea.noise ? escapeHtml(describeNoise(idea.noise)) : 'noise unknown';
   switch (idea.verdict) {
     case 'better':
-      return `The gain is beyond seed-to-seed noise${ratio}.`;
+      return `The gain is ${numbers}.`;
     case 'worse':
-      return `It is worse than the baseline beyond noise${ratio}.`;
+      return `It is worse than the baseline: ${numbers}.`;
     case 'within-noise':
-      return `<span class="warn">The gain is within seed-to-seed noise${ratio}: rerun it with more seeds before trusting it.</span>`;
+      return `<span class="warn">The gain is ${numbers}: rerun it with more seeds before trusting it.</span>`;
     default:
-      return '<span class="muted">Noise unknown: run the baseline with --baseline-seeds 2 or more to measure it.</span>';
+      return `<span class="muted">${numbers}.</span>`;
   }
 }
 
@@ -387,7 +393,7 @@ function verdictChip(verdict: Verdict, ratio: number | null): string {
   const title =
     ratio === null
       ? 'no spread was measured on either side'
-      : `the difference is ${formatRatio(ratio)}× its standard error, from the spread over the baseline's seeds and the idea's (an idea run with one seed is assumed as noisy as the baseline)`;
+      : `the difference is ${formatRatio(ratio)}× its standard error, seed by seed where the idea and the baseline ran the same seeds, else from the spread over the baseline's seeds and the idea's (an idea run with one seed is assumed as noisy as the baseline)`;
   return `<span class="verdict ${cls}" title="${escapeHtml(title)}">${text}</span>`;
 }
 

@@ -5,7 +5,7 @@
 import type { IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
 import { bestFinished, isFinished, type Goal } from '../core/ideas.ts';
-import { difference } from '../core/statistics.ts';
+import { compareWithBaseline, type Noise, type NoiseComparison, type SeedRewards } from '../core/noise.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
 
@@ -34,8 +34,13 @@ export interface IdeaSummary {
   reward: number | null;
   rewardStd: number | null;
   rewardCount: number;
-  /** reward − baseline reward, in the goal's direction (positive is better). */
+  /**
+   * reward − baseline reward, in the goal's direction (positive is better): seed by seed where
+   * the idea and the baseline ran the same seeds (see core/noise.ts), else mean − mean.
+   */
   improvement: number | null;
+  /** The gain judged against the seed-to-seed noise (null for the baseline and unscored ideas). */
+  noise: NoiseComparison | null;
   error: string | null;
   failureReason: string | null;
   parent: number | null;
@@ -57,7 +62,16 @@ export interface RunSummary {
   run: RunConfig & { dir: string; status: 'running' | 'finished' | 'stopped'; ideasFinished: number; ideasFailed: number };
   baseline: { reward: number | null; rewardStd: number | null; rewardCount: number; status: string; error: string | null } | null;
   ideas: IdeaSummary[];
-  best: { id: number; title: string; reward: number; rewardStd: number | null; improvement: number | null } | null;
+  best: {
+    id: number;
+    title: string;
+    reward: number;
+    rewardStd: number | null;
+    improvement: number | null;
+    /** Whether its gain over the baseline is beyond the seed-to-seed noise (see core/noise.ts). */
+    noise: Noise;
+    comparison: NoiseComparison | null;
+  } | null;
   usage: Usage;
   goal: Goal;
 }
@@ -68,10 +82,15 @@ export function summarizeRun(store: RunStore): RunSummary {
   const ideas = store.ideas();
   const evaluations = groupBy(store.evaluations(), (e) => e.ideaId);
   const baseline = ideas.find((idea) => idea.id === 0) ?? null;
-  const sign = goal === 'maximize' ? 1 : -1;
-  const improvement = (reward: number | null) =>
-    reward === null || baseline?.reward === null || baseline?.reward === undefined ? null : sign * difference(reward, baseline.reward);
+  const baseSeeds = seedRewards(evaluations.get(0) ?? []);
+  const comparisons = new Map(
+    ideas.map((idea) => [
+      idea.id,
+      idea.id === 0 || idea.reward === null ? null : compareWithBaseline(seedRewards(evaluations.get(idea.id) ?? []), baseSeeds, goal),
+    ]),
+  );
   const best = bestFinished(ideas, goal);
+  const bestComparison = best ? (comparisons.get(best.id) ?? null) : null;
   const finished = ideas.filter((idea) => idea.id !== 0 && isFinished(idea));
   const running = runOwnerAlive(store) !== null;
 
@@ -97,7 +116,8 @@ export function summarizeRun(store: RunStore): RunSummary {
       reward: idea.reward,
       rewardStd: idea.rewardStd,
       rewardCount: idea.rewardCount,
-      improvement: idea.id === 0 ? 0 : improvement(idea.reward),
+      improvement: idea.id === 0 ? 0 : (comparisons.get(idea.id)?.delta ?? null),
+      noise: comparisons.get(idea.id) ?? null,
       error: idea.error,
       failureReason: idea.failureReason,
       parent: idea.parentId,
@@ -130,11 +150,24 @@ export function summarizeRun(store: RunStore): RunSummary {
       usage: store.usage(idea.id),
     })),
     best: best
-      ? { id: best.id, title: best.title, reward: best.reward!, rewardStd: best.rewardStd, improvement: improvement(best.reward) }
+      ? {
+          id: best.id,
+          title: best.title,
+          reward: best.reward!,
+          rewardStd: best.rewardStd,
+          improvement: best.id === 0 ? 0 : (bestComparison?.delta ?? null),
+          noise: bestComparison?.noise ?? 'unknown',
+          comparison: bestComparison,
+        }
       : null,
     usage: store.usage(),
     goal,
   };
+}
+
+/** An idea's successful rewards by seed. */
+function seedRewards(evaluations: readonly EvaluationRecord[]): SeedRewards {
+  return new Map(evaluations.filter((e) => e.status === 'succeeded' && e.reward !== null).map((e) => [e.seed, e.reward!]));
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {

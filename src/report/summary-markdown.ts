@@ -5,6 +5,7 @@
 import { formatCount, formatDate, formatSpread } from './report-html.ts';
 import type { IdeaView, ReportModel } from './report-model.ts';
 import { formatDuration, formatNumber, signed, truncate } from '../core/format.ts';
+import { describeNoise } from '../core/noise.ts';
 
 const TOP_IDEAS = 15;
 
@@ -18,9 +19,14 @@ export function renderSummaryMarkdown(model: ReportModel): string {
     '',
   );
 
-  if (baseline?.reward != null && best && best.id !== 0) {
+  if (baseline?.reward != null && best && best.id !== 0 && best.verdict === 'better') {
     lines.push(
       `**Best: idea ${best.id} — ${inline(best.title)}**: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}`,
+    );
+  } else if (baseline?.reward != null && best && best.id !== 0) {
+    // A top idea whose gain the seeds cannot support is not announced as the best.
+    lines.push(
+      `**No win beyond noise.** The top idea, idea ${best.id} — ${inline(best.title)}: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}`,
     );
   } else if (baseline?.reward != null) {
     lines.push(`**No idea beat the baseline** (${reward(baseline)}).`);
@@ -77,10 +83,11 @@ function reward(idea: Pick<IdeaView, 'reward' | 'rewardStd' | 'rewardCount'>): s
 }
 
 function verdictText(idea: IdeaView): string {
-  if (idea.verdict === 'better') return 'The gain is beyond seed-to-seed noise.';
-  if (idea.verdict === 'within-noise') return 'The gain is within seed-to-seed noise: rerun with more seeds before trusting it.';
-  if (idea.verdict === 'worse') return '';
-  return 'Noise unknown (the baseline ran with one seed).';
+  const numbers = idea.noise ? describeNoise(idea.noise) : 'noise unknown';
+  if (idea.verdict === 'better') return `The gain is ${numbers}.`;
+  if (idea.verdict === 'within-noise') return `The gain is ${numbers}: rerun with more seeds before trusting it.`;
+  if (idea.verdict === 'worse') return `It is worse than the baseline: ${numbers}.`;
+  return `${numbers[0].toUpperCase()}${numbers.slice(1)}.`;
 }
 
 function inline(text: string): string {
