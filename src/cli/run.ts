@@ -132,6 +132,7 @@ export async function runCommand(args: string[]): Promise<number> {
     environmentDir: environment.dir,
     environmentName: environment.config.name,
     goal: environment.config.reward.goal,
+    rewardRange: environment.config.reward.range ?? null,
     agent,
     sandbox,
     unisolated: isolation?.isolation === 'none',

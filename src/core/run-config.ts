@@ -11,6 +11,8 @@ export const RunConfig = z.object({
   environmentName: z.string(),
   /** Copied from the environment's reward, so a run can be read without its environment. */
   goal: z.enum(['maximize', 'minimize']).default('maximize'),
+  /** The environment's declared reward.range, copied likewise (the plausibility flag reads it); null: none declared. */
+  rewardRange: z.tuple([z.number(), z.number()]).nullable().default(null),
   /** Agent file path, or "offline". */
   agent: z.string(),
   sandbox: z.string().default('local'),

@@ -5,6 +5,7 @@
 import type { IdeaSummary, RunSummary } from './run-summary.ts';
 import { formatNumber, truncate } from '../core/format.ts';
 import { describeNoise, isWin } from '../core/noise.ts';
+import { describeFlags } from '../core/plausibility.ts';
 
 export function rankedIdeas(summary: RunSummary): IdeaSummary[] {
   const sign = summary.goal === 'maximize' ? -1 : 1;
@@ -59,6 +60,9 @@ export function formatLeaderboard(summary: RunSummary): string {
     lines.push(isWin(best.comparison) ? `best: ${versus}, ${judged}` : `no win beyond noise: the top idea is ${versus}, ${judged}`);
   } else if (best?.id === 0) {
     lines.push('best: no idea has beaten the baseline yet');
+  }
+  for (const idea of summary.ideas) {
+    if (idea.checks.length) lines.push(`idea ${idea.id}: ${describeFlags(idea.checks)}`);
   }
   if (usage.inputTokens + usage.outputTokens > 0) {
     lines.push(

@@ -14,6 +14,7 @@ import type { IdeaView, LineageNode, ReportModel, Verdict } from './report-model
 import { rewardPlotSvg } from './reward-plot.ts';
 import { formatDuration, formatNumber, plural, truncate } from '../core/format.ts';
 import { describeNoise } from '../core/noise.ts';
+import { describeFlags } from '../core/plausibility.ts';
 
 export interface RenderOptions {
   /** Serve as the live view: reload when the run's version (from `eventsPath`) differs from `version`. */
@@ -112,7 +113,7 @@ function headline(model: ReportModel): string {
     best.verdict === 'better'
       ? `<span class="star">★</span> Best: <a href="#idea-${best.id}">idea #${best.id}</a>`
       : `<b>No win beyond noise.</b> The top idea, <a href="#idea-${best.id}">idea #${best.id}</a>,`;
-  return `<section class="headline${best.verdict === 'better' ? '' : ' neutral'}"><p>${lead} <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}</p>
+  return `<section class="headline${best.verdict === 'better' ? '' : ' neutral'}"><p>${lead} <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}${best.checks.length ? ` <span class="warn">${escapeHtml(describeFlags(best.checks))}.</span>` : ''}</p>
 <p class="apply-line">Take it home: <code>researcher apply ${escapeHtml(shellQuote(summary.run.dir))} ${best.id}</code></p></section>`;
 }
 
@@ -254,6 +255,7 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
     );
   if (!isBaseline && idea.improvement !== null)
     facts.push(`${deltaHtml(idea.improvement)} vs baseline ${verdictChip(idea.verdict, idea.signalToNoise)}`);
+  if (idea.checks.length) facts.push(`<span class="warn">${escapeHtml(describeFlags(idea.checks))}</span>`);
   if (!isBaseline)
     facts.push(
       `built on ${idea.parent === null || idea.parent === 0 ? 'the base commit' : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`}`,

@@ -5,6 +5,7 @@
 import type { IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
 import { bestFinished, isFinished, type Goal } from '../core/ideas.ts';
+import { plausibilityFlags, type PlausibilityFlag } from '../core/plausibility.ts';
 import { compareWithBaseline, type Noise, type NoiseComparison, type SeedRewards } from '../core/noise.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
@@ -41,6 +42,8 @@ export interface IdeaSummary {
   improvement: number | null;
   /** The gain judged against the seed-to-seed noise (null for the baseline and unscored ideas). */
   noise: NoiseComparison | null;
+  /** "Check this": a reward far outside what the run had seen (core/plausibility.ts); empty when none. */
+  checks: PlausibilityFlag[];
   error: string | null;
   failureReason: string | null;
   parent: number | null;
@@ -71,6 +74,8 @@ export interface RunSummary {
     /** Whether its gain over the baseline is beyond the seed-to-seed noise (see core/noise.ts). */
     noise: Noise;
     comparison: NoiseComparison | null;
+    /** Its "check this" flags (see IdeaSummary.checks). */
+    checks: PlausibilityFlag[];
   } | null;
   usage: Usage;
   goal: Goal;
@@ -89,6 +94,15 @@ export function summarizeRun(store: RunStore): RunSummary {
       idea.id === 0 || idea.reward === null ? null : compareWithBaseline(seedRewards(evaluations.get(idea.id) ?? []), baseSeeds, goal),
     ]),
   );
+  const checks = plausibilityFlags({
+    finished: ideas
+      .filter((idea) => idea.status === 'succeeded' && idea.reward !== null && idea.finishedAt)
+      .sort((x, y) => Date.parse(x.finishedAt!) - Date.parse(y.finishedAt!) || x.id - y.id)
+      .map((idea) => ({ id: idea.id, reward: idea.reward!, rewardCount: idea.rewardCount })),
+    goal,
+    baselineStd: baseline && baseline.rewardCount >= 2 ? baseline.rewardStd : null,
+    range: config.rewardRange,
+  });
   const best = bestFinished(ideas, goal);
   const bestComparison = best ? (comparisons.get(best.id) ?? null) : null;
   const finished = ideas.filter((idea) => idea.id !== 0 && isFinished(idea));
@@ -118,6 +132,7 @@ export function summarizeRun(store: RunStore): RunSummary {
       rewardCount: idea.rewardCount,
       improvement: idea.id === 0 ? 0 : (comparisons.get(idea.id)?.delta ?? null),
       noise: comparisons.get(idea.id) ?? null,
+      checks: checks.get(idea.id) ?? [],
       error: idea.error,
       failureReason: idea.failureReason,
       parent: idea.parentId,
@@ -158,6 +173,7 @@ export function summarizeRun(store: RunStore): RunSummary {
           improvement: best.id === 0 ? 0 : (bestComparison?.delta ?? null),
           noise: bestComparison?.noise ?? 'unknown',
           comparison: bestComparison,
+          checks: checks.get(best.id) ?? [],
         }
       : null,
     usage: store.usage(),

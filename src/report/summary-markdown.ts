@@ -6,6 +6,7 @@ import { formatCount, formatDate, formatSpread } from './report-html.ts';
 import type { IdeaView, ReportModel } from './report-model.ts';
 import { formatDuration, formatNumber, signed, truncate } from '../core/format.ts';
 import { describeNoise } from '../core/noise.ts';
+import { describeFlags } from '../core/plausibility.ts';
 
 const TOP_IDEAS = 15;
 
@@ -21,7 +22,7 @@ export function renderSummaryMarkdown(model: ReportModel): string {
 
   if (baseline?.reward != null && best && best.id !== 0 && best.verdict === 'better') {
     lines.push(
-      `**Best: idea ${best.id} — ${inline(best.title)}**: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}`,
+      `**Best: idea ${best.id} — ${inline(best.title)}**: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}${best.checks.length ? ` **${describeFlags(best.checks)}.**` : ''}`,
     );
   } else if (baseline?.reward != null && best && best.id !== 0) {
     // A top idea whose gain the seeds cannot support is not announced as the best.
@@ -58,6 +59,14 @@ export function renderSummaryMarkdown(model: ReportModel): string {
     if (best.parent !== null && best.parent !== 0) lines.push(`Built on idea ${best.parent}; the diff below is against it.`, '');
     lines.push(fence(best.diff ?? '', 'diff'), '');
     lines.push(`Apply it: \`researcher apply ${run.dir} ${best.id}\` (or \`--patch\` for the patch with its ancestors).`, '');
+  }
+
+  const flagged = model.ideas.filter((idea) => idea.checks.length);
+  if (flagged.length) {
+    // Rewards far outside what the run had seen: a person should read these diffs before believing them.
+    lines.push('## Check this', '');
+    for (const idea of flagged) lines.push(`- idea ${idea.id} (${inline(idea.title)}): ${describeFlags(idea.checks)}`);
+    lines.push('');
   }
 
   const failed = model.ideas.filter((idea) => idea.status === 'failed' && idea.id !== 0);

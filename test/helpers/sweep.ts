@@ -61,6 +61,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
       environmentDir: environment.dir,
       environmentName: environment.config.name,
       goal: environment.config.reward.goal,
+      rewardRange: environment.config.reward.range ?? null,
       agent: 'offline',
       ideas: 3,
       evaluatorHash,
