@@ -47,6 +47,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./apply.ts')).applyCommand,
     summary: 'apply <run-dir> <idea-id|best>   put an idea on a branch (--patch: print it)',
   },
+  confirm: {
+    load: async () => (await import('./confirm.ts')).confirmCommand,
+    summary: 'confirm <run-dir> [idea…]        score the top ideas on the test split (fresh seeds)',
+  },
   compare: {
     load: async () => (await import('./compare.ts')).compareCommand,
     summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost',

@@ -18,7 +18,7 @@ import { DATABASE_FILE, RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
 import { enginesFromFlags, slurmOptionsFromFlags } from './sandbox-flags.ts';
-import { EVALUATOR_DIR, runSession } from './sweep-session.ts';
+import { EVALUATOR_DIR, TEST_EVALUATOR_DIR, runSession } from './sweep-session.ts';
 
 const HELP = `usage: researcher run <environment> [options]
 
@@ -29,6 +29,10 @@ const HELP = `usage: researcher run <environment> [options]
   --confirm-seeds E    extra seeds a would-be best idea is re-evaluated with before it counts
                        as best: the baseline's next seeds, so the two compare seed by seed
                        (default: 2, or --seeds when above 1; 0 turns confirmation off)
+  --test-top K         environments with a test: evaluator: when the sweep ends, the K best
+                       ideas (and the baseline) are re-run on fresh seeds and scored on the test
+                       split, which the search never sees (default 3; 0: only \`researcher confirm\`)
+  --test-seeds T       fresh seeds for each of them on the test split (default 1)
   --search NAME        search strategy: serial (default), parallel (rounds of best-of-N), evolve
   --build-on base|best serial search: apply each idea on the base commit or on the best idea
   --search-option K=V  strategy setting, repeatable: parallel roundSize; evolve islands,
@@ -70,6 +74,8 @@ export async function runCommand(args: string[]): Promise<number> {
       seeds: { type: 'string' },
       'baseline-seeds': { type: 'string' },
       'confirm-seeds': { type: 'string' },
+      'test-top': { type: 'string' },
+      'test-seeds': { type: 'string' },
       search: { type: 'string' },
       'search-option': { type: 'string', multiple: true },
       'build-on': { type: 'string' },
@@ -159,6 +165,8 @@ export async function runCommand(args: string[]): Promise<number> {
           ? seeds
           : DEFAULT_CONFIRM_SEEDS
         : nonNegativeInt(values['confirm-seeds'], '--confirm-seeds'),
+    testTop: values['test-top'] === undefined ? 3 : nonNegativeInt(values['test-top'], '--test-top'),
+    testSeeds: positiveInt(values['test-seeds'], '--test-seeds') ?? 1,
     searchOptions: parseSearchOptions(values['search-option'] ?? []),
     hardStop: values['hard-stop'] ?? false,
     gpus,
@@ -177,7 +185,11 @@ export async function runCommand(args: string[]): Promise<number> {
     // The evaluator is frozen now: every idea of this run is scored by this exact copy, and its
     // hash is checked before each evaluation.
     const evaluatorHash = environment.evaluatorDir ? freezeEvaluator(environment.evaluatorDir, path.join(runDir, EVALUATOR_DIR)) : null;
-    store = RunStore.create(runDir, { ...config, evaluatorHash });
+    // So is the test evaluator, beside it and as far from the run steps.
+    const testEvaluatorHash = environment.testEvaluatorDir
+      ? freezeEvaluator(environment.testEvaluatorDir, path.join(runDir, TEST_EVALUATOR_DIR))
+      : null;
+    store = RunStore.create(runDir, { ...config, evaluatorHash, testEvaluatorHash });
   } catch (error) {
     rmSync(runDir, { recursive: true, force: true });
     throw error;

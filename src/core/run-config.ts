@@ -39,6 +39,12 @@ export const RunConfig = z.object({
    * every evaluation (null: the environment has no evaluate step).
    */
   evaluatorHash: z.string().nullable().default(null),
+  /** The same for the test evaluator (null: none declared, or not frozen yet: `confirm` freezes it on first use). */
+  testEvaluatorHash: z.string().nullable().default(null),
+  /** Top ideas (by validation reward) re-run on fresh seeds and scored on the test split when the sweep ends (0: none). */
+  testTop: z.number().int().min(0).default(3),
+  /** Fresh seeds each of them (and the baseline) runs under for the test split. */
+  testSeeds: z.number().int().positive().default(1),
   /**
    * Steps run without isolation (local sandbox without bubblewrap): `--unisolated`, or the
    * offline agent on a machine without bubblewrap. Shown by `show` and the report.

@@ -21,6 +21,8 @@ export interface ComparedRun {
   goal: Goal;
   baseline: { reward: number | null; rewardStd: number | null; rewardCount: number } | null;
   best: { id: number; title: string; reward: number; improvement: number | null; noise: NoiseComparison | null } | null;
+  /** The test split: the run's chosen idea's test reward and gap, and the best idea on test (null: not scored on test). */
+  test: { chosen: number | null; gap: number | null; bestOnTest: { id: number; testReward: number } | null } | null;
   ideasFinished: number;
   ideasFailed: number;
   evaluations: number;
@@ -153,6 +155,11 @@ function describe(summary: RunSummary): ComparedRun {
       improvement: bestIdea.improvement,
       noise: bestIdea.noise,
     },
+    test: summary.test && {
+      chosen: summary.test.chosen?.test ?? null,
+      gap: summary.test.chosen?.gap ?? null,
+      bestOnTest: summary.test.bestOnTest && { id: summary.test.bestOnTest.id, testReward: summary.test.bestOnTest.testReward },
+    },
     ideasFinished: finished.length,
     ideasFailed: finished.filter((idea) => idea.status === 'failed').length,
     evaluations: model.totals.evaluations,
@@ -197,6 +204,12 @@ export function formatComparison(comparison: RunComparison): string {
     ],
     ['best vs baseline', signed(a.best?.improvement ?? null), signed(b.best?.improvement ?? null)],
     ['  its noise', a.best?.noise?.noise ?? '—', b.best?.noise?.noise ?? '—'],
+    ...(a.test || b.test
+      ? ([
+          ['  on test (gap)', onTest(a), onTest(b)],
+          ['best on test', bestOnTest(a), bestOnTest(b)],
+        ] as [string, string, string][])
+      : []),
     ['ideas finished', `${a.ideasFinished} (${a.ideasFailed} failed)`, `${b.ideasFinished} (${b.ideasFailed} failed)`],
     ['evaluations', String(a.evaluations), String(b.evaluations)],
     ['compute', formatDuration(a.computeHours * 3_600_000), formatDuration(b.computeHours * 3_600_000)],
@@ -226,6 +239,17 @@ export function formatComparison(comparison: RunComparison): string {
   lines.push('', verdict(comparison));
   for (const note of comparison.notes) lines.push(`note: ${note}`);
   return lines.join('\n');
+}
+
+/** The run's chosen idea on the test split, with validation − test in parentheses. */
+function onTest(run: ComparedRun): string {
+  if (!run.test || run.test.chosen === null) return '—';
+  return `${formatNumber(run.test.chosen)} (${signed(run.test.gap)})`;
+}
+
+function bestOnTest(run: ComparedRun): string {
+  const best = run.test?.bestOnTest;
+  return best ? `${formatNumber(best.testReward)} (${best.id === 0 ? 'baseline' : `idea ${best.id}`})` : '—';
 }
 
 function verdict(comparison: RunComparison): string {

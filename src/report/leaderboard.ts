@@ -6,6 +6,7 @@ import type { IdeaSummary, RunSummary } from './run-summary.ts';
 import { formatNumber, truncate } from '../core/format.ts';
 import { describeNoise, isWin } from '../core/noise.ts';
 import { describeFlags } from '../core/plausibility.ts';
+import { testSplitSentences } from './test-split-text.ts';
 
 export function rankedIdeas(summary: RunSummary): IdeaSummary[] {
   const sign = summary.goal === 'maximize' ? -1 : 1;
@@ -21,6 +22,7 @@ export function formatReward(idea: Pick<IdeaSummary, 'reward' | 'rewardStd' | 'r
 }
 
 export function formatLeaderboard(summary: RunSummary): string {
+  const withTest = summary.test !== null;
   const rows = rankedIdeas(summary).map((idea) => {
     const status = idea.status === 'failed' ? `failed: ${idea.failureReason}` : idea.status;
     const delta = idea.id === 0 || idea.improvement === null ? '' : `${idea.improvement >= 0 ? '+' : ''}${formatNumber(idea.improvement)}`;
@@ -32,12 +34,19 @@ export function formatLeaderboard(summary: RunSummary): string {
       formatReward(idea),
       delta,
       idea.noise ? idea.noise.noise : '',
+      ...(withTest
+        ? [
+            idea.testReward === null
+              ? ''
+              : formatReward({ reward: idea.testReward, rewardStd: idea.testRewardStd, rewardCount: idea.testRewardCount }),
+          ]
+        : []),
       status,
       idea.parent === null ? '' : String(idea.parent),
       truncate(idea.title, 60),
     ];
   });
-  const header = ['', 'idea', 'reward', 'vs base', 'noise', 'status', 'parent', 'title'];
+  const header = ['', 'idea', 'reward', 'vs base', 'noise', ...(withTest ? ['test'] : []), 'status', 'parent', 'title'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
@@ -61,6 +70,8 @@ export function formatLeaderboard(summary: RunSummary): string {
   } else if (best?.id === 0) {
     lines.push('best: no idea has beaten the baseline yet');
   }
+  const testLine = testSplitSentences(summary);
+  if (testLine.length) lines.push(`test split: ${testLine.join('; ')}`);
   for (const idea of summary.ideas) {
     if (idea.checks.length) lines.push(`idea ${idea.id}: ${describeFlags(idea.checks)}`);
   }

@@ -15,6 +15,7 @@ import { rewardPlotSvg } from './reward-plot.ts';
 import { formatDuration, formatNumber, plural, truncate } from '../core/format.ts';
 import { describeNoise } from '../core/noise.ts';
 import { describeFlags } from '../core/plausibility.ts';
+import { testSplitSentences } from './test-split-text.ts';
 
 export interface RenderOptions {
   /** Serve as the live view: reload when the run's version (from `eventsPath`) differs from `version`. */
@@ -114,7 +115,13 @@ function headline(model: ReportModel): string {
       ? `<span class="star">★</span> Best: <a href="#idea-${best.id}">idea #${best.id}</a>`
       : `<b>No win beyond noise.</b> The top idea, <a href="#idea-${best.id}">idea #${best.id}</a>,`;
   return `<section class="headline${best.verdict === 'better' ? '' : ' neutral'}"><p>${lead} <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}${best.checks.length ? ` <span class="warn">${escapeHtml(describeFlags(best.checks))}.</span>` : ''}</p>
-<p class="apply-line">Take it home: <code>researcher apply ${escapeHtml(shellQuote(summary.run.dir))} ${best.id}</code></p></section>`;
+${testParagraph(model)}<p class="apply-line">Take it home: <code>researcher apply ${escapeHtml(shellQuote(summary.run.dir))} ${best.id}</code></p></section>`;
+}
+
+function testParagraph(model: ReportModel): string {
+  const sentences = testSplitSentences(model.summary);
+  if (!sentences.length) return '';
+  return `<p class="test-split">${escapeHtml(sentences.map((text) => `${text[0].toUpperCase()}${text.slice(1)}`).join('. '))}.</p>\n`;
 }
 
 function verdictSentence(idea: IdeaView): string {
@@ -255,6 +262,10 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
     );
   if (!isBaseline && idea.improvement !== null)
     facts.push(`${deltaHtml(idea.improvement)} vs baseline ${verdictChip(idea.verdict, idea.signalToNoise)}`);
+  if (idea.testReward !== null)
+    facts.push(
+      `test <b>${escapeHtml(rewardText({ reward: idea.testReward, rewardStd: idea.testRewardStd, rewardCount: idea.testRewardCount }))}</b> <span class="n">n=${idea.testRewardCount}, fresh seeds</span>`,
+    );
   if (idea.checks.length) facts.push(`<span class="warn">${escapeHtml(describeFlags(idea.checks))}</span>`);
   if (!isBaseline)
     facts.push(

@@ -4,7 +4,8 @@
  */
 import type { IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
-import { bestFinished, isFinished, type Goal } from '../core/ideas.ts';
+import { bestFinished, isBetter, isFinished, type Goal } from '../core/ideas.ts';
+import { difference, mean, std } from '../core/statistics.ts';
 import { plausibilityFlags, type PlausibilityFlag } from '../core/plausibility.ts';
 import { compareWithBaseline, type Noise, type NoiseComparison, type SeedRewards } from '../core/noise.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
@@ -57,8 +58,24 @@ export interface IdeaSummary {
   createdAt: string;
   finishedAt: string | null;
   evaluations: EvaluationSummary[];
+  /** Mean reward on the test split (fresh seeds, the test evaluator); null when not scored on test. */
+  testReward: number | null;
+  testRewardStd: number | null;
+  testRewardCount: number;
+  /** Each test seed's reward (null: that seed failed). */
+  testRewards: { seed: number; reward: number | null }[];
+  testEvaluations: EvaluationSummary[];
   meta: Record<string, unknown>;
   usage: Usage;
+}
+
+export interface TestSplitSummary {
+  /** The idea chosen on validation (`best`), on test: its two rewards and the gap between them. */
+  chosen: { id: number; title: string; validation: number; test: number | null; gap: number | null } | null;
+  /** The idea (the baseline included) with the best test reward. */
+  bestOnTest: { id: number; title: string; testReward: number } | null;
+  /** The chosen idea against the baseline on the test seeds, judged like validation (core/noise.ts). */
+  noise: NoiseComparison | null;
 }
 
 export interface RunSummary {
@@ -76,7 +93,13 @@ export interface RunSummary {
     comparison: NoiseComparison | null;
     /** Its "check this" flags (see IdeaSummary.checks). */
     checks: PlausibilityFlag[];
+    /** Its reward on the test split (null: not scored on test). */
+    testReward: number | null;
+    /** Validation − test, in the goal's direction: how much choosing on validation overstated it. */
+    testGap: number | null;
   } | null;
+  /** The test split, once any idea was scored on it; null before. */
+  test: TestSplitSummary | null;
   usage: Usage;
   goal: Goal;
 }
@@ -86,6 +109,8 @@ export function summarizeRun(store: RunStore): RunSummary {
   const goal = config.goal;
   const ideas = store.ideas();
   const evaluations = groupBy(store.evaluations(), (e) => e.ideaId);
+  // Read for the report only: nothing that feeds the search reads the test split.
+  const testEvaluations = groupBy(store.testEvaluations.list(), (e) => e.ideaId);
   const baseline = ideas.find((idea) => idea.id === 0) ?? null;
   const baseSeeds = seedRewards(evaluations.get(0) ?? []);
   const comparisons = new Map(
@@ -107,6 +132,11 @@ export function summarizeRun(store: RunStore): RunSummary {
   const bestComparison = best ? (comparisons.get(best.id) ?? null) : null;
   const finished = ideas.filter((idea) => idea.id !== 0 && isFinished(idea));
   const running = runOwnerAlive(store) !== null;
+
+  const sign = goal === 'maximize' ? 1 : -1;
+  const testOf = (id: number) => meanOf(testEvaluations.get(id) ?? []);
+  const bestTest = best ? testOf(best.id) : null;
+  const testGap = best && bestTest !== null ? sign * difference(best.reward!, bestTest) : null;
 
   return {
     run: {
@@ -144,23 +174,8 @@ export function summarizeRun(store: RunStore): RunSummary {
       branch: idea.commit ? (idea.id === 0 ? 'base' : `idea/${idea.id}`) : null,
       createdAt: idea.createdAt,
       finishedAt: idea.finishedAt,
-      evaluations: (evaluations.get(idea.id) ?? []).map((e) => ({
-        seed: e.seed,
-        status: e.status,
-        reward: e.reward,
-        failureReason: e.failureReason,
-        error: e.error,
-        sandbox: e.sandbox,
-        exitCode: e.exitCode,
-        timedOut: e.timedOut,
-        oomKilled: e.oomKilled,
-        durationMs: e.durationMs,
-        gpus: e.gpus,
-        log: e.logPath,
-        handle: e.handle,
-        startedAt: e.startedAt,
-        finishedAt: e.finishedAt,
-      })),
+      evaluations: (evaluations.get(idea.id) ?? []).map(evaluationSummary),
+      ...testFields(testEvaluations.get(idea.id) ?? []),
       meta: idea.meta,
       usage: store.usage(idea.id),
     })),
@@ -174,10 +189,80 @@ export function summarizeRun(store: RunStore): RunSummary {
           noise: bestComparison?.noise ?? 'unknown',
           comparison: bestComparison,
           checks: checks.get(best.id) ?? [],
+          testReward: bestTest,
+          testGap,
         }
       : null,
+    test: testSplit(ideas, testEvaluations, goal, best, bestTest, testGap),
     usage: store.usage(),
     goal,
+  };
+}
+
+function evaluationSummary(e: EvaluationRecord): EvaluationSummary {
+  return {
+    seed: e.seed,
+    status: e.status,
+    reward: e.reward,
+    failureReason: e.failureReason,
+    error: e.error,
+    sandbox: e.sandbox,
+    exitCode: e.exitCode,
+    timedOut: e.timedOut,
+    oomKilled: e.oomKilled,
+    durationMs: e.durationMs,
+    gpus: e.gpus,
+    log: e.logPath,
+    handle: e.handle,
+    startedAt: e.startedAt,
+    finishedAt: e.finishedAt,
+  };
+}
+
+/** Mean of the successful rewards; null when there is none. */
+function meanOf(evaluations: readonly EvaluationRecord[]): number | null {
+  const rewards = evaluations.filter((e) => e.status === 'succeeded' && e.reward !== null).map((e) => e.reward!);
+  return rewards.length ? mean(rewards) : null;
+}
+
+function testFields(
+  evaluations: readonly EvaluationRecord[],
+): Pick<IdeaSummary, 'testReward' | 'testRewardStd' | 'testRewardCount' | 'testRewards' | 'testEvaluations'> {
+  const finished = evaluations.filter((e) => e.status !== 'running');
+  const rewards = finished.filter((e) => e.status === 'succeeded' && e.reward !== null).map((e) => e.reward!);
+  return {
+    testReward: rewards.length ? mean(rewards) : null,
+    testRewardStd: rewards.length ? std(rewards) : null,
+    testRewardCount: rewards.length,
+    testRewards: finished.map((e) => ({ seed: e.seed, reward: e.status === 'succeeded' ? e.reward : null })),
+    testEvaluations: finished.map(evaluationSummary),
+  };
+}
+
+function testSplit(
+  ideas: readonly IdeaRecord[],
+  testEvaluations: Map<number, EvaluationRecord[]>,
+  goal: Goal,
+  best: IdeaRecord | undefined,
+  bestTest: number | null,
+  gap: number | null,
+): TestSplitSummary | null {
+  if (testEvaluations.size === 0) return null;
+  let bestOnTest: TestSplitSummary['bestOnTest'] = null;
+  for (const idea of ideas) {
+    const reward = meanOf(testEvaluations.get(idea.id) ?? []);
+    if (reward !== null && (!bestOnTest || isBetter(reward, bestOnTest.testReward, goal))) {
+      bestOnTest = { id: idea.id, title: idea.title, testReward: reward };
+    }
+  }
+  const noise =
+    best && best.id !== 0
+      ? compareWithBaseline(seedRewards(testEvaluations.get(best.id) ?? []), seedRewards(testEvaluations.get(0) ?? []), goal)
+      : null;
+  return {
+    chosen: best ? { id: best.id, title: best.title, validation: best.reward!, test: bestTest, gap } : null,
+    bestOnTest,
+    noise,
   };
 }
 

@@ -7,6 +7,7 @@ import type { IdeaView, ReportModel } from './report-model.ts';
 import { formatDuration, formatNumber, signed, truncate } from '../core/format.ts';
 import { describeNoise } from '../core/noise.ts';
 import { describeFlags } from '../core/plausibility.ts';
+import { testSplitSentences } from './test-split-text.ts';
 
 const TOP_IDEAS = 15;
 
@@ -59,6 +60,22 @@ export function renderSummaryMarkdown(model: ReportModel): string {
     if (best.parent !== null && best.parent !== 0) lines.push(`Built on idea ${best.parent}; the diff below is against it.`, '');
     lines.push(fence(best.diff ?? '', 'diff'), '');
     lines.push(`Apply it: \`researcher apply ${run.dir} ${best.id}\` (or \`--patch\` for the patch with its ancestors).`, '');
+  }
+
+  const sentences = testSplitSentences(summary);
+  if (sentences.length) {
+    // Validation chose; the test split (fresh seeds, its own hidden data) says how well the choice holds.
+    lines.push('## Test split', '');
+    lines.push(`${sentences.map((text) => `${text[0].toUpperCase()}${text.slice(1)}`).join('. ')}.`, '');
+    lines.push('| idea | title | validation | test | gap |', '|---:|---|---:|---:|---:|');
+    const sign = summary.goal === 'maximize' ? 1 : -1;
+    for (const idea of model.ranked.filter((view) => view.testReward !== null)) {
+      const gap = idea.reward === null ? null : sign * (idea.reward - idea.testReward!);
+      lines.push(
+        `| ${idea.id === 0 ? 'base' : idea.id} | ${cell(idea.title)} | ${reward(idea)} | ${reward({ reward: idea.testReward, rewardStd: idea.testRewardStd, rewardCount: idea.testRewardCount })} | ${signed(gap)} |`,
+      );
+    }
+    lines.push('');
   }
 
   const flagged = model.ideas.filter((idea) => idea.checks.length);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import type { ModelCall, SandboxHandle } from '../core/interfaces.ts';
 import { RunConfig } from '../core/run-config.ts';
+import { TestEvaluationStore } from './test-evaluations.ts';
 import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
 import { mean, std } from '../core/statistics.ts';
@@ -41,11 +42,16 @@ export type ModelCallRecord = ModelCall & { ideaId: number | null };
 const now = () => new Date().toISOString();
 
 export class RunStore {
+  /** The test split's evaluations, kept apart from the search's (see test-evaluations.ts). */
+  readonly testEvaluations: TestEvaluationStore;
+
   private constructor(
     /** Private: every query lives in this class, under a name that says what it does. */
     private readonly db: Database.Database,
     readonly runDir: string,
-  ) {}
+  ) {
+    this.testEvaluations = new TestEvaluationStore(db);
+  }
 
   static create(runDir: string, config: RunConfig): RunStore {
     const store = new RunStore(openDatabase(path.join(runDir, DATABASE_FILE)), runDir);
