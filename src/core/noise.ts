@@ -112,6 +112,8 @@ function judgedAt(
   pairedSeeds: number,
   basis: NoiseComparison['basis'],
 ): NoiseComparison {
+  // hypot of two spreads near the largest double does not fit one: clamp, as statistics.ts does.
+  standardError = Math.min(standardError, Number.MAX_VALUE);
   if (standardError === 0) {
     // No spread at all (deterministic rewards): any difference is the change's.
     return { noise: delta === 0 ? 'within' : 'beyond', delta, standardError, ratio: delta === 0 ? 0 : null, threshold, pairedSeeds, basis };

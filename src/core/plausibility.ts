@@ -9,6 +9,7 @@
  */
 import { formatNumber, signed } from './format.ts';
 import { isBetter, type Goal } from './ideas.ts';
+import { difference } from './statistics.ts';
 
 /** A jump above the best so far of more than this many standard errors is flagged. */
 export const JUMP_STANDARD_ERRORS = 10;
@@ -44,9 +45,9 @@ export function plausibilityFlags(input: PlausibilityInput): Map<number, Plausib
   for (const idea of input.finished) {
     const found: PlausibilityFlag[] = [];
     if (idea.id !== 0 && best && baselineStd !== null && baselineStd > 0 && isBetter(idea.reward, best.reward, goal)) {
-      const jump = sign * (idea.reward - best.reward);
+      const jump = sign * difference(idea.reward, best.reward);
       const standardError = baselineStd * Math.sqrt(1 / best.rewardCount + 1 / idea.rewardCount);
-      const errors = jump / standardError;
+      const errors = Math.min(Number.MAX_VALUE, jump / standardError);
       if (errors > JUMP_STANDARD_ERRORS) {
         found.push({
           kind: 'jump',
@@ -56,7 +57,7 @@ export function plausibilityFlags(input: PlausibilityInput): Map<number, Plausib
     }
     if (idea.id !== 0 && range) {
       const bound = goal === 'maximize' ? range[1] : range[0];
-      const tolerance = 1e-9 * (range[1] - range[0]);
+      const tolerance = 1e-9 * difference(range[1], range[0]);
       if (sign * (idea.reward - bound) >= -tolerance) {
         found.push({
           kind: 'range-bound',
