@@ -51,6 +51,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./accept.ts')).acceptCommand,
     summary: 'accept <run-dir> <idea>          let an idea the auditor flagged be the best (records who, when)',
   },
+  confirm: {
+    load: async () => (await import('./confirm.ts')).confirmCommand,
+    summary: 'confirm <run-dir> [idea…]        score the top ideas on the test split (fresh seeds)',
+  },
   compare: {
     load: async () => (await import('./compare.ts')).compareCommand,
     summary: 'compare <run-a> <run-b>          best reward, reward at equal ideas, cost',

@@ -8,6 +8,7 @@ import { RunStore } from '../store/run-store.ts';
 import { writeReport } from '../report/write-report.ts';
 import { parseCommand, requirePositional } from './args.ts';
 import { formatNumber } from '../core/format.ts';
+import { isWin } from '../core/noise.ts';
 
 const HELP = `usage: researcher report <run-dir> [--out DIR]
 
@@ -28,7 +29,7 @@ export async function reportCommand(args: string[]): Promise<number> {
     const { totals, best } = written.model;
     console.log(`wrote ${shown(written.html)} and ${shown(written.markdown)}`);
     console.log(
-      `${totals.tried} ideas, ${totals.succeeded} succeeded, ${totals.failed} failed${best && best.id !== 0 ? ` · best: idea ${best.id} (${formatNumber(best.reward!)})` : ''} · open it: file://${written.html}`,
+      `${totals.tried} ideas, ${totals.succeeded} succeeded, ${totals.failed} failed${best && best.id !== 0 ? ` · ${isWin(best.noise) ? 'best' : 'top idea (within noise, no win)'}: idea ${best.id} (${formatNumber(best.reward!)})` : ''} · open it: file://${written.html}`,
     );
   } finally {
     store.close();

@@ -19,15 +19,21 @@ import { DATABASE_FILE, RunStore } from '../store/run-store.ts';
 import { GitWorkspace } from '../workspace/git.ts';
 import { parseCommand, positiveInt, positiveNumber, requirePositional } from './args.ts';
 import { enginesFromFlags, slurmOptionsFromFlags } from './sandbox-flags.ts';
-import { EVALUATOR_DIR, runSession } from './sweep-session.ts';
+import { EVALUATOR_DIR, TEST_EVALUATOR_DIR, runSession } from './sweep-session.ts';
 
 const HELP = `usage: researcher run <environment> [options]
 
   --ideas N            ideas to try, the baseline not counted (default 12)
   --seeds S            seeds each idea is evaluated under (default 1)
-  --baseline-seeds B   seeds for the baseline, to measure its spread (default: --seeds)
+  --baseline-seeds B   seeds for the baseline, to measure the seed-to-seed noise every gain is
+                       judged against (default: 3, or --seeds when more)
   --confirm-seeds E    extra seeds a would-be best idea is re-evaluated with before it counts
-                       as best (default: --seeds when above 1, else 0)
+                       as best: the baseline's next seeds, so the two compare seed by seed
+                       (default: 2, or --seeds when above 1; 0 turns confirmation off)
+  --test-top K         environments with a test: evaluator: when the sweep ends, the K best
+                       ideas (and the baseline) are re-run on fresh seeds and scored on the test
+                       split, which the search never sees (default 3; 0: only \`researcher confirm\`)
+  --test-seeds T       fresh seeds for each of them on the test split (default 1)
   --search NAME        search strategy: serial (default), parallel (rounds of best-of-N), evolve
   --build-on base|best serial search: apply each idea on the base commit or on the best idea
   --search-option K=V  strategy setting, repeatable: parallel roundSize; evolve islands,
@@ -57,6 +63,14 @@ const HELP = `usage: researcher run <environment> [options]
   --runs-dir DIR       where runs are kept (default runs/)
   --run-id ID          name of the run folder (default: <environment>-<time>-<random>)`;
 
+/**
+ * Noise-honest defaults (see the README's "Seeds and noise" for their cost): three baseline seeds
+ * measure the noise once per run; two more seeds for an idea that would become the best (a
+ * handful of times a night) let it be compared with the baseline seed by seed on three seeds.
+ */
+const DEFAULT_BASELINE_SEEDS = 3;
+const DEFAULT_CONFIRM_SEEDS = 2;
+
 export async function runCommand(args: string[]): Promise<number> {
   const parsed = parseCommand(
     args,
@@ -65,6 +79,8 @@ export async function runCommand(args: string[]): Promise<number> {
       seeds: { type: 'string' },
       'baseline-seeds': { type: 'string' },
       'confirm-seeds': { type: 'string' },
+      'test-top': { type: 'string' },
+      'test-seeds': { type: 'string' },
       search: { type: 'string' },
       'search-option': { type: 'string', multiple: true },
       'build-on': { type: 'string' },
@@ -129,6 +145,7 @@ export async function runCommand(args: string[]): Promise<number> {
     environmentDir: environment.dir,
     environmentName: environment.config.name,
     goal: environment.config.reward.goal,
+    rewardRange: environment.config.reward.range ?? null,
     agent,
     sandbox,
     unisolated: isolation?.isolation === 'none',
@@ -147,9 +164,16 @@ export async function runCommand(args: string[]): Promise<number> {
     buildOn,
     ideas: positiveInt(values.ideas, '--ideas') ?? 12,
     seeds,
-    baselineSeeds: positiveInt(values['baseline-seeds'], '--baseline-seeds') ?? seeds,
+    baselineSeeds: positiveInt(values['baseline-seeds'], '--baseline-seeds') ?? Math.max(seeds, DEFAULT_BASELINE_SEEDS),
     parallel: positiveInt(values.parallel, '--parallel') ?? defaultParallel(gpus, environment.config.run.resources),
-    confirmSeeds: values['confirm-seeds'] === undefined ? null : nonNegativeInt(values['confirm-seeds'], '--confirm-seeds'),
+    confirmSeeds:
+      values['confirm-seeds'] === undefined
+        ? seeds > 1
+          ? seeds
+          : DEFAULT_CONFIRM_SEEDS
+        : nonNegativeInt(values['confirm-seeds'], '--confirm-seeds'),
+    testTop: values['test-top'] === undefined ? 3 : nonNegativeInt(values['test-top'], '--test-top'),
+    testSeeds: positiveInt(values['test-seeds'], '--test-seeds') ?? 1,
     searchOptions: parseSearchOptions(values['search-option'] ?? []),
     hardStop: values['hard-stop'] ?? false,
     fresh: values.fresh ?? false,
@@ -171,7 +195,11 @@ export async function runCommand(args: string[]): Promise<number> {
     // The evaluator is frozen now: every idea of this run is scored by this exact copy, and its
     // hash is checked before each evaluation.
     const evaluatorHash = environment.evaluatorDir ? freezeEvaluator(environment.evaluatorDir, path.join(runDir, EVALUATOR_DIR)) : null;
-    store = RunStore.create(runDir, { ...config, evaluatorHash });
+    // So is the test evaluator, beside it and as far from the run steps.
+    const testEvaluatorHash = environment.testEvaluatorDir
+      ? freezeEvaluator(environment.testEvaluatorDir, path.join(runDir, TEST_EVALUATOR_DIR))
+      : null;
+    store = RunStore.create(runDir, { ...config, evaluatorHash, testEvaluatorHash });
   } catch (error) {
     rmSync(runDir, { recursive: true, force: true });
     throw error;

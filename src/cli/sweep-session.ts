@@ -23,6 +23,7 @@ import { LogLineProgress } from './progress-log.ts';
 import { TtyProgress } from './progress-tty.ts';
 
 export const EVALUATOR_DIR = 'evaluator';
+export const TEST_EVALUATOR_DIR = 'test-evaluator';
 
 export async function runSession(store: RunStore, environment: Environment, workspace: GitWorkspace): Promise<SweepSummary> {
   const config = store.config;
@@ -75,6 +76,7 @@ export async function runSession(store: RunStore, environment: Environment, work
       strategy,
       gpuPool: sandbox.allocatesGpus ? new EnginePlacedGpus() : new GpuPool(config.gpus, resources.shareGpus),
       evaluatorDir: environment.evaluatorDir ? path.join(store.runDir, EVALUATOR_DIR) : undefined,
+      testEvaluatorDir: environment.testEvaluatorDir ? path.join(store.runDir, TEST_EVALUATOR_DIR) : undefined,
       progress,
       signal: controller.signal,
     });

@@ -11,6 +11,8 @@ export const RunConfig = z.object({
   environmentName: z.string(),
   /** Copied from the environment's reward, so a run can be read without its environment. */
   goal: z.enum(['maximize', 'minimize']).default('maximize'),
+  /** The environment's declared reward.range, copied likewise (the plausibility flag reads it); null: none declared. */
+  rewardRange: z.tuple([z.number(), z.number()]).nullable().default(null),
   /** Agent file path, or "offline". */
   agent: z.string(),
   sandbox: z.string().default('local'),
@@ -42,6 +44,12 @@ export const RunConfig = z.object({
    * every evaluation (null: the environment has no evaluate step).
    */
   evaluatorHash: z.string().nullable().default(null),
+  /** The same for the test evaluator (null: none declared, or not frozen yet: `confirm` freezes it on first use). */
+  testEvaluatorHash: z.string().nullable().default(null),
+  /** Top ideas (by validation reward) re-run on fresh seeds and scored on the test split when the sweep ends (0: none). */
+  testTop: z.number().int().min(0).default(3),
+  /** Fresh seeds each of them (and the baseline) runs under for the test split. */
+  testSeeds: z.number().int().positive().default(1),
   /**
    * Steps run without isolation (local sandbox without bubblewrap): `--unisolated`, or the
    * offline agent on a machine without bubblewrap. Shown by `show` and the report.

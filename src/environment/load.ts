@@ -20,6 +20,8 @@ export interface Environment {
   code: { kind: 'path'; path: string; ref?: string } | { kind: 'git'; url: string; ref: string };
   /** Absolute path of the evaluator folder, when the environment has an evaluate step. */
   evaluatorDir?: string;
+  /** Absolute path of the test evaluator's folder, when the environment declares `test:`. */
+  testEvaluatorDir?: string;
   /**
    * The Python local and Slurm runs use (see interpreter.ts); null when none was found. Unset
    * (an Environment built by hand): the sandbox falls back to the researcher's active venv/conda.
@@ -79,25 +81,11 @@ export function loadEnvironment(target: string): Environment {
     code = { kind: 'path', path: codePath, ref: config.code.ref };
   }
 
-  let evaluatorDir: string | undefined;
-  if (config.evaluate) {
-    evaluatorDir = path.resolve(dir, config.evaluate.dir);
-    if (!existsSync(evaluatorDir) || !statSync(evaluatorDir).isDirectory()) {
-      throw new ConfigError(`${shown}: evaluate.dir: "${config.evaluate.dir}" is not a folder (resolved to ${evaluatorDir})`);
-    }
-    for (const folder of config.run.readOnly) {
-      if (isInside(evaluatorDir, path.resolve(folder)) || isInside(path.resolve(folder), evaluatorDir)) {
-        throw new ConfigError(
-          `${shown}: run.readOnly: "${folder}" holds the evaluator (or lies inside it); a run may never read the evaluator or its answers`,
-        );
-      }
-    }
-    if (code.kind === 'path' && isInside(evaluatorDir, code.path)) {
-      throw new ConfigError(
-        `${shown}: evaluate.dir: the evaluator must live outside the code folder, or a diff could change how it is scored`,
-      );
-    }
-  }
+  // The evaluator and the test evaluator obey the same rules: outside the code, never readable by a run.
+  const evaluatorDir = config.evaluate
+    ? checkedEvaluatorDir(shown, dir, 'evaluate', config.evaluate.dir, config.run.readOnly, code)
+    : undefined;
+  const testEvaluatorDir = config.test ? checkedEvaluatorDir(shown, dir, 'test', config.test.dir, config.run.readOnly, code) : undefined;
 
   let interpreter: Interpreter | null;
   try {
@@ -113,7 +101,34 @@ export function loadEnvironment(target: string): Environment {
     throw error;
   }
 
-  return { config, dir, file, code, evaluatorDir, interpreter };
+  return { config, dir, file, code, evaluatorDir, testEvaluatorDir, interpreter };
+}
+
+function checkedEvaluatorDir(
+  shown: string,
+  dir: string,
+  field: 'evaluate' | 'test',
+  relative: string,
+  readOnly: readonly string[],
+  code: Environment['code'],
+): string {
+  const evaluatorDir = path.resolve(dir, relative);
+  if (!existsSync(evaluatorDir) || !statSync(evaluatorDir).isDirectory()) {
+    throw new ConfigError(`${shown}: ${field}.dir: "${relative}" is not a folder (resolved to ${evaluatorDir})`);
+  }
+  for (const folder of readOnly) {
+    if (isInside(evaluatorDir, path.resolve(folder)) || isInside(path.resolve(folder), evaluatorDir)) {
+      throw new ConfigError(
+        `${shown}: run.readOnly: "${folder}" holds the ${field === 'test' ? 'test evaluator' : 'evaluator'} (or lies inside it); a run may never read the evaluator or its answers`,
+      );
+    }
+  }
+  if (code.kind === 'path' && isInside(evaluatorDir, code.path)) {
+    throw new ConfigError(
+      `${shown}: ${field}.dir: the ${field === 'test' ? 'test evaluator' : 'evaluator'} must live outside the code folder, or a diff could change how it is scored`,
+    );
+  }
+  return evaluatorDir;
 }
 
 function isInside(child: string, parent: string): boolean {

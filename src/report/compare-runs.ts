@@ -4,6 +4,7 @@
  * longer run does not win just by being longer), and what each cost.
  */
 import { bestFinished, isBetter, isFinished, type Goal } from '../core/ideas.ts';
+import { compareGains, describeNoise, isWin, type NoiseComparison } from '../core/noise.ts';
 import { difference } from '../core/statistics.ts';
 import { formatModelTally, hasSeveralModels, type ModelTally } from './model-tally.ts';
 import { formatSpread } from './report-html.ts';
@@ -20,7 +21,9 @@ export interface ComparedRun {
   status: string;
   goal: Goal;
   baseline: { reward: number | null; rewardStd: number | null; rewardCount: number } | null;
-  best: { id: number; title: string; reward: number; improvement: number | null } | null;
+  best: { id: number; title: string; reward: number; improvement: number | null; noise: NoiseComparison | null } | null;
+  /** The test split: the run's chosen idea's test reward and gap, and the best idea on test (null: not scored on test). */
+  test: { chosen: number | null; gap: number | null; bestOnTest: { id: number; testReward: number } | null } | null;
   ideasFinished: number;
   ideasFailed: number;
   evaluations: number;
@@ -47,8 +50,15 @@ export interface RunComparison {
   a: ComparedRun;
   b: ComparedRun;
   goal: Goal;
-  /** The best reward of each over the whole run. */
+  /** The best reward of each over the whole run (raw numbers: see `winner` for who is ahead beyond noise). */
   bestLeader: 'a' | 'b' | 'tie' | null;
+  /**
+   * The run whose best idea gains more over its own baseline, beyond the noise of both runs'
+   * seeds (core/noise.ts); null when the difference is within noise or the noise is unknown.
+   */
+  winner: 'a' | 'b' | null;
+  /** A's best's gain − B's best's gain, judged against both runs' noise; null when a run has no scored best. */
+  gainComparison: NoiseComparison | null;
   /** Best-so-far of both at equal numbers of finished ideas. */
   checkpoints: Checkpoint[];
   notes: string[];
@@ -93,11 +103,20 @@ export function compareRuns(a: RunSummary, b: RunSummary): RunComparison {
       `the runs finished different numbers of ideas (${left.ideasFinished} and ${right.ideasFinished}): compare them at ${shared} idea${shared === 1 ? '' : 's'} for a fair race`,
     );
   }
+  const gainComparison = comparable && left.best?.noise && right.best?.noise ? compareGains(left.best.noise, right.best.noise) : null;
+  const winner =
+    gainComparison && isWin(gainComparison)
+      ? 'a'
+      : gainComparison && isWin({ ...gainComparison, delta: -gainComparison.delta })
+        ? 'b'
+        : null;
   return {
     a: left,
     b: right,
     goal,
     bestLeader: leaderOf(left.best?.reward ?? null, right.best?.reward ?? null),
+    winner,
+    gainComparison,
     checkpoints,
     notes,
   };
@@ -132,7 +151,18 @@ function describe(summary: RunSummary): ComparedRun {
       rewardStd: summary.baseline.rewardStd,
       rewardCount: summary.baseline.rewardCount,
     },
-    best: bestIdea && { id: bestIdea.id, title: bestIdea.title, reward: bestIdea.reward!, improvement: bestIdea.improvement },
+    best: bestIdea && {
+      id: bestIdea.id,
+      title: bestIdea.title,
+      reward: bestIdea.reward!,
+      improvement: bestIdea.improvement,
+      noise: bestIdea.noise,
+    },
+    test: summary.test && {
+      chosen: summary.test.chosen?.test ?? null,
+      gap: summary.test.chosen?.gap ?? null,
+      bestOnTest: summary.test.bestOnTest && { id: summary.test.bestOnTest.id, testReward: summary.test.bestOnTest.testReward },
+    },
     ideasFinished: finished.length,
     ideasFailed: finished.filter((idea) => idea.status === 'failed').length,
     evaluations: model.totals.evaluations,
@@ -163,7 +193,8 @@ export function formatComparison(comparison: RunComparison): string {
     run.baseline?.reward == null
       ? '—'
       : `${formatNumber(run.baseline.reward)}${run.baseline.rewardCount > 1 ? ` ± ${formatSpread(run.baseline.rewardStd ?? 0)}` : ''}`;
-  const star = (side: 'a' | 'b') => (comparison.bestLeader === side ? '  ★' : '');
+  // The star goes to a winner beyond noise only.
+  const star = (side: 'a' | 'b') => (comparison.winner === side ? '  ★' : '');
   const rows: [string, string, string][] = [
     ['run', a.runId, b.runId],
     ['environment', a.environment, b.environment],
@@ -176,6 +207,13 @@ export function formatComparison(comparison: RunComparison): string {
       b.best ? `${reward(b.best.reward)} (idea ${b.best.id})${star('b')}` : '—',
     ],
     ['best vs baseline', signed(a.best?.improvement ?? null), signed(b.best?.improvement ?? null)],
+    ['  its noise', a.best?.noise?.noise ?? '—', b.best?.noise?.noise ?? '—'],
+    ...(a.test || b.test
+      ? ([
+          ['  on test (gap)', onTest(a), onTest(b)],
+          ['best on test', bestOnTest(a), bestOnTest(b)],
+        ] as [string, string, string][])
+      : []),
     ['ideas finished', `${a.ideasFinished} (${a.ideasFailed} failed)`, `${b.ideasFinished} (${b.ideasFailed} failed)`],
     ['evaluations', String(a.evaluations), String(b.evaluations)],
     ['compute', formatDuration(a.computeHours * 3_600_000), formatDuration(b.computeHours * 3_600_000)],
@@ -210,21 +248,35 @@ export function formatComparison(comparison: RunComparison): string {
   return lines.join('\n');
 }
 
+/** The run's chosen idea on the test split, with validation − test in parentheses. */
+function onTest(run: ComparedRun): string {
+  if (!run.test || run.test.chosen === null) return '—';
+  return `${formatNumber(run.test.chosen)} (${signed(run.test.gap)})`;
+}
+
+function bestOnTest(run: ComparedRun): string {
+  const best = run.test?.bestOnTest;
+  return best ? `${formatNumber(best.testReward)} (${best.id === 0 ? 'baseline' : `idea ${best.id}`})` : '—';
+}
+
 function verdict(comparison: RunComparison): string {
-  const { a, b, bestLeader, checkpoints } = comparison;
+  const { a, b, bestLeader, checkpoints, winner, gainComparison } = comparison;
   const parts: string[] = [];
-  if (bestLeader === 'a' || bestLeader === 'b') {
-    const [win, lose] = bestLeader === 'a' ? [a, b] : [b, a];
-    parts.push(
-      `${bestLeader.toUpperCase()} found the better best reward (${formatNumber(win.best!.reward)} vs ${lose.best ? formatNumber(lose.best.reward) : 'none'})`,
-    );
-  } else if (bestLeader === 'tie') {
-    parts.push('both found the same best reward');
+  const gains = () => `${signed(a.best?.improvement ?? null)} vs ${signed(b.best?.improvement ?? null)} over their own baselines`;
+  if (winner) {
+    parts.push(`${winner.toUpperCase()} found the better best idea (${gains()}; ${describeNoise(gainComparison!)})`);
+  } else if (gainComparison) {
+    // Each run's baseline spread is accounted for before anyone is named the winner.
+    const neither = !isWin(a.best?.noise) && !isWin(b.best?.noise) ? "; neither run's best is beyond its own baseline's noise" : '';
+    parts.push(`no winner beyond noise (${gains()}; ${describeNoise(gainComparison)})${neither}`);
+  } else if (bestLeader === 'a' || bestLeader === 'b') {
+    parts.push(`no winner named: ${bestLeader === 'a' ? 'B' : 'A'} has no scored best idea to compare with`);
   } else {
     parts.push('no leader on best reward');
   }
   const last = checkpoints[checkpoints.length - 1];
-  if (last && (last.leader === 'a' || last.leader === 'b')) {
+  // Who is ahead at equal ideas is said only when a winner stands beyond noise (the table keeps the raw race).
+  if (last && (last.leader === 'a' || last.leader === 'b') && winner) {
     parts.push(
       `at ${last.ideas} idea${last.ideas === 1 ? '' : 's'} each, ${last.leader.toUpperCase()} is ahead (${last.a === null ? '—' : formatNumber(last.a)} vs ${last.b === null ? '—' : formatNumber(last.b)})`,
     );

@@ -17,6 +17,9 @@ import { hasSeveralModels, modelTallyHtml } from './model-tally.ts';
 import { rewardPlotSvg } from './reward-plot.ts';
 import { learningCurvesPanel, runningCurvesPanel } from './curve-svg.ts';
 import { formatDuration, formatNumber, plural, truncate } from '../core/format.ts';
+import { describeNoise } from '../core/noise.ts';
+import { describeFlags } from '../core/plausibility.ts';
+import { testSplitSentences } from './test-split-text.ts';
 
 export interface RenderOptions {
   /** Serve as the live view: reload when the run's version (from `eventsPath`) differs from `version`. */
@@ -121,21 +124,32 @@ function headlineBody(model: ReportModel): string {
     const finished = model.totals.succeeded + model.totals.failed;
     return `<section class="headline neutral"><p><b>No idea has beaten the baseline${finished ? '' : ' yet'}.</b> Baseline reward ${baseText}${finished ? ` after ${plural(finished, 'idea')}` : ''}.</p></section>`;
   }
-  return `<section class="headline"><p><span class="star">★</span> Best: <a href="#idea-${best.id}">idea #${best.id}</a> <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}</p>
-<p class="apply-line">Take it home: <code>researcher apply ${escapeHtml(shellQuote(summary.run.dir))} ${best.id}</code></p></section>`;
+  // Only a gain beyond the seed-to-seed noise is headlined as the best (see core/noise.ts).
+  const lead =
+    best.verdict === 'better'
+      ? `<span class="star">★</span> Best: <a href="#idea-${best.id}">idea #${best.id}</a>`
+      : `<b>No win beyond noise.</b> The top idea, <a href="#idea-${best.id}">idea #${best.id}</a>,`;
+  return `<section class="headline${best.verdict === 'better' ? '' : ' neutral'}"><p>${lead} <q>${escapeHtml(best.title)}</q> reached <b>${escapeHtml(rewardText(best))}</b>, ${deltaHtml(best.improvement)} over the baseline's ${baseText}. ${verdictSentence(best)}${best.checks.length ? ` <span class="warn">${escapeHtml(describeFlags(best.checks))}.</span>` : ''}</p>
+${testParagraph(model)}<p class="apply-line">Take it home: <code>researcher apply ${escapeHtml(shellQuote(summary.run.dir))} ${best.id}</code></p></section>`;
+}
+
+function testParagraph(model: ReportModel): string {
+  const sentences = testSplitSentences(model.summary);
+  if (!sentences.length) return '';
+  return `<p class="test-split">${escapeHtml(sentences.map((text) => `${text[0].toUpperCase()}${text.slice(1)}`).join('. '))}.</p>\n`;
 }
 
 function verdictSentence(idea: IdeaView): string {
-  const ratio = idea.signalToNoise === null ? '' : ` (${formatRatio(idea.signalToNoise)}× its standard error)`;
+  const numbers = idea.noise ? escapeHtml(describeNoise(idea.noise)) : 'noise unknown';
   switch (idea.verdict) {
     case 'better':
-      return `The gain is beyond seed-to-seed noise${ratio}.`;
+      return `The gain is ${numbers}.`;
     case 'worse':
-      return `It is worse than the baseline beyond noise${ratio}.`;
+      return `It is worse than the baseline: ${numbers}.`;
     case 'within-noise':
-      return `<span class="warn">The gain is within seed-to-seed noise${ratio}: rerun it with more seeds before trusting it.</span>`;
+      return `<span class="warn">The gain is ${numbers}: rerun it with more seeds before trusting it.</span>`;
     default:
-      return '<span class="muted">Noise unknown: run the baseline with --baseline-seeds 2 or more to measure it.</span>';
+      return `<span class="muted">${numbers}.</span>`;
   }
 }
 
@@ -264,6 +278,11 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
     );
   if (!isBaseline && idea.improvement !== null)
     facts.push(`${deltaHtml(idea.improvement)} vs baseline ${verdictChip(idea.verdict, idea.signalToNoise)}`);
+  if (idea.testReward !== null)
+    facts.push(
+      `test <b>${escapeHtml(rewardText({ reward: idea.testReward, rewardStd: idea.testRewardStd, rewardCount: idea.testRewardCount }))}</b> <span class="n">n=${idea.testRewardCount}, fresh seeds</span>`,
+    );
+  if (idea.checks.length) facts.push(`<span class="warn">${escapeHtml(describeFlags(idea.checks))}</span>`);
   if (!isBaseline)
     facts.push(
       `built on ${idea.parent === null || idea.parent === 0 ? 'the base commit' : `<a href="#idea-${idea.parent}">#${idea.parent}</a>`}`,
@@ -428,7 +447,7 @@ function verdictChip(verdict: Verdict, ratio: number | null): string {
   const title =
     ratio === null
       ? 'no spread was measured on either side'
-      : `the difference is ${formatRatio(ratio)}× its standard error, from the spread over the baseline's seeds and the idea's (an idea run with one seed is assumed as noisy as the baseline)`;
+      : `the difference is ${formatRatio(ratio)}× its standard error, seed by seed where the idea and the baseline ran the same seeds, else from the spread over the baseline's seeds and the idea's (an idea run with one seed is assumed as noisy as the baseline)`;
   return `<span class="verdict ${cls}" title="${escapeHtml(title)}">${text}</span>`;
 }
 

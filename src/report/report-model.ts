@@ -41,8 +41,8 @@ export interface BestStep {
 }
 
 /**
- * How an idea's mean compares with the baseline's, given the seed-to-seed noise:
- * - better / worse: the difference is more than twice its standard error;
+ * How an idea's mean compares with the baseline's, given the seed-to-seed noise (core/noise.ts):
+ * - better / worse: the difference is beyond noise;
  * - within-noise: it is not;
  * - unknown: the noise was not measured (the baseline ran with one seed).
  */
@@ -124,7 +124,7 @@ export function buildReportModel(summary: RunSummary, options: { now?: Date; cur
     const finished = idea.evaluations.filter((e) => e.status !== 'running');
     const computeMs = finished.reduce((sum, e) => sum + (e.durationMs ?? 0), 0);
     const gpuMs = finished.reduce((sum, e) => sum + (e.durationMs ?? 0) * e.gpus.length, 0);
-    const { verdict, signalToNoise } = judge(idea, baselineIdea);
+    const { verdict, signalToNoise } = judge(idea);
     return {
       ...idea,
       rank: rankOf.get(idea.id) ?? null,
@@ -201,30 +201,12 @@ export function buildReportModel(summary: RunSummary, options: { now?: Date; cur
   };
 }
 
-/** Is an idea's difference from the baseline larger than the seed-to-seed noise? */
-export function judge(
-  idea: Pick<IdeaSummary, 'id' | 'reward' | 'rewardStd' | 'rewardCount' | 'improvement'>,
-  baseline: Pick<IdeaSummary, 'reward' | 'rewardStd' | 'rewardCount'> | null,
-): { verdict: Verdict; signalToNoise: number | null } {
-  if (idea.id === 0 || idea.reward === null || idea.improvement === null || !baseline || baseline.reward === null) {
-    return { verdict: 'unknown', signalToNoise: null };
-  }
-  if (baseline.rewardCount < 2 || baseline.rewardStd === null) return { verdict: 'unknown', signalToNoise: null };
-  // With one seed an idea's own spread is unknown: assume it is as noisy as the baseline.
-  const ideaStd = idea.rewardCount >= 2 && idea.rewardStd !== null ? idea.rewardStd : baseline.rewardStd;
-  // hypot, not the square root of a sum of squares: a spread of 1e200 must not overflow to Infinity.
-  const standardError = Math.hypot(
-    baseline.rewardStd / Math.sqrt(baseline.rewardCount),
-    ideaStd / Math.sqrt(Math.max(1, idea.rewardCount)),
-  );
-  if (standardError === 0) {
-    if (idea.improvement === 0) return { verdict: 'within-noise', signalToNoise: 0 };
-    return { verdict: idea.improvement > 0 ? 'better' : 'worse', signalToNoise: null };
-  }
-  // Clamped: a gain of 1e308 over a spread of 0.03 is beyond noise, not Infinity× it.
-  const ratio = Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, idea.improvement / standardError));
-  if (Math.abs(ratio) <= 2) return { verdict: 'within-noise', signalToNoise: ratio };
-  return { verdict: ratio > 0 ? 'better' : 'worse', signalToNoise: ratio };
+/** The report's word for an idea's noise judgement (core/noise.ts decides; this only names it). */
+export function judge(idea: Pick<IdeaSummary, 'id' | 'noise'>): { verdict: Verdict; signalToNoise: number | null } {
+  const noise = idea.noise;
+  if (idea.id === 0 || !noise || noise.noise === 'unknown') return { verdict: 'unknown', signalToNoise: null };
+  if (noise.noise === 'within') return { verdict: 'within-noise', signalToNoise: noise.ratio };
+  return { verdict: noise.delta > 0 ? 'better' : 'worse', signalToNoise: noise.ratio };
 }
 
 function buildLineage(views: IdeaView[]): LineageNode[] {

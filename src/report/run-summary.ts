@@ -5,8 +5,10 @@
  */
 import type { IdeaAudit, IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';
-import { bestFinished, isFinished, isHeldBack, type Goal } from '../core/ideas.ts';
-import { difference } from '../core/statistics.ts';
+import { bestFinished, isBetter, isFinished, isHeldBack, type Goal } from '../core/ideas.ts';
+import { difference, mean, std } from '../core/statistics.ts';
+import { plausibilityFlags, type PlausibilityFlag } from '../core/plausibility.ts';
+import { compareWithBaseline, type Noise, type NoiseComparison, type SeedRewards } from '../core/noise.ts';
 import type { EvaluationRecord, RunStore } from '../store/run-store.ts';
 import { runOwnerAlive } from '../store/run-owner.ts';
 import { modelTally, type ModelTally } from './model-tally.ts';
@@ -80,8 +82,15 @@ export interface IdeaSummary {
   reward: number | null;
   rewardStd: number | null;
   rewardCount: number;
-  /** reward − baseline reward, in the goal's direction (positive is better). */
+  /**
+   * reward − baseline reward, in the goal's direction (positive is better): seed by seed where
+   * the idea and the baseline ran the same seeds (see core/noise.ts), else mean − mean.
+   */
   improvement: number | null;
+  /** The gain judged against the seed-to-seed noise (null for the baseline and unscored ideas). */
+  noise: NoiseComparison | null;
+  /** "Check this": a reward far outside what the run had seen (core/plausibility.ts); empty when none. */
+  checks: PlausibilityFlag[];
   error: string | null;
   failureReason: string | null;
   parent: number | null;
@@ -98,6 +107,13 @@ export interface IdeaSummary {
   /** Fixes of code that failed when it ran, oldest first; the idea's reward is its last attempt's. */
   debugRounds: DebugRoundSummary[];
   smokeRuns: SmokeRunSummary[];
+  /** Mean reward on the test split (fresh seeds, the test evaluator); null when not scored on test. */
+  testReward: number | null;
+  testRewardStd: number | null;
+  testRewardCount: number;
+  /** Each test seed's reward (null: that seed failed). */
+  testRewards: { seed: number; reward: number | null }[];
+  testEvaluations: EvaluationSummary[];
   meta: Record<string, unknown>;
   usage: Usage;
   /** The auditor's review, when the idea would have become the best; null when not reviewed. */
@@ -106,11 +122,37 @@ export interface IdeaSummary {
   heldBack: boolean;
 }
 
+export interface TestSplitSummary {
+  /** The idea chosen on validation (`best`), on test: its two rewards and the gap between them. */
+  chosen: { id: number; title: string; validation: number; test: number | null; gap: number | null } | null;
+  /** The idea (the baseline included) with the best test reward. */
+  bestOnTest: { id: number; title: string; testReward: number } | null;
+  /** The chosen idea against the baseline on the test seeds, judged like validation (core/noise.ts). */
+  noise: NoiseComparison | null;
+}
+
 export interface RunSummary {
   run: RunConfig & { dir: string; status: 'running' | 'finished' | 'stopped'; ideasFinished: number; ideasFailed: number };
   baseline: { reward: number | null; rewardStd: number | null; rewardCount: number; status: string; error: string | null } | null;
   ideas: IdeaSummary[];
-  best: { id: number; title: string; reward: number; rewardStd: number | null; improvement: number | null } | null;
+  best: {
+    id: number;
+    title: string;
+    reward: number;
+    rewardStd: number | null;
+    improvement: number | null;
+    /** Whether its gain over the baseline is beyond the seed-to-seed noise (see core/noise.ts). */
+    noise: Noise;
+    comparison: NoiseComparison | null;
+    /** Its "check this" flags (see IdeaSummary.checks). */
+    checks: PlausibilityFlag[];
+    /** Its reward on the test split (null: not scored on test). */
+    testReward: number | null;
+    /** Validation − test, in the goal's direction: how much choosing on validation overstated it. */
+    testGap: number | null;
+  } | null;
+  /** The test split, once any idea was scored on it; null before. */
+  test: TestSplitSummary | null;
   usage: Usage;
   /** Per role and model: ideas, successes, best reward, dollars (./model-tally.ts). */
   models: ModelTally[];
@@ -129,11 +171,27 @@ export function summarizeRun(store: RunStore): RunSummary {
   const ideas = store.ideas();
   const evaluations = groupBy(store.evaluations(), (e) => e.ideaId);
   const curves = new Map(store.curves().map((curve) => [curve.evaluationId, curve.points]));
+  // Read for the report only: nothing that feeds the search reads the test split.
+  const testEvaluations = groupBy(store.testEvaluations.list(), (e) => e.ideaId);
   const baseline = ideas.find((idea) => idea.id === 0) ?? null;
-  const sign = goal === 'maximize' ? 1 : -1;
-  const improvement = (reward: number | null) =>
-    reward === null || baseline?.reward === null || baseline?.reward === undefined ? null : sign * difference(reward, baseline.reward);
+  const baseSeeds = seedRewards(evaluations.get(0) ?? []);
+  const comparisons = new Map(
+    ideas.map((idea) => [
+      idea.id,
+      idea.id === 0 || idea.reward === null ? null : compareWithBaseline(seedRewards(evaluations.get(idea.id) ?? []), baseSeeds, goal),
+    ]),
+  );
+  const checks = plausibilityFlags({
+    finished: ideas
+      .filter((idea) => idea.status === 'succeeded' && idea.reward !== null && idea.finishedAt)
+      .sort((x, y) => Date.parse(x.finishedAt!) - Date.parse(y.finishedAt!) || x.id - y.id)
+      .map((idea) => ({ id: idea.id, reward: idea.reward!, rewardCount: idea.rewardCount })),
+    goal,
+    baselineStd: baseline && baseline.rewardCount >= 2 ? baseline.rewardStd : null,
+    range: config.rewardRange,
+  });
   const best = bestFinished(ideas, goal);
+  const bestComparison = best ? (comparisons.get(best.id) ?? null) : null;
   const finished = ideas.filter((idea) => idea.id !== 0 && isFinished(idea));
   const running = runOwnerAlive(store) !== null;
   const allRounds = store.debugRounds();
@@ -147,6 +205,11 @@ export function summarizeRun(store: RunStore): RunSummary {
     if ((smokes.get(ideaId) ?? []).some((r) => r.attempt === attempt && r.status === 'failed')) return 'failed';
     return 'running';
   };
+
+  const sign = goal === 'maximize' ? 1 : -1;
+  const testOf = (id: number) => meanOf(testEvaluations.get(id) ?? []);
+  const bestTest = best ? testOf(best.id) : null;
+  const testGap = best && bestTest !== null ? sign * difference(best.reward!, bestTest) : null;
 
   return {
     run: {
@@ -170,7 +233,9 @@ export function summarizeRun(store: RunStore): RunSummary {
       reward: idea.reward,
       rewardStd: idea.rewardStd,
       rewardCount: idea.rewardCount,
-      improvement: idea.id === 0 ? 0 : improvement(idea.reward),
+      improvement: idea.id === 0 ? 0 : (comparisons.get(idea.id)?.delta ?? null),
+      noise: comparisons.get(idea.id) ?? null,
+      checks: checks.get(idea.id) ?? [],
       error: idea.error,
       failureReason: idea.failureReason,
       parent: idea.parentId,
@@ -231,14 +296,27 @@ export function summarizeRun(store: RunStore): RunSummary {
         message: r.message,
         log: r.logPath,
       })),
+      ...testFields(testEvaluations.get(idea.id) ?? []),
       meta: idea.meta,
       usage: store.usage(idea.id),
       audit: idea.audit ?? null,
       heldBack: isHeldBack(idea),
     })),
     best: best
-      ? { id: best.id, title: best.title, reward: best.reward!, rewardStd: best.rewardStd, improvement: improvement(best.reward) }
+      ? {
+          id: best.id,
+          title: best.title,
+          reward: best.reward!,
+          rewardStd: best.rewardStd,
+          improvement: best.id === 0 ? 0 : (bestComparison?.delta ?? null),
+          noise: bestComparison?.noise ?? 'unknown',
+          comparison: bestComparison,
+          checks: checks.get(best.id) ?? [],
+          testReward: bestTest,
+          testGap,
+        }
       : null,
+    test: testSplit(ideas, testEvaluations, goal, best, bestTest, testGap),
     usage: store.usage(),
     models: modelTally(ideas, store.modelCallTotals(), goal),
     goal,
@@ -251,6 +329,81 @@ export function summarizeRun(store: RunStore): RunSummary {
 function notebookSeen(store: RunStore): RunSummary['notebook'] {
   const seen = store.getMeta<{ path: string; fresh: boolean; sha256: string | null }>(NOTEBOOK_META);
   return seen ? { path: seen.path, fresh: seen.fresh, sha256: seen.sha256 } : null;
+}
+
+function evaluationSummary(e: EvaluationRecord): EvaluationSummary {
+  return {
+    seed: e.seed,
+    status: e.status,
+    reward: e.reward,
+    failureReason: e.failureReason,
+    error: e.error,
+    sandbox: e.sandbox,
+    exitCode: e.exitCode,
+    timedOut: e.timedOut,
+    oomKilled: e.oomKilled,
+    durationMs: e.durationMs,
+    gpus: e.gpus,
+    attempt: e.attempt,
+    log: e.logPath,
+    handle: e.handle,
+    startedAt: e.startedAt,
+    finishedAt: e.finishedAt,
+    // Test-split runs report no curve the report reads.
+    curve: [],
+  };
+}
+
+/** Mean of the successful rewards; null when there is none. */
+function meanOf(evaluations: readonly EvaluationRecord[]): number | null {
+  const rewards = evaluations.filter((e) => e.status === 'succeeded' && e.reward !== null).map((e) => e.reward!);
+  return rewards.length ? mean(rewards) : null;
+}
+
+function testFields(
+  evaluations: readonly EvaluationRecord[],
+): Pick<IdeaSummary, 'testReward' | 'testRewardStd' | 'testRewardCount' | 'testRewards' | 'testEvaluations'> {
+  const finished = evaluations.filter((e) => e.status !== 'running');
+  const rewards = finished.filter((e) => e.status === 'succeeded' && e.reward !== null).map((e) => e.reward!);
+  return {
+    testReward: rewards.length ? mean(rewards) : null,
+    testRewardStd: rewards.length ? std(rewards) : null,
+    testRewardCount: rewards.length,
+    testRewards: finished.map((e) => ({ seed: e.seed, reward: e.status === 'succeeded' ? e.reward : null })),
+    testEvaluations: finished.map(evaluationSummary),
+  };
+}
+
+function testSplit(
+  ideas: readonly IdeaRecord[],
+  testEvaluations: Map<number, EvaluationRecord[]>,
+  goal: Goal,
+  best: IdeaRecord | undefined,
+  bestTest: number | null,
+  gap: number | null,
+): TestSplitSummary | null {
+  if (testEvaluations.size === 0) return null;
+  let bestOnTest: TestSplitSummary['bestOnTest'] = null;
+  for (const idea of ideas) {
+    const reward = meanOf(testEvaluations.get(idea.id) ?? []);
+    if (reward !== null && (!bestOnTest || isBetter(reward, bestOnTest.testReward, goal))) {
+      bestOnTest = { id: idea.id, title: idea.title, testReward: reward };
+    }
+  }
+  const noise =
+    best && best.id !== 0
+      ? compareWithBaseline(seedRewards(testEvaluations.get(best.id) ?? []), seedRewards(testEvaluations.get(0) ?? []), goal)
+      : null;
+  return {
+    chosen: best ? { id: best.id, title: best.title, validation: best.reward!, test: bestTest, gap } : null,
+    bestOnTest,
+    noise,
+  };
+}
+
+/** An idea's successful rewards by seed. */
+function seedRewards(evaluations: readonly EvaluationRecord[]): SeedRewards {
+  return new Map(evaluations.filter((e) => e.status === 'succeeded' && e.reward !== null).map((e) => [e.seed, e.reward!]));
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {

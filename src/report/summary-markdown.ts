@@ -6,6 +6,9 @@ import { formatCount, formatDate, formatSpread } from './report-html.ts';
 import type { IdeaView, ReportModel } from './report-model.ts';
 import { formatDuration, formatNumber, signed, truncate } from '../core/format.ts';
 import { auditSentence } from './audit-text.ts';
+import { describeNoise } from '../core/noise.ts';
+import { describeFlags } from '../core/plausibility.ts';
+import { testSplitSentences } from './test-split-text.ts';
 
 const TOP_IDEAS = 15;
 
@@ -19,9 +22,14 @@ export function renderSummaryMarkdown(model: ReportModel): string {
     '',
   );
 
-  if (baseline?.reward != null && best && best.id !== 0) {
+  if (baseline?.reward != null && best && best.id !== 0 && best.verdict === 'better') {
     lines.push(
-      `**Best: idea ${best.id} — ${inline(best.title)}**: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}`,
+      `**Best: idea ${best.id} — ${inline(best.title)}**: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}${best.checks.length ? ` **${describeFlags(best.checks)}.**` : ''}`,
+    );
+  } else if (baseline?.reward != null && best && best.id !== 0) {
+    // A top idea whose gain the seeds cannot support is not announced as the best.
+    lines.push(
+      `**No win beyond noise.** The top idea, idea ${best.id} — ${inline(best.title)}: ${reward(best)}, ${signed(best.improvement)} over the baseline (${reward(baseline)}). ${verdictText(best)}`,
     );
   } else if (baseline?.reward != null) {
     lines.push(`**No idea beat the baseline** (${reward(baseline)}).`);
@@ -62,6 +70,30 @@ export function renderSummaryMarkdown(model: ReportModel): string {
     lines.push('');
   }
 
+  const sentences = testSplitSentences(summary);
+  if (sentences.length) {
+    // Validation chose; the test split (fresh seeds, its own hidden data) says how well the choice holds.
+    lines.push('## Test split', '');
+    lines.push(`${sentences.map((text) => `${text[0].toUpperCase()}${text.slice(1)}`).join('. ')}.`, '');
+    lines.push('| idea | title | validation | test | gap |', '|---:|---|---:|---:|---:|');
+    const sign = summary.goal === 'maximize' ? 1 : -1;
+    for (const idea of model.ranked.filter((view) => view.testReward !== null)) {
+      const gap = idea.reward === null ? null : sign * (idea.reward - idea.testReward!);
+      lines.push(
+        `| ${idea.id === 0 ? 'base' : idea.id} | ${cell(idea.title)} | ${reward(idea)} | ${reward({ reward: idea.testReward, rewardStd: idea.testRewardStd, rewardCount: idea.testRewardCount })} | ${signed(gap)} |`,
+      );
+    }
+    lines.push('');
+  }
+
+  const flagged = model.ideas.filter((idea) => idea.checks.length);
+  if (flagged.length) {
+    // Rewards far outside what the run had seen: a person should read these diffs before believing them.
+    lines.push('## Check this', '');
+    for (const idea of flagged) lines.push(`- idea ${idea.id} (${inline(idea.title)}): ${describeFlags(idea.checks)}`);
+    lines.push('');
+  }
+
   const failed = model.ideas.filter((idea) => idea.status === 'failed' && idea.id !== 0);
   if (failed.length) {
     lines.push('## Failures', '');
@@ -85,10 +117,11 @@ function reward(idea: Pick<IdeaView, 'reward' | 'rewardStd' | 'rewardCount'>): s
 }
 
 function verdictText(idea: IdeaView): string {
-  if (idea.verdict === 'better') return 'The gain is beyond seed-to-seed noise.';
-  if (idea.verdict === 'within-noise') return 'The gain is within seed-to-seed noise: rerun with more seeds before trusting it.';
-  if (idea.verdict === 'worse') return '';
-  return 'Noise unknown (the baseline ran with one seed).';
+  const numbers = idea.noise ? describeNoise(idea.noise) : 'noise unknown';
+  if (idea.verdict === 'better') return `The gain is ${numbers}.`;
+  if (idea.verdict === 'within-noise') return `The gain is ${numbers}: rerun with more seeds before trusting it.`;
+  if (idea.verdict === 'worse') return `It is worse than the baseline: ${numbers}.`;
+  return `${numbers[0].toUpperCase()}${numbers.slice(1)}.`;
 }
 
 function inline(text: string): string {

@@ -31,6 +31,7 @@ import {
   type DebugRoundStart,
   type SmokeRunRecord,
 } from './debug-rounds.ts';
+import { TestEvaluationStore } from './test-evaluations.ts';
 import { recordModelCallRequest } from './model-call-requests.ts';
 import { recordedModelCalls, type RecordedModelCall } from './export-queries.ts';
 import { modelCallTotals, type ModelCallTotal } from './model-call-totals.ts';
@@ -61,11 +62,16 @@ export type ModelCallRecord = ModelCall & { ideaId: number | null };
 const now = () => new Date().toISOString();
 
 export class RunStore {
+  /** The test split's evaluations, kept apart from the search's (see test-evaluations.ts). */
+  readonly testEvaluations: TestEvaluationStore;
+
   private constructor(
     /** Private: every query lives in this class, under a name that says what it does. */
     private readonly db: Database.Database,
     readonly runDir: string,
-  ) {}
+  ) {
+    this.testEvaluations = new TestEvaluationStore(db);
+  }
 
   static create(runDir: string, config: RunConfig): RunStore {
     const store = new RunStore(openDatabase(path.join(runDir, DATABASE_FILE)), runDir);

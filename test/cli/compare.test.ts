@@ -94,7 +94,7 @@ describe('researcher compare', () => {
     expect(out).toMatch(/ideas finished\s+3 \(\d failed\)\s+2 \(\d failed\)/);
     expect(out).toContain('best reward after the first N ideas of each (in the order they finished):');
     expect(out).toMatch(/dollars\s+\$0\.0000\s+\$0\.0000/);
-    expect(out).toMatch(/(A|B) found the better best reward|both found the same best reward/);
+    expect(out).toMatch(/(A|B) found the better best idea \(.* beyond noise|no winner beyond noise \(/);
     expect(out).toContain('note: the runs finished different numbers of ideas (3 and 2)');
   });
 

@@ -39,6 +39,11 @@ function sweepArgs(environmentDir: string, runsDir: string, runId: string): stri
     '2',
     '--seed',
     '7',
+    // One evaluation per idea, as the assertions below count (no extra baseline or confirmation seeds).
+    '--baseline-seeds',
+    '1',
+    '--confirm-seeds',
+    '0',
     '--runs-dir',
     runsDir,
     '--run-id',

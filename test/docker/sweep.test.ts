@@ -40,6 +40,11 @@ describe.skipIf(!runs)('a sweep in Docker containers', () => {
       environment,
       '--ideas',
       '3',
+      // One evaluation per idea (no extra baseline or confirmation seeds): this test is about the engine.
+      '--baseline-seeds',
+      '1',
+      '--confirm-seeds',
+      '0',
       '--parallel',
       '2',
       '--sandbox',

@@ -119,6 +119,17 @@ describe('loadEnvironment', () => {
     expect(errorOf(dir)).toMatch(/evaluate\.dir: the evaluator must live outside the code folder/);
   });
 
+  it('holds the test evaluator to the same rules: outside the code, an existing folder', () => {
+    const inside = environmentWith(`${VALID}test: { command: python3 score.py, dir: ./code/test-eval, timeout: 10s }\n`);
+    mkdirSync(path.join(inside, 'code', 'test-eval'));
+    expect(errorOf(inside)).toMatch(/test\.dir: the test evaluator must live outside the code folder/);
+    const missing = environmentWith(`${VALID}test: { command: python3 score.py, dir: ./hidden, timeout: 10s }\n`);
+    expect(errorOf(missing)).toMatch(/test\.dir: "\.\/hidden" is not a folder/);
+    const fine = environmentWith(`${VALID}test: { command: python3 score.py, dir: ./hidden, timeout: 10s }\n`);
+    mkdirSync(path.join(fine, 'hidden'));
+    expect(loadEnvironment(fine).testEvaluatorDir).toBe(path.join(fine, 'hidden'));
+  });
+
   it('validates knob ranges', () => {
     const dir = environmentWith(
       `${VALID}knobs:\n  - { name: lr, file: a.py, pattern: 'LR = (.*)', type: float, min: 0, max: 1, scale: log }\n`,

@@ -53,6 +53,9 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
   const runDir = path.join(tempDir('researcher-run-'), 'run');
   const workspace = await GitWorkspace.create(environment, runDir);
   const evaluatorHash = environment.evaluatorDir ? freezeEvaluator(environment.evaluatorDir, path.join(runDir, 'evaluator')) : null;
+  const testEvaluatorHash = environment.testEvaluatorDir
+    ? freezeEvaluator(environment.testEvaluatorDir, path.join(runDir, 'test-evaluator'))
+    : null;
   const store = RunStore.create(
     runDir,
     RunConfig.parse({
@@ -61,9 +64,11 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
       environmentDir: environment.dir,
       environmentName: environment.config.name,
       goal: environment.config.reward.goal,
+      rewardRange: environment.config.reward.range ?? null,
       agent: 'offline',
       ideas: 3,
       evaluatorHash,
+      testEvaluatorHash,
       ...config,
     }),
   );
@@ -85,6 +90,7 @@ export async function createTestRun(environmentDir: string, config: Partial<RunC
         strategy: createStrategy(store.config),
         gpuPool: new GpuPool(store.config.gpus),
         evaluatorDir: environment.evaluatorDir ? path.join(runDir, 'evaluator') : undefined,
+        testEvaluatorDir: environment.testEvaluatorDir ? path.join(runDir, 'test-evaluator') : undefined,
         progress: { report: (event) => events.push(event) },
         signal: options.signal ?? new AbortController().signal,
       }),

@@ -4,7 +4,7 @@
  * noise judgement that tells a reader whether a gain is real.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildReportModel, judge, type ReportModel } from '../../src/report/report-model.ts';
+import { buildReportModel, type ReportModel } from '../../src/report/report-model.ts';
 import { rewardPlotSvg } from '../../src/report/reward-plot.ts';
 import { summarizeRun } from '../../src/report/run-summary.ts';
 import { renderSummaryMarkdown } from '../../src/report/summary-markdown.ts';
@@ -58,7 +58,10 @@ describe('the report model of a sweep', () => {
     // score = 10 − (x − 3)² + 0.01·seed: x = 2 gives 9.005 ± 0.007 against 3.755 ± 0.007.
     expect(model.best!.reward).toBeCloseTo(9.005, 9);
     expect(model.best!.verdict).toBe('better');
-    expect(model.best!.signalToNoise).toBeGreaterThan(100);
+    // Both ran seeds 0 and 1: compared seed by seed, the seed's +0.01 cancels and no noise is left.
+    expect(model.best!.noise).toMatchObject({ noise: 'beyond', pairedSeeds: 2 });
+    expect(model.best!.noise!.delta).toBeCloseTo(5.25, 9);
+    expect(model.best!.noise!.standardError).toBeLessThan(1e-9);
   });
 
   it('totals the night: ideas by outcome, failures by reason, evaluations, compute', () => {
@@ -92,29 +95,5 @@ describe('the report model of a sweep', () => {
     expect(markdown).toContain('3 ideas tried: 1 succeeded, 2 failed (1 crashed, 1 patch-failed)');
     expect(markdown).toContain('- idea 2 (edit a line that is not there): **patch-failed**');
     expect(markdown).toContain('+X = 2');
-  });
-});
-
-describe('judging a gain against the noise', () => {
-  const baseline = { reward: 1.0, rewardStd: 0.1, rewardCount: 4 };
-  const idea = (reward: number, rewardStd: number | null, rewardCount: number) => ({
-    id: 7,
-    reward,
-    rewardStd,
-    rewardCount,
-    improvement: reward - 1.0,
-  });
-
-  it('calls a gain real only beyond twice its standard error', () => {
-    // one-seed idea: assumed as noisy as the baseline, so SE = sqrt(0.01/4 + 0.01/1) ≈ 0.112
-    expect(judge(idea(1.2, null, 1), baseline).verdict).toBe('within-noise');
-    expect(judge(idea(1.3, null, 1), baseline).verdict).toBe('better');
-    expect(judge(idea(0.7, null, 1), baseline).verdict).toBe('worse');
-    // more seeds of the idea shrink the error
-    expect(judge(idea(1.2, 0.1, 4), baseline).verdict).toBe('better');
-  });
-
-  it('says the noise is unknown when the baseline ran with one seed', () => {
-    expect(judge(idea(5, null, 1), { reward: 1, rewardStd: 0, rewardCount: 1 })).toEqual({ verdict: 'unknown', signalToNoise: null });
   });
 });

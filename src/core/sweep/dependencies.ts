@@ -32,6 +32,8 @@ export interface SweepDependencies {
   gpuPool: GpuPool;
   /** The evaluator frozen when the run was created. */
   evaluatorDir?: string;
+  /** The test evaluator frozen with it (environments with `test:`): scores the final top ideas. */
+  testEvaluatorDir?: string;
   progress: ProgressReporter;
   /** Aborted on Ctrl-C: no new idea starts, running ones are stopped and left for `resume`. */
   signal: AbortSignal;

@@ -30,6 +30,7 @@ import { SweepMemory } from './memory.ts';
 import { recoverInterrupted, requeueUnfinished } from './recovery.ts';
 import { RunRecord } from './run-record.ts';
 import { Scheduler } from './scheduler.ts';
+import { scoreOnTest, testCandidates, testSeeds } from './test-split.ts';
 
 export type { SweepDependencies } from './dependencies.ts';
 export { PROPOSAL_RETRIES } from './idea-pipeline.ts';
@@ -112,6 +113,10 @@ export async function runSweep(deps: SweepDependencies): Promise<SweepSummary> {
     await scheduler.untilSomethingChanges();
   }
   await scheduler.settle();
+  // The final top ideas on the test split, on fresh seeds: not after Ctrl-C or at --max-hours
+  // (`researcher confirm` runs them then), nor after a fatal error.
+  const ended = stoppedBy === 'budget' || stoppedBy === 'no-more-ideas' || stoppedBy === 'max-cost';
+  if (!scheduler.fatal && ended && !signal.aborted) await scoreTopIdeasOnTest(deps, record.history());
   // A sweep that ended (not one stopped by Ctrl-C or a fatal error: resume goes on with it) says what it established.
   if (!scheduler.fatal && !signal.aborted) await parts.memory.reflect('final');
   // No worktree outlives the sweep (a resumed one checks out what it needs again).
@@ -148,6 +153,23 @@ function sweepParts(deps: SweepDependencies): SweepParts {
   if (saved !== undefined) strategy.restoreState(saved);
   const parts = { deps, config, record, scheduler };
   return { ...parts, memory: new SweepMemory(parts) };
+}
+
+async function scoreTopIdeasOnTest(deps: SweepDependencies, history: readonly IdeaRecord[]): Promise<void> {
+  const { store, environment } = deps;
+  const config = store.config;
+  if (!deps.testEvaluatorDir || !config.testEvaluatorHash || !environment.config.test || config.testTop === 0) return;
+  const ideas = testCandidates(history, environment.config.reward.goal, config.testTop);
+  if (ideas.length <= 1) return; // the baseline alone tells nothing about a choice
+  deps.progress.report({
+    type: 'log',
+    message: `test split: scoring ${ideas.length - 1} top idea(s) and the baseline on ${config.testSeeds} fresh seed(s)`,
+  });
+  await scoreOnTest(
+    { ...deps, testEvaluatorDir: deps.testEvaluatorDir, testEvaluatorHash: config.testEvaluatorHash },
+    ideas,
+    testSeeds(store, config.testSeeds),
+  );
 }
 
 function baselineFailed({ record, deps }: SweepParts): BaselineFailed {
