@@ -39,7 +39,7 @@ const KILL_GRACE_MS = 3_000;
 /** A changed file larger than this is not code: the change is refused. */
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
-interface Entry {
+export interface Entry {
   kind: 'file' | 'symlink' | 'other';
   /** file: its bytes; symlink: its target. */
   size: number;
@@ -247,7 +247,7 @@ async function initRepository(dir: string): Promise<void> {
  * or special file the command made or changed refuses the whole change, before anything is
  * written. Paths are written only where no link is on the way in the tree.
  */
-function takeBack(copy: string, tree: string, before: Map<string, Entry>): { ok: true } | { ok: false; message: string } {
+export function takeBack(copy: string, tree: string, before: Map<string, Entry>): { ok: true } | { ok: false; message: string } {
   const after = snapshot(copy);
   const writes: string[] = [];
   for (const [relative, entry] of after) {
