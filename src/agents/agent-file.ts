@@ -80,17 +80,79 @@ const Thinker = ModelSettings.extend({
   models: z.array(PortfolioEntry).min(1).optional(),
   portfolio: Portfolio.optional(),
 }).strict();
-const Coder = ModelSettings.extend({
+// ─── The coder: a model (one-shot or agentic) or a command ────────────────────────────────────
+
+const VARIABLE_NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+export const PROMPT_PLACEHOLDER = '{{prompt}}';
+
+/**
+ * Times an idea whose committed code failed when it ran (a traceback, no metric, a failed smoke
+ * step) goes back to the coder with the failure and the log's tail, to fix it. 0 turns it off.
+ */
+const DebugRounds = z.number().int().min(0).max(10).default(2);
+
+/** A coder that is a model: one edit per idea (`one-shot`), or turns with tools until it submits (`agent`). */
+const ModelCoder = ModelSettings.extend({
   prompts: Prompts.optional(),
   models: z.never({ error: 'a model portfolio is for the thinker only: give the coder one model' }).optional(),
   /** The edit form the coder is asked for; both forms are always accepted. */
   editFormat: z.enum(['search-replace', 'unified-diff']).default('search-replace'),
-  /**
-   * Times an idea whose committed code failed when it ran (a traceback, no metric, a failed smoke
-   * step) goes back to the coder with the failure and the log's tail, to fix it. 0 turns it off.
-   */
-  debugRounds: z.number().int().min(0).max(10).default(2),
-}).strict();
+  debugRounds: DebugRounds,
+  /** one-shot: one edit, rewritten when it does not apply (repair rounds); agent: reads, edits and runs the smoke step in turns. */
+  mode: z.enum(['one-shot', 'agent']).default('one-shot'),
+  /** mode: agent — the most turns (model calls) per idea. */
+  maxTurns: z.number().int().positive().max(1_000).optional(),
+  /** mode: agent — the most input plus output tokens of all its turns per idea. */
+  maxTokens: z.number().int().positive().optional(),
+})
+  .strict()
+  .superRefine((coder, context) => {
+    for (const field of ['maxTurns', 'maxTokens'] as const) {
+      if (coder.mode !== 'agent' && coder[field] !== undefined) {
+        context.addIssue({ code: 'custom', path: [field], message: `${field} limits the agentic coder: add mode: agent, or remove it` });
+      }
+    }
+  });
+
+/**
+ * A coder that is a command: a coding-agent CLI (claude -p, codex exec, aider --message, …) run
+ * in a scratch copy of the idea's tree with the idea as its prompt (src/agents/command-coder.ts).
+ */
+const CommandCoder = z
+  .object({
+    provider: z.literal('command'),
+    /** The program and its arguments (no shell); `{{prompt}}` in an argument is replaced by the prompt. */
+    command: z.array(z.string().min(1)).min(1),
+    /** Seconds the command may run; then its whole process group is killed. */
+    timeout: z.number().positive().default(1_800),
+    /** Variables set for the command. */
+    env: z.record(VARIABLE_NAME, z.string()).default({}),
+    /** Variables passed through from the researcher's environment (the agent's own key); nothing else is. */
+    passEnv: z.array(VARIABLE_NAME).default([]),
+    /** How the prompt reaches the command: on its standard input, or as the `{{prompt}}` argument. Default: argument when the command has one. */
+    prompt: z.enum(['stdin', 'argument']).optional(),
+    debugRounds: DebugRounds,
+  })
+  .strict()
+  .superRefine((coder, context) => {
+    const placed = coder.command.some((part) => part.includes(PROMPT_PLACEHOLDER));
+    if (coder.prompt === 'argument' && !placed) {
+      context.addIssue({ code: 'custom', path: ['command'], message: `prompt: argument needs ${PROMPT_PLACEHOLDER} in one of the command's arguments` });
+    }
+    if (coder.prompt === 'stdin' && placed) {
+      context.addIssue({ code: 'custom', path: ['command'], message: `the command has ${PROMPT_PLACEHOLDER} but prompt: stdin sends the prompt on standard input; use one` });
+    }
+  });
+export type CommandCoderConfig = z.output<typeof CommandCoder>;
+
+/** `coder:` holds a command coder when its provider is `command`, else a model coder. */
+const Coder = z.unknown().transform((value, context) => {
+  const schema = value && typeof value === 'object' && (value as { provider?: unknown }).provider === 'command' ? CommandCoder : ModelCoder;
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data as z.output<typeof ModelCoder> | CommandCoderConfig;
+  for (const issue of parsed.error.issues) context.addIssue({ ...issue, code: 'custom', message: issue.message });
+  return z.NEVER;
+});
 
 /** The optional reviewer of would-be best ideas (src/agents/llm/auditor.ts). */
 const Auditor = ModelSettings.extend({ prompts: Prompts.optional() }).strict();
@@ -162,12 +224,36 @@ export type LoadedAgent =
       thinker: RoleSettings;
       /** Null unless `thinker.models` lists two or more models. */
       thinkerPortfolio: ThinkerPortfolio | null;
-      coder: CoderSettings;
+      coder: CoderSettings | CommandCoderSettings;
       auditor: RoleSettings | null;
       reflector: RoleSettings;
     };
 export type LlmAgentFile = Extract<LoadedAgent, { offline: false }>;
-export type CoderSettings = RoleSettings & { editFormat: 'search-replace' | 'unified-diff'; editFormatText: string };
+export type CoderSettings = RoleSettings & {
+  editFormat: 'search-replace' | 'unified-diff';
+  editFormatText: string;
+  mode: 'one-shot' | 'agent';
+  /** The agentic coder's budgets (mode: agent). */
+  maxTurns: number;
+  maxTokens: number;
+};
+/** A coding-agent CLI as the coder (provider: command). */
+export interface CommandCoderSettings {
+  provider: 'command';
+  command: string[];
+  timeoutMs: number;
+  env: Record<string, string>;
+  passEnv: string[];
+  prompt: 'stdin' | 'argument';
+}
+
+export function isCommandCoder(coder: CoderSettings | CommandCoderSettings): coder is CommandCoderSettings {
+  return coder.provider === 'command';
+}
+
+function isCommandConfig(coder: AgentFile['coder']): coder is CommandCoderConfig {
+  return coder.provider === 'command';
+}
 
 const DEFAULT_MAX_OUTPUT = { thinker: 4_000, coder: 16_000, auditor: 2_000, reflector: 3_000 } as const;
 const DEFAULT_PROMPTS = {
@@ -175,7 +261,10 @@ const DEFAULT_PROMPTS = {
   coder: { system: 'prompts/coder-system.md', user: 'prompts/coder-user.md' },
   auditor: { system: 'prompts/auditor-system.md', user: 'prompts/auditor-user.md' },
   reflector: { system: 'prompts/reflector-system.md', user: 'prompts/reflector-user.md' },
+  agentCoder: { system: 'prompts/agent-coder-system.md', user: 'prompts/agent-coder-user.md' },
 } as const;
+/** The agentic coder's budgets when the agent file gives none. */
+export const AGENT_CODER_DEFAULTS = { maxTurns: 40, maxTokens: 600_000 } as const;
 const EDIT_FORMAT_FILES = { 'search-replace': 'prompts/edit-search-replace.md', 'unified-diff': 'prompts/edit-unified-diff.md' } as const;
 
 /** "offline", an agent file path, or the name of a bundled agent ("anthropic" → agents/anthropic.yaml). */
@@ -219,7 +308,8 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     const { weight: _weight, ...firstModel } = models?.[0] ?? { weight: 1 };
     const otherProvider = config.reflector.provider !== undefined && config.reflector.provider !== (config.thinker.provider ?? config.model.provider);
     const inherited = name === 'reflector' && !otherProvider ? { ...stripUndefined(thinkerModel), ...stripUndefined(firstModel) } : {};
-    const settings = { ...config.model, ...inherited, ...stripUndefined(config[name] ?? {}), ...stripUndefined(entry) };
+    const own = (config[name] ?? {}) as z.output<typeof ModelSettings> & { prompts?: { system: string; user: string } };
+    const settings = { ...config.model, ...inherited, ...stripUndefined(own), ...stripUndefined(entry) };
     if (!settings.provider) {
       throw new ConfigError(`${shown}: ${name}.provider: say which provider the ${name} uses (${listed(PROVIDER_NAMES)}), here or under model:`);
     }
@@ -241,7 +331,8 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
     if (!model && !provider.asksServerForModel) {
       throw new ConfigError(`${shown}: ${name}.model: say which model the ${name} uses${provider.modelVariable ? ` (or set ${provider.modelVariable})` : ''}`);
     }
-    const prompts = config[name]?.prompts ?? DEFAULT_PROMPTS[name];
+    const agentCoder = name === 'coder' && !isCommandConfig(config.coder) && config.coder.mode === 'agent';
+    const prompts = own.prompts ?? (agentCoder ? DEFAULT_PROMPTS.agentCoder : DEFAULT_PROMPTS[name]);
     return {
       role: name,
       provider: provider.name,
@@ -261,16 +352,37 @@ export function loadAgentFile(file: string, env: NodeJS.ProcessEnv = process.env
   };
 
   const portfolio = thinkerPortfolio(config, shown, (entry) => role('thinker', entry));
-  const editFormat = config.coder.editFormat;
   return {
     file,
     config,
     offline: false,
     thinker: portfolio?.models[0].settings ?? role('thinker', config.thinker.models?.[0] ?? {}),
     thinkerPortfolio: portfolio,
-    coder: { ...role('coder'), editFormat, editFormatText: readTemplate(EDIT_FORMAT_FILES[editFormat], 'coder.editFormat') },
+    coder: coderSettings(config.coder, () => role('coder'), readTemplate),
     auditor: config.auditor ? role('auditor') : null,
     reflector: role('reflector'),
+  };
+}
+
+/** The coder the agent file asks for: a command, or a model (one-shot or agentic) with its edit format and budgets. */
+function coderSettings(
+  coder: AgentFile['coder'],
+  modelRole: () => RoleSettings,
+  readTemplate: (file: string, field: string) => string,
+): CoderSettings | CommandCoderSettings {
+  if (isCommandConfig(coder)) {
+    const { command, timeout, env: variables, passEnv } = coder;
+    const prompt = coder.prompt ?? (command.some((part) => part.includes(PROMPT_PLACEHOLDER)) ? 'argument' : 'stdin');
+    return { provider: 'command', command, timeoutMs: timeout * 1000, env: variables, passEnv, prompt };
+  }
+  const { editFormat, mode, maxTurns, maxTokens } = coder;
+  return {
+    ...modelRole(),
+    editFormat,
+    editFormatText: readTemplate(EDIT_FORMAT_FILES[editFormat], 'coder.editFormat'),
+    mode,
+    maxTurns: maxTurns ?? AGENT_CODER_DEFAULTS.maxTurns,
+    maxTokens: maxTokens ?? AGENT_CODER_DEFAULTS.maxTokens,
   };
 }
 

@@ -147,9 +147,16 @@ export type EditOutcome = { ok: true; changedFiles: string[] } | { ok: false; me
  * returns, through the change guard, whichever coder it was.
  */
 export interface CodingSession {
-  /** The tree's folder. A coder may read it; a command coder works on a copy (src/agents/command-coder.ts). */
+  /**
+   * The tree's folder. A coder may read it (never following its links: it holds model-written
+   * code); a command coder works on a copy and takes the change back (src/agents/command-coder.ts).
+   */
   readonly dir: string;
-  /** Applies an edit to the tree at once (paths outside the editable code are refused). */
+  /**
+   * Applies an edit to the tree at once. Paths outside the tree, through a symlink or into .git
+   * are refused (`refused: true`); the editable globs are the change guard's business when the
+   * coder returns (src/patch/guard.ts), though a coder may check them sooner.
+   */
   apply(edit: Edit): Promise<EditOutcome>;
   /** Paths changed in the tree since the session began (empty: the coder changed nothing). */
   changedPaths(): Promise<string[]>;
@@ -203,10 +210,13 @@ export interface CodingTask {
   failures: readonly RunFailureFeedback[];
 }
 
-/** How a coding session ended. The change itself is in the session's tree. */
+/**
+ * How a coding session ended. The change itself is in the session's tree. `agent-error`: the
+ * coder itself failed (a coding-agent command that crashed or passed its time limit).
+ */
 export type CodingOutcome =
   /** `edit`: the last edit the coder wrote, kept in the record (null for a coder that edits the tree itself). */
-  { ok: true; edit: Edit | null } | { ok: false; reason: 'patch-failed' | 'refused'; message: string; edit?: Edit };
+  { ok: true; edit: Edit | null } | { ok: false; reason: 'patch-failed' | 'refused' | 'agent-error'; message: string; edit?: Edit };
 
 /**
  * Turns an idea into a change of its tree. One-shot, agentic and command coders implement it;

@@ -6,12 +6,31 @@
  * calls alive through idle-connection timeouts); the SDK's stream helper assembles the final
  * message and its usage. The stable prompt prefix carries `cache_control` markers, so prompt
  * caching works. Usage is normalised as the core expects: Anthropic's input_tokens EXCLUDE cache
- * reads and writes, so inputTokens = input + cache_read + cache_creation.
+ * reads and writes, so inputTokens = input + cache_read + cache_creation. Tool calls (`converse`)
+ * are `tool_use` blocks in the assistant's turn, answered by `tool_result` blocks in the next
+ * user turn.
  */
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import type { Message, MessageStreamParams, TextBlockParam } from '@anthropic-ai/sdk/resources/messages/messages';
+import type {
+  ContentBlockParam,
+  Message,
+  MessageParam,
+  MessageStreamParams,
+  TextBlockParam,
+} from '@anthropic-ai/sdk/resources/messages/messages';
 import { judgeError, type CallContext, type SdkErrors } from './failures.ts';
-import { finishReason, partsOf, type GenerateRequest, type GenerateResult, type Model, type PromptPart } from './model.ts';
+import {
+  type ConversationItem,
+  type ConverseRequest,
+  type ConverseResult,
+  finishReason,
+  partsOf,
+  type GenerateRequest,
+  type GenerateResult,
+  type PromptPart,
+  type ToolCall,
+  type ToolModel,
+} from './model.ts';
 import { costOf, type Price, priceFor } from './prices.ts';
 import { type RetryPolicy, type Verdict, withRetries } from './retry.ts';
 
@@ -38,7 +57,7 @@ function blocks(parts: PromptPart[]): TextBlockParam[] {
     .map((part) => ({ type: 'text', text: part.text, ...(part.cache ? { cache_control: { type: 'ephemeral' as const } } : {}) }));
 }
 
-export class AnthropicModel implements Model {
+export class AnthropicModel implements ToolModel {
   readonly provider = 'anthropic';
   readonly maxOutputTokens: number;
   private readonly client: Anthropic;
@@ -85,19 +104,51 @@ export class AnthropicModel implements Model {
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
+    const messages: MessageParam[] = request.messages.map((message) => ({ role: message.role, content: blocks(partsOf(message.content)) }));
+    const turn = await this.send(request.system, messages, [], request.signal);
+    return {
+      text: turn.text,
+      usage: turn.usage,
+      latencyMs: turn.latencyMs,
+      finishReason: turn.finishReason === 'tool-calls' ? 'other' : turn.finishReason,
+    };
+  }
+
+  /** One turn of a conversation with tools. */
+  converse(request: ConverseRequest): Promise<ConverseResult> {
+    const messages = anthropicMessages(request.items);
+    // The conversation so far is the next turn's prefix: marking its end lets the provider's
+    // cache serve it next time (the system prompt carries its own marker).
+    const last = messages[messages.length - 1];
+    if (last && Array.isArray(last.content) && last.content.length) {
+      const block = last.content[last.content.length - 1];
+      if (block.type === 'text' || block.type === 'tool_result') block.cache_control = { type: 'ephemeral' };
+    }
+    const tools = request.tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      input_schema: tool.parameters as { type: 'object'; [key: string]: unknown },
+    }));
+    return this.send(request.system, messages, tools, request.signal);
+  }
+
+  private async send(
+    system: GenerateRequest['system'],
+    messages: MessageParam[],
+    tools: NonNullable<MessageStreamParams['tools']>,
+    signal?: AbortSignal,
+  ): Promise<ConverseResult> {
     const { model, maxOutputTokens, effort } = this.options;
     const body: MessageStreamParams = {
       model,
       max_tokens: maxOutputTokens,
-      system: blocks(partsOf(request.system)),
-      messages: request.messages.map((message) => ({ role: message.role, content: blocks(partsOf(message.content)) })),
+      system: blocks(partsOf(system)),
+      messages,
+      ...(tools.length ? { tools } : {}),
       ...(effort ? { output_config: { effort } } : {}),
     };
     const started = Date.now();
-    const message: Message = await this.retrying(
-      () => this.client.messages.stream(body, { signal: request.signal }).finalMessage(),
-      request.signal,
-    );
+    const message: Message = await this.retrying(() => this.client.messages.stream(body, { signal }).finalMessage(), signal);
     const usage = message.usage;
     const cacheRead = usage.cache_read_input_tokens ?? 0;
     const cacheWrite = usage.cache_creation_input_tokens ?? 0;
@@ -111,13 +162,16 @@ export class AnthropicModel implements Model {
       .filter((block) => block.type === 'text')
       .map((block) => (block as { text: string }).text)
       .join('');
-    const result: GenerateResult = {
+    const toolCalls: ToolCall[] = message.content.flatMap((block) =>
+      block.type === 'tool_use' ? [{ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) }] : [],
+    );
+    return {
       text,
+      toolCalls,
       usage: { ...tokens, costUsd: costOf(tokens, await this.price()) },
       latencyMs: Date.now() - started,
-      finishReason: finishReason(message.stop_reason),
+      finishReason: message.stop_reason === 'tool_use' || toolCalls.length ? 'tool-calls' : finishReason(message.stop_reason),
     };
-    return result;
   }
 
   private retrying<R>(call: () => Promise<R>, signal?: AbortSignal, adjust?: (verdict: Verdict, error: unknown) => Verdict): Promise<R> {
@@ -135,5 +189,43 @@ export class AnthropicModel implements Model {
       },
       { policy: this.options.retry, describe: `anthropic ${this.options.model} at ${this.baseURL}`, signal, onRetry: this.options.onRetry },
     );
+  }
+}
+
+/**
+ * A conversation as Anthropic messages: an assistant turn is its text and `tool_use` blocks; the
+ * results of its calls (and any user text after them) make one user turn of `tool_result` blocks.
+ */
+function anthropicMessages(items: readonly ConversationItem[]): MessageParam[] {
+  const messages: MessageParam[] = [];
+  const push = (role: 'user' | 'assistant', content: ContentBlockParam[]) => {
+    const last = messages[messages.length - 1];
+    // The API wants user and assistant turns to alternate: consecutive entries of one role merge.
+    if (last && last.role === role && Array.isArray(last.content)) last.content.push(...content);
+    else messages.push({ role, content });
+  };
+  for (const item of items) {
+    if (item.role === 'user') push('user', blocks(partsOf(item.content)));
+    else if (item.role === 'tool') {
+      push('user', [
+        { type: 'tool_result', tool_use_id: item.callId, content: item.content || '(empty)', ...(item.isError ? { is_error: true } : {}) },
+      ]);
+    } else {
+      push('assistant', [
+        ...blocks([{ text: item.content }]),
+        ...item.toolCalls.map((call) => ({ type: 'tool_use' as const, id: call.id, name: call.name, input: parseInput(call.arguments) })),
+      ]);
+    }
+  }
+  return messages;
+}
+
+/** The API takes a tool call's input as an object: what the model wrote, or nothing when it does not parse. */
+function parseInput(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

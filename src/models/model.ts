@@ -98,3 +98,70 @@ export function finishReason(raw: string | null | undefined): GenerateResult['fi
   if (raw === 'stop' || raw === 'end_turn' || raw === 'stop_sequence') return 'stop';
   return 'other';
 }
+
+// ─── Tool calling (the agentic coder's turns) ────────────────────────────────────────────────
+
+/** A tool the model may call: its name, what it does, and its arguments as a JSON schema object. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** One call the model asked for. `arguments` is the JSON text as the model wrote it (it may not parse). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * One entry of a conversation with tools, provider-neutral: each adapter turns it into its
+ * protocol (chat `tool_calls`/`role: tool`, responses `function_call`/`function_call_output`,
+ * Anthropic `tool_use`/`tool_result`). Every `tool` result answers a call of the assistant
+ * entry before it.
+ */
+export type ConversationItem =
+  | { role: 'user'; content: string | PromptPart[] }
+  | { role: 'assistant'; content: string; toolCalls: ToolCall[] }
+  | { role: 'tool'; callId: string; name: string; content: string; isError?: boolean };
+
+export interface ConverseRequest {
+  system: string | PromptPart[];
+  items: ConversationItem[];
+  tools: ToolSpec[];
+  signal?: AbortSignal;
+}
+
+export interface ConverseResult {
+  /** The text the model wrote besides its tool calls (may be empty). */
+  text: string;
+  toolCalls: ToolCall[];
+  usage: Usage;
+  latencyMs: number;
+  /** `tool-calls`: the model stopped to have its calls run; `length`: cut off at the output limit. */
+  finishReason: 'stop' | 'length' | 'tool-calls' | 'other';
+}
+
+/** A model that can work in turns with tools (every bundled adapter can). */
+export interface ToolModel extends Model {
+  converse(request: ConverseRequest): Promise<ConverseResult>;
+}
+
+export function canUseTools(model: Model): model is ToolModel {
+  return typeof (model as Partial<ToolModel>).converse === 'function';
+}
+
+/** A conversation as plain text, for the run's record of what was sent (`researcher export`). */
+export function conversationText(items: readonly ConversationItem[]): { role: 'user' | 'assistant'; content: string }[] {
+  return items.map((item) => {
+    if (item.role === 'user') return { role: 'user', content: joinParts(item.content) };
+    if (item.role === 'assistant')
+      return { role: 'assistant', content: [item.content, ...item.toolCalls.map(toolCallText)].filter(Boolean).join('\n') };
+    return { role: 'user', content: `[${item.isError ? 'error from' : 'result of'} ${item.name} ${item.callId}]\n${item.content}` };
+  });
+}
+
+export function toolCallText(call: ToolCall): string {
+  return `[call ${call.name} ${call.id}] ${call.arguments}`;
+}

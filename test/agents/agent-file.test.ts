@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLED_AGENTS_DIR, loadAgentFile, resolveAgentFile } from '../../src/agents/agent-file.ts';
+import { BUNDLED_AGENTS_DIR, isCommandCoder, loadAgentFile, resolveAgentFile } from '../../src/agents/agent-file.ts';
 import { createAgents, defaultAgentNotice, OFFLINE_AGENT, prepareAgent } from '../../src/agents/index.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { PROVIDERS } from '../../src/models/providers/index.ts';
@@ -28,6 +28,7 @@ describe('agent files', () => {
     expect(agent.thinker).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-5-5', apiKey: 'sk-ant-1', keyVariable: 'ANTHROPIC_API_KEY', baseURL: 'http://127.0.0.1:9/', maxOutputTokens: 4000 });
     expect(agent.coder).toMatchObject({ maxOutputTokens: 16000, editFormat: 'search-replace' });
     expect(agent.thinker.prompts.system).toContain('{{task}}');
+    if (isCommandCoder(agent.coder)) throw new Error('expected a model coder');
     expect(agent.coder.editFormatText).toContain('<<<<<<< SEARCH');
   });
 

@@ -35,7 +35,7 @@ describe('a thinker with several models', () => {
     expect(beta).toMatchObject({ weight: 1, settings: { model: 'beta', baseURL: 'http://127.0.0.1:2/v1', maxOutputTokens: 999, options: { temperature: 0.1 } } });
     expect(agent.thinkerPortfolio).toMatchObject({ role: 'thinker', policy: 'thompson', perDollar: true, exploration: 1 });
     expect(agent.thinker.model).toBe('alpha'); // the first model stands for the thinker where one is needed
-    expect(agent.coder.model).toBe('coder-model');
+    expect(agent.coder).toMatchObject({ model: 'coder-model' });
   });
 
   it('defaults to UCB, not per dollar; one listed model is a plain thinker', () => {

@@ -7,20 +7,38 @@ import type { RecordedRequest, Reply } from './scripted-server.ts';
 
 export type Role = 'thinker' | 'coder' | 'reflector';
 
-/** The system prompt of a request, for either protocol. */
+type WireBlock = { type?: string; text?: string; content?: string | WireBlock[] };
+type WireMessage = { role?: string; type?: string; content?: string | null | WireBlock[]; output?: string; arguments?: string };
+
+/** The system prompt of a request, for any of the three protocols (chat, responses, Anthropic messages). */
 export function systemOf(request: RecordedRequest): string {
-  const body = request.body as { system?: string | { text: string }[]; messages: { role: string; content: string | { text: string }[] }[] };
+  const body = request.body as { system?: string | { text: string }[]; instructions?: string; messages?: WireMessage[] };
   if (body.system !== undefined) return typeof body.system === 'string' ? body.system : body.system.map((b) => b.text).join('');
-  const system = body.messages.find((m) => m.role === 'system');
+  if (body.instructions !== undefined) return body.instructions;
+  const system = body.messages?.find((m) => m.role === 'system');
   return typeof system?.content === 'string' ? system.content : '';
 }
 
-/** The conversation after the system prompt, as plain text per message. */
+function blockText(block: WireBlock): string {
+  if (block.type === 'tool_result')
+    return typeof block.content === 'string' ? block.content : (block.content ?? []).map(blockText).join('\n\n');
+  return block.text ?? '';
+}
+
+/**
+ * The conversation after the system prompt, as plain text per message: tool results as their
+ * text (role `tool` on OpenAI's protocols; a user turn of tool_result blocks on Anthropic's).
+ */
 export function messagesOf(request: RecordedRequest): { role: string; text: string }[] {
-  const body = request.body as { messages: { role: string; content: string | { text: string }[] }[] };
-  return body.messages
-    .filter((m) => m.role !== 'system')
-    .map((m) => ({ role: m.role, text: typeof m.content === 'string' ? m.content : m.content.map((b) => b.text).join('\n\n') }));
+  const body = request.body as { messages?: WireMessage[]; input?: WireMessage[] | string };
+  const items = body.messages ?? (typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : (body.input ?? []));
+  return items
+    .filter((m) => m.role !== 'system' && m.type !== 'function_call')
+    .map((m) => {
+      if (m.type === 'function_call_output') return { role: 'tool', text: m.output ?? '' };
+      const content = m.content ?? '';
+      return { role: m.role ?? '', text: typeof content === 'string' ? content : content.map(blockText).join('\n\n') };
+    });
 }
 
 export function roleOf(request: RecordedRequest): Role {

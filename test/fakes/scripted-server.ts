@@ -18,14 +18,31 @@ export interface RecordedRequest {
 
 /** One scripted answer. */
 export type Reply =
-  /** A successful completion with this text; usage is computed like a server would unless given. */
-  | { text: string; usage?: Partial<BilledUsage>; finish?: 'stop' | 'length' }
+  /**
+   * A successful completion with this text (and, for a conversation with tools, these tool
+   * calls); usage is computed like a server would unless given.
+   */
+  | { text: string; toolCalls?: ScriptedToolCall[]; usage?: Partial<BilledUsage>; finish?: 'stop' | 'length' }
   /** An error status with the provider's error body; e.g. 429 with { 'retry-after': '0.05' }. */
   | { status: number; message?: string; headers?: Record<string, string> }
   /** The response starts, then the connection drops mid-body (or mid-stream). */
   | { truncate: true; text?: string };
 
 export type Responder = (request: RecordedRequest) => Reply;
+
+/** A tool call the fake model makes: `arguments` as an object (sent as JSON) or as raw text (which may not parse). */
+export interface ScriptedToolCall {
+  name: string;
+  arguments: Record<string, unknown> | string;
+}
+
+/** A tool call's arguments as the wire carries them (JSON text). */
+export function argumentsText(call: ScriptedToolCall): string {
+  return typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
+}
+
+/** A 400 from the fake: the request broke the protocol (the real servers refuse the same). */
+export class ProtocolError extends Error {}
 
 /** What the server billed for one call, in the provider-neutral shape the tests compare with. */
 export interface BilledUsage {
@@ -82,6 +99,7 @@ export abstract class ScriptedServer {
         try {
           this.handle(request, res);
         } catch (error) {
+          if (error instanceof ProtocolError) return this.refuse(res, error.message);
           res.writeHead(500, { 'content-type': 'text/plain' }).end(`fake server bug: ${(error as Error).message}`);
         }
       });
@@ -99,6 +117,17 @@ export abstract class ScriptedServer {
   }
 
   protected abstract handle(request: RecordedRequest, res: ServerResponse): void;
+
+  /** Answers a request that broke the protocol with the provider's 400 body. */
+  protected abstract refuse(res: ServerResponse, message: string): void;
+
+  /** Numbers tool calls across the server's life, so ids never repeat within a conversation. */
+  private toolCallCount = 0;
+
+  protected nextToolCallId(prefix: string): string {
+    this.toolCallCount += 1;
+    return `${prefix}${String(this.toolCallCount).padStart(4, '0')}`;
+  }
 
   /** The next scripted reply for a model call. */
   protected next(request: RecordedRequest): Reply {

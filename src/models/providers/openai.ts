@@ -11,6 +11,8 @@ export const OpenAISettings = z.object({
   reasoningEffort: z.string().min(1).optional(),
   /** Which field carries maxOutputTokens: newer OpenAI models take max_completion_tokens, most other servers max_tokens. */
   maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
+  /** Which API carries the calls: chat completions (the default; every compatible server) or responses. */
+  api: z.enum(['chat', 'responses']).optional(),
 });
 
 export const OPENAI_REFUSALS = { effort: 'effort is for Anthropic models; OpenAI reasoning models take reasoningEffort' };
@@ -33,6 +35,7 @@ export async function createOpenAIModel(
     temperature: settings.temperature,
     topP: settings.topP,
     reasoningEffort: settings.reasoningEffort,
+    api: settings.api,
     ...options,
   });
 }
