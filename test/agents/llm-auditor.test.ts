@@ -134,9 +134,10 @@ describe('the auditor on a sweep of grpo-tiny', () => {
     const shown = await researcher(['show', runDir]);
     expect(shown.stdout).toMatch(/⚑\s+1\s+1\s/);
     expect(shown.stdout).toContain(`⚑ idea 1: flagged by the auditor: ${FLAGGED_REASON} — kept out of the best; if it is legitimate: researcher accept ${runDir} 1`);
-    expect(shown.stdout).toMatch(/best: idea 3 "Larger steps, wider clip"/);
+    // One baseline seed: the noise is unknown, so the top idea is named without claiming a win.
+    expect(shown.stdout).toMatch(/the top idea is idea 3 "Larger steps, wider clip"/);
     const markdown = readFileSync(path.join(runDir, 'summary.md'), 'utf8');
-    expect(markdown).toContain('**Best: idea 3 — Larger steps, wider clip**');
+    expect(markdown).toContain('The top idea, idea 3 — Larger steps, wider clip');
     expect(markdown).toMatch(/\| 1 \| Answer directly \| 1 \|.*succeeded, \*\*flagged by the auditor\*\* \|/);
     expect(markdown).toContain('## The auditor');
     expect(readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain('⚑ flagged');
@@ -157,7 +158,7 @@ describe('the auditor on a sweep of grpo-tiny', () => {
     expect(after.ideas[1]).toMatchObject({ heldBack: false, audit: { verdict: 'flagged', acceptedBy: 'A. Reviewer', acceptedAt: expect.any(String) } });
     expect(after.best).toMatchObject({ id: 1, reward: 1 });
     // The report files were rewritten with it.
-    expect(readFileSync(path.join(runDir, 'summary.md'), 'utf8')).toContain('**Best: idea 1 — Answer directly**');
+    expect(readFileSync(path.join(runDir, 'summary.md'), 'utf8')).toContain('The top idea, idea 1 — Answer directly');
     const again = await researcher(['accept', runDir, '1']);
     expect(again.stdout).toMatch(/^idea 1 was already accepted by A\. Reviewer at /);
   });

@@ -92,7 +92,7 @@ describe('spending and provider failures', () => {
         ],
       }),
     );
-    const first = await researcher(run('revoked', '--agent', 'agents/openai-compatible.yaml', '--ideas', '1'), env());
+    const first = await researcher(run('revoked', '--agent', 'agents/openai-compatible.yaml', '--ideas', '1', '--baseline-seeds', '1', '--confirm-seeds', '0'), env());
     expect(first.code).toBe(1);
     expect(first.stderr).toMatch(/^error: OPENAI_API_KEY was rejected by .*\(401: Incorrect API key provided: sk-\*\*\*\); set a valid key in OPENAI_API_KEY\n$/m);
     expect(callsOf(server.requests, 'coder')).toHaveLength(2);

@@ -52,7 +52,7 @@ beforeAll(async () => {
   const notebook = path.join(runsDir, 'notebooks', 'quadratic.md');
 
   server.respond(byRole({ thinker: [idea(2), idea(3)], coder: [setX(2), setX(3)], reflector: [reflection(PERIODIC), reflection(FINAL)] }));
-  const one = await researcher(['run', 'test/fixtures/quadratic', '--agent', agentFile, '--ideas', '2', '--runs-dir', runsDir, '--run-id', 'one'], env());
+  const one = await researcher(['run', 'test/fixtures/quadratic', '--agent', agentFile, '--ideas', '2', '--baseline-seeds', '1', '--confirm-seeds', '0', '--runs-dir', runsDir, '--run-id', 'one'], env());
   expect(one.code, one.stderr).toBe(0);
   first = await showJson(path.join(runsDir, 'one'));
   firstCalls = { thinker: callsOf(server.requests, 'thinker'), reflector: callsOf(server.requests, 'reflector') };
@@ -69,7 +69,7 @@ beforeAll(async () => {
     byRole({ thinker: [idea(3.5)], coder: [setX(3.5)], reflector: [{ text: 'I reflected a lot.' }, { text: '{"summary": ""}' }, { text: '```json\n{"summary": \n```' }] }),
   );
   secondResult = await researcher(
-    ['run', 'test/fixtures/quadratic', '--agent', 'agents/openai-compatible.yaml', '--ideas', '1', '--runs-dir', runsDir, '--run-id', 'two'],
+    ['run', 'test/fixtures/quadratic', '--agent', 'agents/openai-compatible.yaml', '--ideas', '1', '--baseline-seeds', '1', '--confirm-seeds', '0', '--runs-dir', runsDir, '--run-id', 'two'],
     env(),
   );
   second = await showJson(path.join(runsDir, 'two'));
