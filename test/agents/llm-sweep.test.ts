@@ -39,7 +39,7 @@ beforeAll(async () => {
     }),
   );
   runsDir = mkdtempSync(path.join(tmpdir(), 'llm-sweep-'));
-  result = await researcher(['run', 'test/fixtures/quadratic', '--agent', 'agents/openai-compatible.yaml', '--ideas', '3', '--runs-dir', runsDir, '--run-id', 'sweep'], {
+  result = await researcher(['run', 'test/fixtures/quadratic', '--agent', 'agents/openai-compatible.yaml', '--ideas', '3', '--baseline-seeds', '1', '--confirm-seeds', '0', '--runs-dir', runsDir, '--run-id', 'sweep'], {
     ...CLEAN_ENV,
     OPENAI_BASE_URL: server.url,
     OPENAI_API_KEY: 'sk-local',
