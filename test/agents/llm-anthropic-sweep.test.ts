@@ -23,7 +23,7 @@ beforeAll(async () => {
   server = await FakeAnthropicServer.start({ apiKey: 'sk-ant-local', models: ['claude-sonnet-5-5'] });
   server.respond(byRole({ thinker: [idea(4), idea(3)], coder: [setX(4), setX(3)] }));
   runsDir = mkdtempSync(path.join(tmpdir(), 'anthropic-sweep-'));
-  result = await researcher(['run', 'test/fixtures/quadratic', '--agent', 'agents/anthropic.yaml', '--ideas', '2', '--runs-dir', runsDir, '--run-id', 'claude'], {
+  result = await researcher(['run', 'test/fixtures/quadratic', '--agent', 'agents/anthropic.yaml', '--ideas', '2', '--baseline-seeds', '1', '--confirm-seeds', '0', '--runs-dir', runsDir, '--run-id', 'claude'], {
     ...CLEAN_ENV,
     ANTHROPIC_BASE_URL: server.url,
     ANTHROPIC_API_KEY: 'sk-ant-local',

@@ -27,7 +27,7 @@ async function start(): Promise<FakeOpenAIServer> {
 }
 
 const env = () => ({ ...CLEAN_ENV, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-local' });
-const run = (runId: string, ...extra: string[]) => ['run', 'test/fixtures/quadratic', '--runs-dir', dir, '--run-id', runId, ...extra];
+const run = (runId: string, ...extra: string[]) => ['run', 'test/fixtures/quadratic', '--baseline-seeds', '1', '--confirm-seeds', '0', '--runs-dir', dir, '--run-id', runId, ...extra];
 
 describe('spending and provider failures', () => {
   it('--max-cost stops the sweep cleanly before the call that could pass it', async () => {

@@ -35,7 +35,7 @@ beforeAll(async () => {
   offlineRun = path.join(runsDir, 'offline');
   llmRun = path.join(runsDir, 'llm');
   const offline = await researcher(
-    ['run', QUADRATIC, '--ideas', '2', '--seeds', '2', '--runs-dir', runsDir, '--run-id', 'offline'],
+    ['run', QUADRATIC, '--ideas', '2', '--seeds', '2', '--baseline-seeds', '2', '--runs-dir', runsDir, '--run-id', 'offline'],
     CLEAN_ENV,
   );
   expect(offline.code, offline.stderr).toBe(0);
@@ -55,6 +55,7 @@ beforeAll(async () => {
       'agents/openai-compatible.yaml',
       '--ideas',
       '3',
+      // One evaluation per idea, as the exported records below are counted.
       '--baseline-seeds',
       '1',
       '--confirm-seeds',

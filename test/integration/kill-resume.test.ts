@@ -35,10 +35,28 @@ describe.each(MODES)('kill -9 and resume (isolation: $isolation)', ({ isolation,
     const environmentDir = slowEnvironment();
     const runsDir = tempDir('researcher-runs-');
     const runDir = path.join(runsDir, 'killed');
-    const child = spawn(process.execPath, [CLI, 'run', environmentDir, '--ideas', '4', '--runs-dir', runsDir, '--run-id', 'killed'], {
-      stdio: 'ignore',
-      env: { ...process.env, ...env },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        environmentDir,
+        '--ideas',
+        '4',
+        '--baseline-seeds',
+        '1',
+        '--confirm-seeds',
+        '0',
+        '--runs-dir',
+        runsDir,
+        '--run-id',
+        'killed',
+      ],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, ...env },
+      },
+    );
 
     // Wait until at least one idea has finished and another one's run is under way.
     let store: RunStore | undefined;

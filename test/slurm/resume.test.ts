@@ -46,6 +46,11 @@ describe.skipIf(SKIP_SLURM)('kill -9 and resume with Slurm', () => {
       environment,
       '--ideas',
       '2',
+      // The test is about re-attaching: one baseline seed, no confirmation seeds.
+      '--baseline-seeds',
+      '1',
+      '--confirm-seeds',
+      '0',
       '--search',
       'parallel',
       '--parallel',
