@@ -34,7 +34,8 @@ describe('a default sweep whose best idea is within the seed noise', () => {
     const lucky = await cli('run', NOISY, '--ideas', '4', '--seed', '2', '--runs-dir', runs, '--run-id', 'lucky');
     expect(lucky.code).toBe(0);
     closing = lucky.out;
-    expect((await cli('run', NOISY, '--ideas', '4', '--seed', '1', '--runs-dir', runs, '--run-id', 'other')).code).toBe(0);
+    // --fresh: the second run must not start from the first one's lab notebook (same runs folder).
+    expect((await cli('run', NOISY, '--ideas', '4', '--seed', '1', '--fresh', '--runs-dir', runs, '--run-id', 'other')).code).toBe(0);
   }, 180_000);
 
   it('measures the baseline on 3 seeds and confirms the would-be best on the baseline’s next seeds', async () => {

@@ -50,6 +50,11 @@ describe.skipIf(!runs)('a sweep over two Docker hosts', () => {
       environment,
       '--ideas',
       '4',
+      // The test counts one evaluation per idea: one baseline seed, no confirmation seeds.
+      '--baseline-seeds',
+      '1',
+      '--confirm-seeds',
+      '0',
       '--parallel',
       '2',
       '--search',

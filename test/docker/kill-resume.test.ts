@@ -23,7 +23,23 @@ const runs = await dockerTestsRun('the Docker kill and resume tests');
 function startSweep(environment: string, runsDir: string, runId: string): { child: ChildProcess; exited: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    [CLI, 'run', environment, '--ideas', '2', '--sandbox', 'docker', '--runs-dir', runsDir, '--run-id', runId],
+    [
+      CLI,
+      'run',
+      environment,
+      '--ideas',
+      '2',
+      '--baseline-seeds',
+      '1',
+      '--confirm-seeds',
+      '0',
+      '--sandbox',
+      'docker',
+      '--runs-dir',
+      runsDir,
+      '--run-id',
+      runId,
+    ],
     {
       env: { ...process.env, DOCKER_HOST },
       stdio: 'ignore',

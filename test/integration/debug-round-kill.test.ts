@@ -40,7 +40,23 @@ describe('a researcher killed while the coder writes a fix', () => {
     for (const key of Object.keys(CLEAN_ENV)) if (!key.startsWith('OPENAI_B') && key !== 'OPENAI_API_KEY') delete env[key];
     const child = spawn(
       process.execPath,
-      [CLI, 'run', QUADRATIC, '--agent', 'agents/openai-compatible.yaml', '--ideas', '1', '--runs-dir', runsDir, '--run-id', 'killed'],
+      [
+        CLI,
+        'run',
+        QUADRATIC,
+        '--agent',
+        'agents/openai-compatible.yaml',
+        '--ideas',
+        '1',
+        '--baseline-seeds',
+        '1',
+        '--confirm-seeds',
+        '0',
+        '--runs-dir',
+        runsDir,
+        '--run-id',
+        'killed',
+      ],
       { stdio: 'ignore', env, cwd: REPO_ROOT },
     );
     let store: RunStore | undefined;
