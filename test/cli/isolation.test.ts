@@ -35,6 +35,11 @@ const llm = (runId: string, extra: string[] = []) => [
   'agents/openai-compatible.yaml',
   '--ideas',
   '1',
+  // Exact rewards below: one baseline seed, no confirmation seeds.
+  '--baseline-seeds',
+  '1',
+  '--confirm-seeds',
+  '0',
   '--runs-dir',
   runsDir,
   '--run-id',

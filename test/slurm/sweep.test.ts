@@ -19,7 +19,24 @@ describe.skipIf(SKIP_SLURM)('a sweep through Slurm', () => {
     const runsDir = tempDir('researcher-runs-');
     const sharedDir = tempDir('researcher-shared-');
     const runId = `slurm-sweep-${process.pid}`;
-    const common = [environment, '--ideas', '2', '--search', 'parallel', '--parallel', '2', '--seed', '11', '--runs-dir', runsDir];
+    const common = [
+      environment,
+      '--ideas',
+      '2',
+      '--search',
+      'parallel',
+      '--parallel',
+      '2',
+      '--seed',
+      '11',
+      '--baseline-seeds',
+      '1',
+      '--confirm-seeds',
+      '0',
+      '--fresh',
+      '--runs-dir',
+      runsDir,
+    ];
     const [, output] = await Promise.all([
       researcher(['run', ...common, '--run-id', 'local']),
       researcher(['run', ...common, '--run-id', runId, '--sandbox', 'slurm', '--shared-dir', sharedDir]),
