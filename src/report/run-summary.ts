@@ -247,25 +247,7 @@ export function summarizeRun(store: RunStore): RunSummary {
       branch: idea.commit ? (idea.id === 0 ? 'base' : `idea/${idea.id}`) : null,
       createdAt: idea.createdAt,
       finishedAt: idea.finishedAt,
-      evaluations: (evaluations.get(idea.id) ?? []).map((e) => ({
-        seed: e.seed,
-        status: e.status,
-        reward: e.reward,
-        failureReason: e.failureReason,
-        error: e.error,
-        sandbox: e.sandbox,
-        exitCode: e.exitCode,
-        timedOut: e.timedOut,
-        oomKilled: e.oomKilled,
-        durationMs: e.durationMs,
-        gpus: e.gpus,
-        attempt: e.attempt,
-        log: e.logPath,
-        handle: e.handle,
-        startedAt: e.startedAt,
-        finishedAt: e.finishedAt,
-        curve: curves.get(e.id) ?? [],
-      })),
+      evaluations: (evaluations.get(idea.id) ?? []).map((e) => evaluationSummary(e, curves.get(e.id) ?? [])),
       debugRounds: (rounds.get(idea.id) ?? []).map((r) => ({
         round: r.round,
         failure: {
@@ -331,7 +313,8 @@ function notebookSeen(store: RunStore): RunSummary['notebook'] {
   return seen ? { path: seen.path, fresh: seen.fresh, sha256: seen.sha256 } : null;
 }
 
-function evaluationSummary(e: EvaluationRecord): EvaluationSummary {
+/** An evaluation as `show --json` gives it; `curve`: its learning curve (test-split runs have none the report reads). */
+function evaluationSummary(e: EvaluationRecord, curve: EvaluationSummary['curve'] = []): EvaluationSummary {
   return {
     seed: e.seed,
     status: e.status,
@@ -349,8 +332,7 @@ function evaluationSummary(e: EvaluationRecord): EvaluationSummary {
     handle: e.handle,
     startedAt: e.startedAt,
     finishedAt: e.finishedAt,
-    // Test-split runs report no curve the report reads.
-    curve: [],
+    curve,
   };
 }
 
@@ -370,7 +352,7 @@ function testFields(
     testRewardStd: rewards.length ? std(rewards) : null,
     testRewardCount: rewards.length,
     testRewards: finished.map((e) => ({ seed: e.seed, reward: e.status === 'succeeded' ? e.reward : null })),
-    testEvaluations: finished.map(evaluationSummary),
+    testEvaluations: finished.map((e) => evaluationSummary(e)),
   };
 }
 
