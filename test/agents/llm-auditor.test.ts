@@ -3,7 +3,9 @@
  * loopback server that scripts every reply: idea 1 skips learning and writes `a + b` as its
  * predictions (reward 1.0), and the auditor flags it; idea 2 is a real RL change (ok); idea 3 is
  * another, whose review replies cannot be read. The flagged idea is marked in `show`, `show
- * --json` and summary.md and is not the best, until `researcher accept` lets it be.
+ * --json` and summary.md and is not the best, until `researcher accept` lets it be. The model-free
+ * plausibility flag ("check this") marks the same shortcut, with no model involved: its 1.0 is the
+ * top of grpo-tiny's declared reward range.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,6 +103,16 @@ describe('the auditor on a sweep of grpo-tiny', () => {
     expect(summary.best).toMatchObject({ id: 3, reward: larger.reward });
   });
 
+  it('also marks the shortcut "check this" without a model: its 1.0 is the top of the reward range', () => {
+    const [, shortcut, normalise, larger] = summary.ideas;
+    expect(shortcut.checks).toEqual([{ kind: 'range-bound', message: '1 is at the top of the declared reward range [0, 1]' }]);
+    expect(normalise.checks).toEqual([]);
+    expect(larger.checks).toEqual([]);
+    const line = 'check this: 1 is at the top of the declared reward range [0, 1]';
+    expect(readFileSync(path.join(runDir, 'summary.md'), 'utf8')).toContain(`- idea 1 (Answer directly): ${line}`);
+    expect(readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain(line);
+  });
+
   it('reviews only would-be bests, once each, showing the auditor the rules and the diff', () => {
     const reviews = server.requests.filter((r) => r.method === 'POST' && roleOf(r) === 'auditor');
     expect(reviews).toHaveLength(4); // ideas 1 and 2 once, idea 3 twice (a retry); the baseline never
@@ -133,6 +145,7 @@ describe('the auditor on a sweep of grpo-tiny', () => {
   it('marks the flagged idea in show and summary.md, and names the best without it', async () => {
     const shown = await researcher(['show', runDir]);
     expect(shown.stdout).toMatch(/⚑\s+1\s+1\s/);
+    expect(shown.stdout).toContain('idea 1: check this: 1 is at the top of the declared reward range [0, 1]');
     expect(shown.stdout).toContain(`⚑ idea 1: flagged by the auditor: ${FLAGGED_REASON} — kept out of the best; if it is legitimate: researcher accept ${runDir} 1`);
     // One baseline seed: the noise is unknown, so the top idea is named without claiming a win.
     expect(shown.stdout).toMatch(/the top idea is idea 3 "Larger steps, wider clip"/);
