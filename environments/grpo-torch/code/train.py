@@ -1,9 +1,10 @@
-"""Train a small MLP policy on "a+b=" with a supervised warm-up followed by GRPO.
+"""Train a small MLP policy on "a+b=" with GRPO, from a supervised warm-up policy.
 
 Run: OUTPUT_DIR=<existing folder> SEED=0 python3 train.py
-Trains on data/train_problems.json only and writes the trained policy to $OUTPUT_DIR/policy.pt
-(its weights and the architecture settings the evaluator's model takes): the frozen evaluator
-answers its own held-out problems with it, using its own inference code.
+Starts from data/warmup_policy.pt (the supervised warm-up, made once by make_warmup.py), trains
+on data/train_problems.json only and writes the trained policy to $OUTPUT_DIR/policy.pt (its
+weights and the architecture settings the evaluator's model takes): the frozen evaluator answers
+its own held-out problems with it, using its own inference code.
 Uses the GPU when torch sees one, else the CPU (OMP_NUM_THREADS threads).
 """
 import os
@@ -20,6 +21,7 @@ from tasks import PROMPT_LEN, decode_answer, encode_answer, encode_prompt, load_
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TRAIN_PATH = os.path.join(HERE, "data", "train_problems.json")
+WARMUP_PATH = os.path.join(HERE, "data", "warmup_policy.pt")
 
 
 def log(message):
@@ -59,25 +61,12 @@ def greedy_accuracy(policy, problems, device):
     return sum(y == a + b for y, (a, b) in zip(answers, problems)) / len(problems)
 
 
-def warmup(policy, problems, rng, device):
-    """Supervised warm-up (SFT): teacher-forced cross-entropy on the answer digits, briefly.
-
-    It makes the policy sometimes right, so that GRPO groups carry signal (a group in which
-    every sample is wrong has zero advantage everywhere).
-    """
-    optimizer = torch.optim.Adam(policy.parameters(), lr=C.WARMUP_LEARNING_RATE)
-    stream = batches(problems, C.WARMUP_BATCH_SIZE, rng)
-    for _ in range(C.WARMUP_STEPS):
-        batch = next(stream)
-        sequences = torch.tensor([encode_prompt(a, b) + encode_answer(a + b) for a, b in batch],
-                                 device=device)
-        logits = policy.answer_logits(sequences)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                 sequences[:, PROMPT_LEN:].reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), C.MAX_GRAD_NORM)
-        optimizer.step()
+def load_warmup(device):
+    """The supervised warm-up policy every run starts from (fixed: it is not the research)."""
+    checkpoint = torch.load(WARMUP_PATH, map_location="cpu", weights_only=True)
+    policy = Policy(checkpoint["hidden"], checkpoint["n_layers"])
+    policy.load_state_dict(checkpoint["state_dict"])
+    return policy.to(device), checkpoint
 
 
 def grpo_step(policy, reference, optimizer, prompts, generator, device):
@@ -119,25 +108,20 @@ def main():
         sys.exit("OUTPUT_DIR is not set")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     rng = random.Random(seed)  # batch order
-    torch.manual_seed(seed)  # initialisation
+    torch.manual_seed(seed)  # anything else random
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)  # sampling
     start = time.time()
 
     # The evaluation's problems are not among these: the reward measures generalisation.
     problems = load_problems(TRAIN_PATH)
-    policy = Policy(C.HIDDEN, C.N_LAYERS).to(device)
+    policy, warmup = load_warmup(device)
     n_params = sum(p.numel() for p in policy.parameters())
     log(f"seed={seed} device={device} threads={torch.get_num_threads()} params={n_params} "
-        f"train_problems={len(problems)}")
-
-    warmup(policy, problems, rng, device)
-    log(f"warmup steps={C.WARMUP_STEPS} greedy_acc={greedy_accuracy(policy, problems, device):.3f} "
-        f"elapsed={time.time() - start:.1f}s")
+        f"train_problems={len(problems)} elapsed={time.time() - start:.1f}s")
 
     # The reference policy of the KL penalty is the warm-up policy, frozen.
-    reference = Policy(C.HIDDEN, C.N_LAYERS).to(device)
-    reference.load_state_dict(policy.state_dict())
+    reference, _ = load_warmup(device)
     reference.requires_grad_(False)
     optimizer = torch.optim.Adam(policy.parameters(), lr=C.LEARNING_RATE)
 
@@ -156,7 +140,7 @@ def main():
                 f"elapsed={time.time() - start:.1f}s")
 
     log(f"final greedy_acc(train)={greedy_accuracy(policy, problems, device):.3f}")
-    checkpoint = {"format": "grpo-torch-policy", "version": 1, "hidden": C.HIDDEN, "n_layers": C.N_LAYERS,
+    checkpoint = {"format": "grpo-torch-policy", "version": 1, "hidden": warmup["hidden"], "n_layers": warmup["n_layers"],
                   "state_dict": {name: tensor.cpu() for name, tensor in policy.state_dict().items()}}
     torch.save(checkpoint, os.path.join(output_dir, "policy.pt"))
     log(f"wrote the trained policy to policy.pt in {time.time() - start:.1f}s")
