@@ -6,14 +6,18 @@
  * ideas in shuffled orders and, where an idea was recorded under several seeds, a random seed's
  * run standing for it.
  *
- * The replay: the baseline's seeds run one after another in one slot (as in a sweep), ideas fill
+ * The replay: the baseline's seeds (the sweep's default 3, drawn afresh for each repeat where more
+ * were recorded) run one after another in one slot (as in a sweep), ideas fill
  * the other slots in order, each freed slot starts the next idea at once (thinking and coding
  * time are left out: they need no slot). With the rule on, at each point of an idea's curve the
  * rule sees the curves of the runs finished by then (the baseline's seeds, the best finished
  * idea) and may stop the run there: its slot is free from that moment.
  *
  * Reported side by side: ideas finished (stopped ones included: they are results) per slot-hour
- * (a slot is a GPU in a GPU sweep; these runs were recorded on CPU cores), slot-hours spent on
+ * (a slot is a GPU in a GPU sweep; these runs were recorded on CPU cores), the baseline's runs
+ * included; the same per slot-hour of ideas alone (the baseline's seeds are a fixed cost that no
+ * rule may cut, so this is what the ratio tends to in an overnight sweep of hundreds of ideas,
+ * where they are a vanishing share); slot-hours spent on
  * ideas other than the sweep's best, and how often the best idea with the rule on is the best
  * with it off (the true best of the ideas tried).
  */
@@ -102,6 +106,8 @@ export interface EarlyStopRow {
   ideasPerHourOn: Summary;
   /** Median over repeats of on / off. */
   ratio: Summary;
+  /** The same, per slot-hour of ideas alone (the baseline's runs left out). */
+  ideasOnlyRatio: Summary;
   /** Slot-hours spent on ideas other than the sweep's best, off and on. */
   wastedHoursOff: Summary;
   wastedHoursOn: Summary;
@@ -130,6 +136,8 @@ const RULES = [
   'margin:k=2,grace=0.5,window=0.1',
 ];
 const SLOTS = [2, 4];
+/** The sweep's default number of baseline seeds (src/cli/run.ts). */
+const BASELINE_SEEDS = 3;
 
 export async function earlyStopBench(options: { quick: boolean; log: (line: string) => void }): Promise<EarlyStopResult> {
   const repeats = options.quick ? 200 : 2000;
@@ -198,6 +206,7 @@ function replayMany(
   const perHourOff: number[] = [];
   const perHourOn: number[] = [];
   const ratios: number[] = [];
+  const ideasOnlyRatios: number[] = [];
   const wastedOff: number[] = [];
   const wastedOn: number[] = [];
   const stopped: number[] = [];
@@ -208,11 +217,14 @@ function replayMany(
       ideas.map((seeds) => seeds[Math.floor(random() * seeds.length)]),
       random,
     );
-    const off = replay(curves, baselineRuns, order, slots, null);
-    const on = replay(curves, baselineRuns, order, slots, rule);
+    const baseline = shuffle(baselineRuns, random).slice(0, BASELINE_SEEDS);
+    const off = replay(curves, baseline, order, slots, null);
+    const on = replay(curves, baseline, order, slots, rule);
     perHourOff.push(off.ideas / (off.slotMs / 3.6e6));
     perHourOn.push(on.ideas / (on.slotMs / 3.6e6));
     ratios.push(perHourOn.at(-1)! / perHourOff.at(-1)!);
+    const ideaMs = (replayed: Replayed) => replayed.msByIdea.reduce((sum, ms) => sum + ms, 0);
+    ideasOnlyRatios.push(ideaMs(off) / ideaMs(on));
     // "Not the final best" is judged by the true best (the rule off): what the sweep should find.
     wastedOff.push(off.msByIdea.reduce((sum, ms, i) => (i === off.best ? sum : sum + ms), 0) / 3.6e6);
     wastedOn.push(on.msByIdea.reduce((sum, ms, i) => (i === off.best ? sum : sum + ms), 0) / 3.6e6);
@@ -227,6 +239,7 @@ function replayMany(
     ideasPerHourOff: summarize(perHourOff),
     ideasPerHourOn: summarize(perHourOn),
     ratio: summarize(ratios),
+    ideasOnlyRatio: summarize(ideasOnlyRatios),
     wastedHoursOff: summarize(wastedOff),
     wastedHoursOn: summarize(wastedOn),
     stopped: summarize(stopped),

@@ -187,16 +187,17 @@ export function formatSection(name: string, record: SectionRecord): string {
         r.rule,
         `${fmt(r.ideasPerHourOff.median)} → ${fmt(r.ideasPerHourOn.median)}`,
         `${fmt(r.ratio.median, 3)}× (${fmt(r.ratio.min, 3)}–${fmt(r.ratio.max, 3)})`,
+        `${fmt(r.ideasOnlyRatio.median, 3)}×`,
         `${fmt(r.wastedHoursOff.median)} → ${fmt(r.wastedHoursOn.median)}`,
         fmt(r.stopped.median),
         `${fmt(100 * r.sameBest, 3)} %`,
       ]);
       const sources = data.sources.map(
         (s) =>
-          `${s.file}: ${s.environment}, ${s.ideas} ideas, ${s.baselineRuns} baseline seeds, ${s.runs} runs${s.recorded ? ` (${s.recorded})` : ''}`,
+          `${s.file}: ${s.environment}, ${s.ideas} ideas, ${s.baselineRuns} baseline seeds recorded (3 replayed), ${s.runs} runs${s.recorded ? ` (${s.recorded})` : ''}`,
       );
       const skipped = data.skipped.length ? `\nskipped: ${data.skipped.join('; ')}` : '';
-      return `${title}${skipped}\nsweeps replayed on recorded curves, rule off → on, medians over ${data.repeats} shuffled orders; target ≥ 2× ideas per slot-hour with the same best in ≥ 95 %\n${sources.join('\n')}\n${table(['sweep', 'rule', 'ideas / slot-hour', 'ratio', 'slot-h not on the best', 'stopped', 'same best'], rows)}`;
+      return `${title}${skipped}\nsweeps replayed on recorded curves, rule off → on, medians over ${data.repeats} shuffled orders; target ≥ 2× ideas per slot-hour with the same best in ≥ 95 %\n${sources.join('\n')}\n${table(['sweep', 'rule', 'ideas / slot-hour', 'ratio', 'ideas only', 'slot-h not on the best', 'stopped', 'same best'], rows)}`;
     }
     case 'execution': {
       const data = record.data as ExecutionResult;

@@ -62,7 +62,9 @@ export class LogLineProgress implements ProgressReporter {
         const result =
           idea.status === 'succeeded'
             ? `reward ${formatNumber(idea.reward!)}${idea.rewardCount > 1 ? ` ± ${formatNumber(idea.rewardStd ?? 0)} (n=${idea.rewardCount})` : ''}`
-            : `failed (${idea.failureReason}): ${firstLine(idea.error)}`;
+            : idea.failureReason === 'stopped-early'
+              ? firstLine(idea.error) // "stopped early at step 15 of 60: …": a low result, not a failure
+              : `failed (${idea.failureReason}): ${firstLine(idea.error)}`;
         const bestText = best ? ` · best ${formatNumber(best.reward!)} (${best.id === 0 ? 'baseline' : `idea ${best.id}`})` : '';
         return `${name}: ${result}${bestText}`;
       }
@@ -83,10 +85,10 @@ export class LogLineProgress implements ProgressReporter {
   }
 }
 
-/** "5/12 done (1 failed) · 2 running · 1 preparing · best 9.81 (idea 3) · $0.0123 · 4m10s · ETA 6m" */
+/** "5/12 done (1 failed, 2 stopped early) · 2 running · 1 preparing · best 9.81 (idea 3) · $0.0123 · 4m10s · ETA 6m" */
 export function formatStatus(status: SweepStatus): string {
   const parts = [
-    `${status.finished}/${status.ideas} done${status.failed ? ` (${status.failed} failed)` : ''}`,
+    `${status.finished}/${status.ideas} done${doneDetail(status)}`,
     `${status.running} running`,
     `${status.preparing} preparing`,
   ];
@@ -102,4 +104,10 @@ export function formatStatus(status: SweepStatus): string {
 function firstLine(text: string | null): string {
   const line = (text ?? '').split('\n')[0];
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+}
+
+/** " (1 failed, 2 stopped early)", or nothing when neither happened. */
+function doneDetail(status: SweepStatus): string {
+  const parts = [status.failed ? `${status.failed} failed` : '', status.stoppedEarly ? `${status.stoppedEarly} stopped early` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }

@@ -10,7 +10,8 @@
  * it is below that level by more than k times the noise: the spread of the baseline's seeds at s
  * (or, with a single baseline seed, the step-to-step spread of its curve around s, as the noise
  * of comparing two window means). With no finished reference reaching s, or no measure of noise,
- * nothing is stopped: the rule only acts on evidence.
+ * nothing is stopped: the rule only acts on evidence. Nor is a run stopped in its last tenth
+ * (STOP_BEFORE): that would save little time and lose the run's real reward.
  */
 import { UsageError } from './errors.ts';
 import type { Goal } from './ideas.ts';
@@ -25,6 +26,9 @@ export interface EarlyStopRule {
   /** Width of the smoothing window, as a fraction of the full run's steps. */
   window: number;
 }
+
+/** Past this fraction of the full run's steps no run is stopped (a grpo-torch sweep stopped runs at step 58 of 60). */
+export const STOP_BEFORE = 0.9;
 
 export const DEFAULT_EARLY_STOP: EarlyStopRule = { kind: 'margin', k: 2, grace: 0.25, window: 0.1 };
 
@@ -105,7 +109,7 @@ export function earlyStopDecision(
   if (run.length === 0) return { stop: false };
   const { steps, goal } = progress;
   const step = run[run.length - 1].step;
-  if (!(step >= rule.grace * steps)) return { stop: false };
+  if (!(step >= rule.grace * steps) || step > STOP_BEFORE * steps) return { stop: false };
   const width = Math.max(rule.window * steps, Number.MIN_VALUE);
   const value = windowMean(run, step, width);
   if (value === null) return { stop: false };

@@ -14,8 +14,11 @@ export function isBetter(a: number, b: number, goal: Goal): boolean {
   return goal === 'maximize' ? a > b : a < b;
 }
 
-export function isFinished(idea: { status: IdeaStatus }): boolean {
-  return idea.status === 'succeeded' || idea.status === 'failed';
+/** Reports show an idea the learning-curve rule stopped as `stopped-early` (stored as failed). */
+type ShownStatus = IdeaStatus | 'stopped-early';
+
+export function isFinished(idea: { status: ShownStatus }): boolean {
+  return idea.status === 'succeeded' || idea.status === 'failed' || idea.status === 'stopped-early';
 }
 
 /** The thinker has not written this idea yet (its row holds a placeholder). */
@@ -37,7 +40,7 @@ export function isHeldBack(idea: { audit?: IdeaAudit | null }): boolean {
  * confirmed with extra seeds, the loop keeps an idea running until its confirmation is done, so a
  * finished idea's mean is always the re-evaluated one.
  */
-export function bestFinished<T extends { status: IdeaStatus; reward: number | null; audit?: IdeaAudit | null }>(
+export function bestFinished<T extends { status: ShownStatus; reward: number | null; audit?: IdeaAudit | null }>(
   history: readonly T[],
   goal: Goal,
 ): T | undefined {

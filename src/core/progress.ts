@@ -11,6 +11,8 @@ export interface SweepStatus {
   /** Ideas finished (succeeded or failed), the baseline not counted. */
   finished: number;
   failed: number;
+  /** Ideas stopped early by the learning-curve rule (not among the failed: a low result). */
+  stoppedEarly: number;
   /** Ideas holding an evaluation slot. */
   running: number;
   /** Ideas being proposed or coded, or ready and waiting for a slot. */

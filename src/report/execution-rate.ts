@@ -37,7 +37,8 @@ export function executionRate(
       (idea.status === 'succeeded' || (idea.status === 'failed' && !NOT_CODED.has(idea.failureReason ?? ''))),
   );
   const fixed = new Set(rounds.filter((round) => round.status === 'committed').map((round) => round.ideaId));
-  const executed = coded.filter((idea) => idea.status === 'succeeded');
+  // A run the learning-curve rule stopped ran its code: executed, with a low result.
+  const executed = coded.filter((idea) => idea.status === 'succeeded' || idea.failureReason === 'stopped-early');
   const firstAttempt = executed.filter((idea) => !fixed.has(idea.id));
   const share = (n: number) => (coded.length === 0 ? null : n / coded.length);
   return {

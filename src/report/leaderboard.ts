@@ -71,7 +71,7 @@ export function formatLeaderboard(summary: RunSummary): string {
   const { run, best, baseline, usage } = summary;
   lines.push('');
   lines.push(
-    `${run.ideasFinished} of ${run.ideas} ideas finished, ${run.ideasFailed} failed · goal: ${summary.goal} · run ${run.runId} (${run.status})`,
+    `${run.ideasFinished} of ${run.ideas} ideas finished, ${run.ideasFailed} failed${run.ideasStoppedEarly ? `, ${run.ideasStoppedEarly} stopped early` : ''} · goal: ${summary.goal} · run ${run.runId} (${run.status})`,
   );
   if (summary.execution.coded > 0) lines.push(`execution: ${formatExecutionRate(summary.execution)}`);
   if (run.unisolated)

@@ -121,7 +121,7 @@ function headlineBody(model: ReportModel): string {
   }
   const baseText = rewardText(baseline);
   if (!best || best.id === 0) {
-    const finished = model.totals.succeeded + model.totals.failed;
+    const finished = model.totals.succeeded + model.totals.failed + model.totals.stoppedEarly;
     return `<section class="headline neutral"><p><b>No idea has beaten the baseline${finished ? '' : ' yet'}.</b> Baseline reward ${baseText}${finished ? ` after ${plural(finished, 'idea')}` : ''}.</p></section>`;
   }
   // Only a gain beyond the seed-to-seed noise is headlined as the best (see core/noise.ts).
@@ -163,7 +163,7 @@ function tiles(model: ReportModel): string {
   return `<section class="tiles">
 ${tile('best reward', best ? escapeHtml(formatNumber(best.reward!)) : '—', best ? (best.id === 0 ? 'the baseline' : `idea #${best.id}`) : 'nothing scored yet', 'accent')}
 ${tile('vs baseline', best && best.id !== 0 ? deltaHtml(best.improvement) : '—', baseline?.reward != null ? `baseline ${escapeHtml(rewardText(baseline))}` : 'baseline pending')}
-${tile('ideas tried', String(totals.tried), `${totals.succeeded} succeeded · ${totals.failed} failed${totals.unfinished ? ` · ${totals.unfinished} in progress` : ''}`)}
+${tile('ideas tried', String(totals.tried), `${totals.succeeded} succeeded · ${totals.failed} failed${totals.stoppedEarly ? ` · ${totals.stoppedEarly} stopped early` : ''}${totals.unfinished ? ` · ${totals.unfinished} in progress` : ''}`)}
 ${tile('failures', String(totals.failed), failedSub, totals.failed ? 'bad' : '')}
 ${model.summary.execution.coded ? tile('execution', `${Math.round((model.summary.execution.rate ?? 0) * 100)}%`, `${model.summary.execution.executed}/${model.summary.execution.coded} coded ideas ran · ${Math.round((model.summary.execution.rateWithoutDebugRounds ?? 0) * 100)}% on the first attempt`) : ''}
 ${tile('compute', `${formatHours(totals.computeHours)}`, `${totals.gpuHours > 0 ? `${formatHours(totals.gpuHours)} on GPUs` : 'no GPU'} · ${plural(totals.evaluations, 'evaluation')}`)}
@@ -189,12 +189,15 @@ function plotLegend(model: ReportModel): string {
 function leaderboard(model: ReportModel): string {
   const maximize = model.summary.goal === 'maximize';
   const best = maximize ? 'desc' : 'asc';
+  const withTest = model.summary.test !== null;
   const columns: [label: string, type: 'num' | 'text', firstDir: 'asc' | 'desc', cls: string][] = [
     ['rank', 'num', 'asc', 'num'],
     ['idea', 'num', 'asc', 'num'],
     ['title', 'text', 'asc', ''],
     ['reward', 'num', best, 'num'],
     ['vs baseline', 'num', 'desc', 'num'],
+    // Scores on the test split (the search never saw them), when the environment has one.
+    ...(withTest ? [['test', 'num', best, 'num'] as [string, 'num', 'asc' | 'desc', string]] : []),
     ['parent', 'num', 'asc', 'num'],
     ['status', 'text', 'asc', ''],
     ['cost', 'num', 'desc', 'num'],
@@ -223,6 +226,17 @@ function leaderboard(model: ReportModel): string {
             : `${deltaHtml(idea.improvement)} ${verdictChip(idea.verdict, idea.signalToNoise)}`,
           'num',
         ),
+        ...(withTest
+          ? [
+              td(
+                idea.testReward ?? '',
+                idea.testReward === null
+                  ? '<span class="muted">—</span>'
+                  : escapeHtml(rewardText({ reward: idea.testReward, rewardStd: idea.testRewardStd, rewardCount: idea.testRewardCount })),
+                'num',
+              ),
+            ]
+          : []),
         td(
           idea.parent ?? -1,
           idea.parent === null || idea.parent === 0
@@ -390,6 +404,7 @@ function totalsPanel(model: ReportModel): string {
       ${row('ideas tried', String(totals.tried))}
       ${row('succeeded', String(totals.succeeded))}
       ${row('failed', String(totals.failed))}
+      ${totals.stoppedEarly ? row('stopped early', String(totals.stoppedEarly)) : ''}
       ${totals.unfinished ? row('in progress', String(totals.unfinished)) : ''}
       ${row('evaluations', String(totals.evaluations))}
       ${row('compute', `${formatHours(totals.computeHours)} (${totals.computeHours.toFixed(3)} h)`)}
@@ -457,6 +472,8 @@ function statusBadge(idea: Pick<IdeaView, 'status' | 'failureReason'>): string {
       return '<span class="badge ok">succeeded</span>';
     case 'failed':
       return `<span class="badge bad">${escapeHtml(idea.failureReason ?? 'failed')}</span>`;
+    case 'stopped-early':
+      return '<span class="badge wait">stopped early</span>';
     case 'running':
       return '<span class="badge run">running</span>';
     default:

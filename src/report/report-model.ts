@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { isBetter } from '../core/ideas.ts';
+import { isBetter, isFinished } from '../core/ideas.ts';
 import { readFileNoFollow } from '../reward/safe-read.ts';
 import { attemptSeedDir } from '../store/idea-files.ts';
 import type { EvaluationCurve } from '../store/tables.ts';
@@ -70,6 +70,8 @@ export interface Totals {
   tried: number;
   succeeded: number;
   failed: number;
+  /** Stopped by the learning-curve rule: low results, not failures. */
+  stoppedEarly: number;
   /** Still being proposed, coded or run. */
   unfinished: number;
   failedByReason: [reason: string, count: number][];
@@ -233,7 +235,8 @@ function totalsOf(summary: RunSummary, views: IdeaView[], evaluations: number, e
     tried: ideas.length,
     succeeded: ideas.filter((idea) => idea.status === 'succeeded').length,
     failed: ideas.filter((idea) => idea.status === 'failed').length,
-    unfinished: ideas.filter((idea) => idea.status !== 'succeeded' && idea.status !== 'failed').length,
+    stoppedEarly: ideas.filter((idea) => idea.status === 'stopped-early').length,
+    unfinished: ideas.filter((idea) => !isFinished(idea)).length,
     failedByReason: [...failedByReason].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
     evaluations,
     computeHours: views.reduce((sum, idea) => sum + idea.computeMs, 0) / hour,

@@ -75,10 +75,21 @@ export interface SmokeRunSummary {
   log: string;
 }
 
+/**
+ * An idea's status as shown: the store's, except that an idea the learning-curve rule stopped
+ * (stored as failed, reason stopped-early, so that resume never retries it) is `stopped-early`:
+ * a low result, not a failure.
+ */
+export type IdeaSummaryStatus = IdeaRecord['status'] | 'stopped-early';
+
+export function summaryStatus(idea: Pick<IdeaRecord, 'status' | 'failureReason'>): IdeaSummaryStatus {
+  return idea.status === 'failed' && idea.failureReason === 'stopped-early' ? 'stopped-early' : idea.status;
+}
+
 export interface IdeaSummary {
   id: number;
   title: string;
-  status: IdeaRecord['status'];
+  status: IdeaSummaryStatus;
   reward: number | null;
   rewardStd: number | null;
   rewardCount: number;
@@ -132,7 +143,14 @@ export interface TestSplitSummary {
 }
 
 export interface RunSummary {
-  run: RunConfig & { dir: string; status: 'running' | 'finished' | 'stopped'; ideasFinished: number; ideasFailed: number };
+  run: RunConfig & {
+    dir: string;
+    status: 'running' | 'finished' | 'stopped';
+    ideasFinished: number;
+    /** Finished ideas that failed; those stopped early are counted apart. */
+    ideasFailed: number;
+    ideasStoppedEarly: number;
+  };
   baseline: { reward: number | null; rewardStd: number | null; rewardCount: number; status: string; error: string | null } | null;
   ideas: IdeaSummary[];
   best: {
@@ -217,7 +235,8 @@ export function summarizeRun(store: RunStore): RunSummary {
       dir: store.runDir,
       status: running ? 'running' : finished.length >= config.ideas ? 'finished' : 'stopped',
       ideasFinished: finished.length,
-      ideasFailed: finished.filter((idea) => idea.status === 'failed').length,
+      ideasFailed: finished.filter((idea) => summaryStatus(idea) === 'failed').length,
+      ideasStoppedEarly: finished.filter((idea) => summaryStatus(idea) === 'stopped-early').length,
     },
     baseline: baseline && {
       reward: baseline.reward,
@@ -229,7 +248,7 @@ export function summarizeRun(store: RunStore): RunSummary {
     ideas: ideas.map((idea) => ({
       id: idea.id,
       title: idea.title,
-      status: idea.status,
+      status: summaryStatus(idea),
       reward: idea.reward,
       rewardStd: idea.rewardStd,
       rewardCount: idea.rewardCount,

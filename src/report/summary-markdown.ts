@@ -38,7 +38,7 @@ export function renderSummaryMarkdown(model: ReportModel): string {
   }
   lines.push('');
   lines.push(
-    `${totals.tried} ideas tried: ${totals.succeeded} succeeded, ${totals.failed} failed${totals.failedByReason.length ? ` (${totals.failedByReason.map(([r, n]) => `${n} ${r}`).join(', ')})` : ''}${totals.unfinished ? `, ${totals.unfinished} in progress` : ''}. ` +
+    `${totals.tried} ideas tried: ${totals.succeeded} succeeded, ${totals.failed} failed${totals.failedByReason.length ? ` (${totals.failedByReason.map(([r, n]) => `${n} ${r}`).join(', ')})` : ''}${totals.stoppedEarly ? `, ${totals.stoppedEarly} stopped early` : ''}${totals.unfinished ? `, ${totals.unfinished} in progress` : ''}. ` +
       `${totals.evaluations} evaluations, ${totals.computeHours.toFixed(3)} compute-hours, ${totals.gpuHours.toFixed(3)} GPU-hours; ` +
       `${formatCount(totals.inputTokens)} input / ${formatCount(totals.outputTokens)} output tokens, $${totals.costUsd.toFixed(2)}; run time ${formatDuration(totals.elapsedMs)}.`,
     '',

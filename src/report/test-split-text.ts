@@ -22,7 +22,11 @@ export function testSplitSentences(summary: Pick<RunSummary, 'test'>): string[] 
     sentences.push(
       `on the test split, ${name(chosen.id)} (chosen on validation) scores ${formatNumber(chosen.test)} against ${formatNumber(chosen.validation)} on validation${gap}`,
     );
-    if (noise && chosen.id !== 0) sentences.push(`against the baseline on the test seeds: ${describeNoise(noise)}`);
+    if (noise && chosen.id !== 0) {
+      // describeNoise's hint is about validation seeds; on test the seeds are --test-seeds'.
+      const judged = noise.noise === 'unknown' ? 'noise unknown: one test seed each (--test-seeds 3 measures it)' : describeNoise(noise);
+      sentences.push(`against the baseline on the test seeds: ${judged}`);
+    }
   } else if (chosen) {
     sentences.push(`${name(chosen.id)} (chosen on validation) has no test reward yet: \`researcher confirm\` scores it`);
   }

@@ -18,6 +18,7 @@ const status: SweepStatus = {
   ideas: 12,
   finished: 5,
   failed: 1,
+  stoppedEarly: 0,
   running: 2,
   preparing: 1,
   best: { id: 3, reward: 9.806, rewardStd: 0.01, rewardCount: 3 },
@@ -64,6 +65,9 @@ describe('progress', () => {
       '5/12 done (1 failed) · 2 running · 1 preparing · best 9.806 ± 0.01 (idea 3) · $0.0123 · 4m10s · ETA 6m00s',
     );
     expect(formatStatus({ ...status, best: null, etaMs: null, failed: 0 })).toBe('5/12 done · 2 running · 1 preparing · $0.0123 · 4m10s');
+    // A run stopped by the learning-curve rule is a low result, counted apart from the failures.
+    expect(formatStatus({ ...status, stoppedEarly: 2 })).toMatch(/^5\/12 done \(1 failed, 2 stopped early\) · /);
+    expect(formatStatus({ ...status, failed: 0, stoppedEarly: 1 })).toMatch(/^5\/12 done \(1 stopped early\) · /);
     expect(formatDuration(3 * 3_600_000 + 5 * 60_000)).toBe('3h05m');
   });
 
@@ -81,6 +85,9 @@ describe('progress', () => {
     expect(lines[1]).toMatch(/progress: 5\/12 done \(1 failed\) · 2 running/);
     expect(lines[2]).toMatch(/idea 4: 9\.9 beats the best \(9\.8\); confirming with 2 more seeds/);
     expect(lines[3]).toMatch(/stopping: max-hours reached; letting running evaluations finish/);
+    const reason = 'stopped early at step 15 of 60: its progress value 0.91 was below 0.94';
+    progress.report({ type: 'idea-finished', idea: idea({ status: 'failed', reward: null, failureReason: 'stopped-early', error: reason }), best: undefined });
+    expect(lines[4]).toMatch(new RegExp(`idea 4: ${reason}$`));
     expect(lines.join('\n')).not.toContain('\x1b');
   });
 

@@ -44,8 +44,12 @@ describe('early stopping in a sweep', () => {
     expect(on.events.some((e) => e.type === 'log' && e.message.startsWith(`idea ${losing.id} seed 0: stopped early`))).toBe(true);
 
     // show --json: the idea's status, the rule's reason and its curve.
-    const shown = summarizeRun(on.store).ideas.find((idea) => idea.id === losing.id)!;
+    const summary = summarizeRun(on.store);
+    const shown = summary.ideas.find((idea) => idea.id === losing.id)!;
+    // Stored as failed (so that resume never retries it), shown as stopped-early: not a failure.
+    expect(shown.status).toBe('stopped-early');
     expect(shown.failureReason).toBe('stopped-early');
+    expect(summary.run).toMatchObject({ ideasFailed: 0, ideasStoppedEarly: 1 });
     expect(shown.error).toBe(losing.error);
     expect(shown.evaluations[0].curve.map((p) => p.step)).toEqual(curve.points.map((p) => p.step));
 

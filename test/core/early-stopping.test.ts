@@ -42,6 +42,14 @@ describe('earlyStopDecision', () => {
     expect(earlyStopDecision(DEFAULT_EARLY_STOP, progress, curve(-5, 25), { baseline, leaders: [] }).stop).toBe(true);
   });
 
+  it('never stops a run in its last tenth: little time is left to save, and its real reward would be lost', () => {
+    const losing = curve(0.2, 100);
+    expect(earlyStopDecision(DEFAULT_EARLY_STOP, progress, losing.slice(0, 90), { baseline, leaders: [] }).stop).toBe(true);
+    for (const until of [91, 95, 100]) {
+      expect(earlyStopDecision(DEFAULT_EARLY_STOP, progress, losing.slice(0, until), { baseline, leaders: [] })).toEqual({ stop: false });
+    }
+  });
+
   it('keeps a run within the seed noise of the reference, and one above it', () => {
     expect(earlyStopDecision(DEFAULT_EARLY_STOP, progress, curve(0.5, 60, 7), { baseline, leaders: [] }).stop).toBe(false);
     expect(earlyStopDecision(DEFAULT_EARLY_STOP, progress, curve(0.9, 60), { baseline, leaders: [] }).stop).toBe(false);

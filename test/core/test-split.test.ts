@@ -121,6 +121,9 @@ describe('the test split', () => {
       /<p class="test-split">On the test split, idea \d+ \(chosen on validation\) scores [\d.]+ against [\d.]+ on validation/,
     );
     expect(html).toContain('fresh seeds</span>');
+    // The leaderboard has a test column, with each scored idea's test reward.
+    expect(html).toContain('<button type="button">test<span class="sort-mark">');
+    expect(html).toMatch(new RegExp(`<tr data-idea="1"[^>]*>.*${String(Number(idea1.testReward!.toPrecision(4))).replace('.', '\\.')}`));
   }, 120_000);
 
   it('refuses bad input in one line and loses nothing', async () => {

@@ -124,10 +124,12 @@ export class RunRecord {
   status(): SweepStatus {
     let finished = 0;
     let failed = 0;
+    let stoppedEarly = 0;
     for (const idea of this.history()) {
       if (idea.id === 0 || !isFinished(idea)) continue;
       finished++;
-      if (idea.status === 'failed') failed++;
+      if (idea.status === 'failed' && idea.failureReason === 'stopped-early') stoppedEarly++;
+      else if (idea.status === 'failed') failed++;
     }
     const best = this.best();
     const { scheduler } = this;
@@ -137,6 +139,7 @@ export class RunRecord {
       ideas: this.config.ideas,
       finished,
       failed,
+      stoppedEarly,
       running: scheduler.running,
       preparing: Math.max(0, scheduler.preparing),
       best: best ? { id: best.id, reward: best.reward!, rewardStd: best.rewardStd, rewardCount: best.rewardCount } : null,
