@@ -5,13 +5,16 @@
  * far above chance; a run that writes correct predictions but no checkpoint, and one whose
  * checkpoint is a pickle that would forge the metrics when unpickled, are refused by the evaluator
  * (no metric).
- * The splits themselves are checked without Docker: the code holds no evaluation problem.
+ * The splits themselves are checked without Docker: the code holds no evaluation problem. And the
+ * warm-up policy every run starts from is what make_warmup.py makes, byte for byte.
  */
+import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/report/run-summary.ts';
-import { dockerTestsRun, researcher, uniqueRunId } from '../docker/engine.ts';
+import { CPU_IMAGE, DOCKER_HOST, dockerTestsRun, researcher, uniqueRunId } from '../docker/engine.ts';
 import { REPO_ROOT, tempDir } from '../helpers/sweep.ts';
 
 const ENVIRONMENT = path.join(REPO_ROOT, 'environments/grpo-torch');
@@ -58,6 +61,42 @@ if _os.environ.get("IDEA_ID") == "2":
 const runs = await dockerTestsRun('the grpo-torch checkpoint tests');
 
 describe.skipIf(!runs)('grpo-torch scored from a checkpoint, in Docker', () => {
+  it('ships the warm-up policy make_warmup.py makes, byte for byte (it is deterministic)', { timeout: 300_000 }, async () => {
+    const environment = tempDir('grpo-torch-warmup-');
+    cpSync(ENVIRONMENT, environment, { recursive: true });
+    const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    const shipped = path.join(ENVIRONMENT, 'code/data/warmup_policy.pt');
+    const made = path.join(environment, 'code/data/warmup_policy.pt');
+    writeFileSync(made, ''); // so that a make_warmup.py that wrote nothing cannot pass
+    const result = await execa(
+      'docker',
+      // As ourselves and writing no bytecode, so that the copy holds only files we can remove.
+      [
+        'run',
+        '--rm',
+        '--cpus',
+        '1',
+        '--user',
+        `${process.getuid!()}:${process.getgid!()}`,
+        '-e',
+        'OMP_NUM_THREADS=1',
+        '-e',
+        'PYTHONDONTWRITEBYTECODE=1',
+        '-v',
+        `${environment}:/env`,
+        '-w',
+        '/env',
+        CPU_IMAGE,
+        'python3',
+        'make_warmup.py',
+      ],
+      { env: { DOCKER_HOST }, reject: false },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^wrote code\/data\/warmup_policy\.pt: 400 warm-up steps \(seed 0\)/);
+    expect(sha256(made)).toBe(sha256(shipped));
+  });
+
   it("scores the baseline's checkpoint far above chance, and refuses no checkpoint or a forging pickle", { timeout: 900_000 }, async () => {
     const environment = tempDir('grpo-torch-checkpoint-');
     cpSync(ENVIRONMENT, environment, { recursive: true });
