@@ -4,7 +4,7 @@
  * image (torch lives only there) on a copy with one GRPO step: the baseline's checkpoint scores
  * far above chance; a run that writes correct predictions but no checkpoint, and one whose
  * checkpoint is a pickle that would forge the metrics when unpickled, are refused by the evaluator
- * (no metric).
+ * (no metric); when the sweep ends, its top idea and the baseline are scored on the test split.
  * The splits themselves are checked without Docker: the code holds no evaluation problem. And the
  * warm-up policy every run starts from is what make_warmup.py makes, byte for byte.
  */
@@ -97,47 +97,66 @@ describe.skipIf(!runs)('grpo-torch scored from a checkpoint, in Docker', () => {
     expect(sha256(made)).toBe(sha256(shipped));
   });
 
-  it("scores the baseline's checkpoint far above chance, and refuses no checkpoint or a forging pickle", { timeout: 900_000 }, async () => {
-    const environment = tempDir('grpo-torch-checkpoint-');
-    cpSync(ENVIRONMENT, environment, { recursive: true });
-    const config = path.join(environment, 'code/config.py');
-    // One GRPO step after the full warm-up: the warm-up alone reaches about 0.9 (README).
-    writeFileSync(config, readFileSync(config, 'utf8').replace(/^GRPO_STEPS = \d+$/m, 'GRPO_STEPS = 1'));
-    const train = path.join(environment, 'code/train.py');
-    writeFileSync(train, `${PRELUDE}\n${readFileSync(train, 'utf8')}`);
+  it(
+    "scores the baseline's checkpoint far above chance, refuses no checkpoint or a forging pickle, and scores the top idea on the test split",
+    { timeout: 900_000 },
+    async () => {
+      const environment = tempDir('grpo-torch-checkpoint-');
+      cpSync(ENVIRONMENT, environment, { recursive: true });
+      const config = path.join(environment, 'code/config.py');
+      // One GRPO step after the full warm-up: the warm-up alone reaches about 0.9 (README).
+      writeFileSync(config, readFileSync(config, 'utf8').replace(/^GRPO_STEPS = \d+$/m, 'GRPO_STEPS = 1'));
+      const train = path.join(environment, 'code/train.py');
+      writeFileSync(train, `${PRELUDE}\n${readFileSync(train, 'utf8')}`);
 
-    const runsDir = tempDir('grpo-torch-runs-');
-    const runId = uniqueRunId('grpo-torch');
-    const result = await researcher([
-      'run',
-      environment,
-      '--sandbox',
-      'docker',
-      '--ideas',
-      '2',
-      '--seeds',
-      '1',
-      '--baseline-seeds',
-      '1',
-      '--runs-dir',
-      runsDir,
-      '--run-id',
-      runId,
-    ]);
-    expect(result.status, result.stderr).toBe(0);
-    const shown = await researcher(['show', path.join(runsDir, runId), '--json']);
-    const summary = JSON.parse(shown.stdout) as RunSummary;
-    const [baseline, predictionsOnly, forged] = summary.ideas;
+      const runsDir = tempDir('grpo-torch-runs-');
+      const runId = uniqueRunId('grpo-torch');
+      const result = await researcher([
+        'run',
+        environment,
+        '--sandbox',
+        'docker',
+        '--ideas',
+        '3',
+        '--seeds',
+        '1',
+        '--baseline-seeds',
+        '1',
+        '--runs-dir',
+        runsDir,
+        '--run-id',
+        runId,
+      ]);
+      expect(result.status, result.stderr).toBe(0);
+      const shown = await researcher(['show', path.join(runsDir, runId), '--json']);
+      const summary = JSON.parse(shown.stdout) as RunSummary;
+      const [baseline, predictionsOnly, forged, knob] = summary.ideas;
 
-    // Chance is about 1 in 1,000 (three digits); the evaluator's own decoding of the trained weights.
-    expect(baseline.status).toBe('succeeded');
-    expect(baseline.reward!).toBeGreaterThan(0.5);
-    expect(predictionsOnly).toMatchObject({ status: 'failed', failureReason: 'no-metric', reward: null });
-    // The evaluator refusing the run's outputs is the run's failure: no metric, with the evaluator's line.
-    expect(predictionsOnly.error).toMatch(/^the evaluator rejected the run's outputs \(exit code 1\): score\.py: no checkpoint: /);
-    expect(forged).toMatchObject({ status: 'failed', failureReason: 'no-metric', reward: null });
-    expect(forged.error).toMatch(
-      /^the evaluator rejected the run's outputs \(exit code 1\): score\.py: unreadable checkpoint .*UnpicklingError: Weights only load failed/,
-    );
-  });
+      // Chance is about 1 in 1,000 (three digits); the evaluator's own decoding of the trained weights.
+      expect(baseline.status).toBe('succeeded');
+      expect(baseline.reward!).toBeGreaterThan(0.5);
+      expect(predictionsOnly).toMatchObject({ status: 'failed', failureReason: 'no-metric', reward: null });
+      // The evaluator refusing the run's outputs is the run's failure: no metric, with the evaluator's line.
+      expect(predictionsOnly.error).toMatch(/^the evaluator rejected the run's outputs \(exit code 1\): score\.py: no checkpoint: /);
+      expect(forged).toMatchObject({ status: 'failed', failureReason: 'no-metric', reward: null });
+      expect(forged.error).toMatch(
+        /^the evaluator rejected the run's outputs \(exit code 1\): score\.py: unreadable checkpoint .*UnpicklingError: Weights only load failed/,
+      );
+      // Idea 3 is a plain knob change. The sweep ended, so the top idea and the baseline were re-run
+      // on a fresh seed and scored by the test split's evaluator, from their checkpoints.
+      expect(knob.status).toBe('succeeded');
+      for (const scored of [baseline, knob]) {
+        expect(scored.testRewards).toEqual([{ seed: 1000, reward: expect.any(Number) }]);
+        expect(scored.testReward!).toBeGreaterThan(0.5);
+      }
+      // The chosen idea is the better of the two on validation (one GRPO step may not beat the baseline).
+      const chosen = summary.test!.chosen!;
+      const expected = chosen.id === 3 ? knob : baseline;
+      expect(chosen).toMatchObject({
+        validation: expected.reward,
+        test: expected.testReward,
+        gap: expected.reward! - expected.testReward!,
+      });
+    },
+  );
 });
