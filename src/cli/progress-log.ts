@@ -108,6 +108,8 @@ function firstLine(text: string | null): string {
 
 /** " (1 failed, 2 stopped early)", or nothing when neither happened. */
 function doneDetail(status: SweepStatus): string {
-  const parts = [status.failed ? `${status.failed} failed` : '', status.stoppedEarly ? `${status.stoppedEarly} stopped early` : ''].filter(Boolean);
+  const parts = [status.failed ? `${status.failed} failed` : '', status.stoppedEarly ? `${status.stoppedEarly} stopped early` : ''].filter(
+    Boolean,
+  );
   return parts.length ? ` (${parts.join(', ')})` : '';
 }

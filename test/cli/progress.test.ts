@@ -86,7 +86,11 @@ describe('progress', () => {
     expect(lines[2]).toMatch(/idea 4: 9\.9 beats the best \(9\.8\); confirming with 2 more seeds/);
     expect(lines[3]).toMatch(/stopping: max-hours reached; letting running evaluations finish/);
     const reason = 'stopped early at step 15 of 60: its progress value 0.91 was below 0.94';
-    progress.report({ type: 'idea-finished', idea: idea({ status: 'failed', reward: null, failureReason: 'stopped-early', error: reason }), best: undefined });
+    progress.report({
+      type: 'idea-finished',
+      idea: idea({ status: 'failed', reward: null, failureReason: 'stopped-early', error: reason }),
+      best: undefined,
+    });
     expect(lines[4]).toMatch(new RegExp(`idea 4: ${reason}$`));
     expect(lines.join('\n')).not.toContain('\x1b');
   });
