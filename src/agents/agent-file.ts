@@ -4,6 +4,10 @@
  * beside the agent file), how much context goes into a prompt, retries and prices.
  *
  * Keys never appear in an agent file: it names the variable they come from.
+ *
+ * (Over 400 lines on purpose: one schema for the whole file, every role in it, so that an agent
+ * file is checked in one pass with one error listing every mistake, and loading resolves each
+ * role's defaults from the shared settings in the same place.)
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';

@@ -2,6 +2,9 @@
  * The run as data: what `show --json` prints and what the report, `compare` and scripts read.
  * Shape: { run, baseline, ideas: [{ id, title, status, reward, error, parent, evaluations, debugRounds, smokeRuns, … }],
  * best, usage, models, notebook, reflections, execution }.
+ *
+ * (About 400 lines on purpose: the one shape every view reads, built in one pass over the store;
+ * its judgements live elsewhere: noise.ts, plausibility.ts, execution-rate.ts, model-tally.ts.)
  */
 import type { IdeaAudit, IdeaRecord, Usage } from '../core/types.ts';
 import type { RunConfig } from '../core/run-config.ts';

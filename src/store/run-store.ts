@@ -8,6 +8,10 @@
  * adds an fsync to every commit, which blocks the event loop (better-sqlite3 is synchronous) for
  * 1–15 ms per write — several per idea — while every slot waits; it only matters on power loss or
  * an OS crash, where at worst the last few results are lost and `resume` runs those ideas again.
+ *
+ * (About 500 lines on purpose: the one facade every caller writes through, so that each write is
+ * its own transaction in one place; its methods are short, and the queries of the newer tables
+ * live beside it, one module per table: debug-rounds.ts, test-evaluations.ts, reflections.ts, …)
  */
 import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';

@@ -7,6 +7,9 @@
  *
  * Everything is rendered deterministically (sorted, no clocks), so the same run state gives the
  * same prompt: provider caches hit, and the run's response cache answers a resumed call.
+ *
+ * (Over 400 lines on purpose: one prompt, section by section in the order the model reads it;
+ * splitting it would scatter the one ordering that keeps the prefix stable.)
  */
 import picomatch from 'picomatch';
 import { isBeingProposed, isFinished, isHeldBack, type Goal } from '../../core/ideas.ts';

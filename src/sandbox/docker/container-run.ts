@@ -3,6 +3,9 @@
  * what the idea changed, start it leashed to this process, stop it at its time limit or on Ctrl-C,
  * watch its host's health, and bring back what it wrote. A host that goes away is reported as
  * HostLostError, so the sandbox can run the step once more elsewhere.
+ *
+ * (About 400 lines on purpose: one container's life from create to remove, whose cleanup on every
+ * path — time limit, Ctrl-C, a lost host — is only checkable when it is read in one place.)
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chownSync, createWriteStream, mkdirSync } from 'node:fs';
