@@ -51,7 +51,8 @@ print(f"MATH train: {n} problems")
 
 # MATH500: questions to the image (the run sees them), answers to the evaluator only.
 math500 = load_dataset("HuggingFaceH4/MATH-500", split="test")
-with open(os.path.join(assets, "math500_questions.jsonl"), "w") as q, \
+# MATH500's questions live with its answers, in the evaluator: the run never sees either.
+with open(os.path.join(answers_dir, "math500_questions.jsonl"), "w") as q, \
      open(os.path.join(answers_dir, "math500_answers.jsonl"), "w") as a:
     for row in math500:
         q.write(json.dumps({"id": row["unique_id"], "problem": row["problem"]}) + "\n")

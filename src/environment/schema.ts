@@ -90,6 +90,12 @@ export const EvaluateStep = Step.extend({
    * may change: the run freezes a copy of it when it starts and scores every idea with that copy.
    */
   dir: z.string().min(1),
+  /**
+   * How many of the run's GPUs the evaluator may use, for an evaluator that answers held-out
+   * questions with the run's checkpoint itself (0: none). The idea holds them until it is scored;
+   * at most run.resources.gpus.
+   */
+  gpus: z.number().int().min(0).default(0),
 }).strict();
 
 /**
@@ -269,6 +275,16 @@ export const EnvironmentConfig = z
   })
   .strict()
   .superRefine((env, ctx) => {
+    for (const step of ['evaluate', 'test'] as const) {
+      const gpus = env[step]?.gpus ?? 0;
+      if (gpus > env.run.resources.gpus) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [step, 'gpus'],
+          message: `the ${step} step may use at most the run's GPUs (run.resources.gpus is ${env.run.resources.gpus})`,
+        });
+      }
+    }
     env.knobs.forEach((knob, i) => {
       if (knob.type !== 'choice' && knob.min >= knob.max) {
         ctx.addIssue({ code: 'custom', path: ['knobs', i, 'max'], message: 'max must be greater than min' });

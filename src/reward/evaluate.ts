@@ -68,13 +68,14 @@ export async function scoreRun(request: EvaluateRequest): Promise<Scored> {
     ...run,
     kind: 'evaluate',
     step: config.evaluate,
-    resources: { gpus: 0, shareGpus: true },
+    // The evaluator may use some of the GPUs the idea holds (a checkpoint's inference), never more.
+    resources: { gpus: config.evaluate.gpus, shareGpus: true },
     network: false,
     workDir: request.evaluatorDir,
     outputDir: path.join(request.evalDir, 'outputs'),
     evalDir: path.join(request.evalDir, 'out'),
     logPath: path.join(request.evalDir, 'evaluate.log'),
-    gpus: [],
+    gpus: run.gpus.slice(0, config.evaluate.gpus),
     signal: request.signal,
   };
   const evaluateResult = await request.sandbox.run(evaluateRequest);

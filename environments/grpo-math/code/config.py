@@ -35,10 +35,11 @@ ANSWER_REWARD_WEIGHT = 1.0
 FORMAT_REWARD_WEIGHT = 0.0
 
 # --- Fixed settings -----------------------------------------------------------------------------
-# Wall-clock budget of the whole run (training stops early to leave room for the evaluation).
+# Wall-clock budget of the whole run (training stops early to leave room for saving the policy;
+# the evaluator answers MATH500 with it afterwards, in its own step).
 TIME_BUDGET_SECONDS = 3600
-# Time kept for the final MATH500 generation (vLLM, greedy, 500 prompts: a few minutes).
-EVAL_RESERVE_SECONDS = 600
+# Time kept for saving the trained policy (about 3 GB of safetensors).
+SAVE_RESERVE_SECONDS = 120
 # Share of the GPU's memory vLLM may take; the policy, its gradients and AdamW take the rest.
 VLLM_GPU_MEMORY_UTILIZATION = 0.25
 # Prompt template (R1-zero) in prompts/r1_zero.prompt; {question} is replaced.

@@ -22,8 +22,3 @@ def sample(llm, prompts, n, temperature, top_p, max_tokens, min_tokens, seed):
     outputs = llm.generate(prompts, params, use_tqdm=False)
     return [[(c.text, list(c.token_ids)) for c in out.outputs] for out in outputs]
 
-
-def greedy(llm, prompts, max_tokens):
-    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, stop=["</answer>"],
-                            include_stop_str_in_output=True)
-    return [out.outputs[0].text for out in llm.generate(prompts, params, use_tqdm=False)]

@@ -1,9 +1,10 @@
-"""GRPO post-training of Qwen2.5-Math-1.5B on MATH train, then MATH500 generations.
+"""GRPO post-training of Qwen2.5-Math-1.5B on MATH train; saves the trained policy.
 
 Run (on one GPU, after ../setup.sh):  OUTPUT_DIR=<folder> SEED=0 python3 train.py
-Reads $GRPO_MATH_DATA/{math_train.jsonl, math500_questions.jsonl, model/} (set in environment.yaml).
-Writes $OUTPUT_DIR/generations.jsonl: {"id", "generation"} per MATH500 question (greedy decoding),
-which the evaluator grades. The training reward uses math_grading.py on the train answers.
+Reads $GRPO_MATH_DATA/{math_train.jsonl, model/} (set in environment.yaml). Writes the trained
+policy's weights to $OUTPUT_DIR/policy/ (safetensors): the frozen evaluator loads them into its
+own vLLM engine and answers MATH500, which this code never sees, with its own prompt and grading.
+The training reward uses math_grading.py on the train answers.
 """
 import json
 import os
@@ -17,7 +18,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 import config as C
 from grpo import group_normalized_advantages, masked_mean, per_token_loss, response_logprobs
 from math_grading import grade
-from rollout import greedy, load_policy_into_vllm, make_llm, sample
+from rollout import load_policy_into_vllm, make_llm, sample
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -111,7 +112,6 @@ def main():
     with open(os.path.join(HERE, C.PROMPT_FILE)) as f:
         template = f.read()
     train = read_jsonl(os.path.join(data_dir, "math_train.jsonl"))
-    evaluation = read_jsonl(os.path.join(data_dir, "math500_questions.jsonl"))
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     policy = AutoModelForCausalLM.from_pretrained(model_path, torch_dtype=torch.bfloat16,
@@ -121,10 +121,10 @@ def main():
     optimizer = torch.optim.AdamW(policy.parameters(), lr=C.LEARNING_RATE,
                                   weight_decay=C.WEIGHT_DECAY, betas=(0.9, 0.95))
     llm = make_llm(model_path, seed, C.VLLM_GPU_MEMORY_UTILIZATION, max_model_len=2048)
-    log(f"seed={seed} train={len(train)} eval={len(evaluation)} loss={C.LOSS_TYPE} "
+    log(f"seed={seed} train={len(train)} loss={C.LOSS_TYPE} "
         f"lr={C.LEARNING_RATE} loaded in {time.time() - start:.0f}s")
 
-    deadline = start + C.TIME_BUDGET_SECONDS - C.EVAL_RESERVE_SECONDS
+    deadline = start + C.TIME_BUDGET_SECONDS - C.SAVE_RESERVE_SECONDS
     for step in range(1, C.N_GRPO_STEPS + 1):
         if time.time() > deadline:
             log(f"time budget reached before step {step}: stopping training")
@@ -158,11 +158,9 @@ def main():
                 f"grad_norm={stats['grad_norm']:.3f} step_s={time.time() - step_start:.0f} "
                 f"elapsed={time.time() - start:.0f}s")
 
-    texts = greedy(llm, [template.format(question=q["problem"]) for q in evaluation], C.MAX_NEW_TOKENS)
-    with open(os.path.join(output_dir, "generations.jsonl"), "w") as f:
-        for question, text in zip(evaluation, texts):
-            f.write(json.dumps({"id": question["id"], "generation": text}) + "\n")
-    log(f"wrote {len(texts)} MATH500 generations in {time.time() - start:.0f}s")
+    # The checkpoint is the result: the evaluator decodes it itself (only the weights count).
+    policy.save_pretrained(os.path.join(output_dir, "policy"), safe_serialization=True)
+    log(f"wrote the trained policy to policy/ in {time.time() - start:.0f}s")
 
 
 if __name__ == "__main__":
