@@ -27,6 +27,7 @@ import type {
   Workspace,
 } from '../src/core/interfaces.ts';
 import { runSweep } from '../src/core/sweep/index.ts';
+import { isFinished } from '../src/core/ideas.ts';
 import { SILENT } from '../src/core/progress.ts';
 import { gaussian, mixSeed, seededRandom } from '../src/core/random.ts';
 import { RunConfig } from '../src/core/run-config.ts';
@@ -217,7 +218,7 @@ export async function pipelined(slots: number, timeBoxMs: number, seed: number) 
   const loop = performance.eventLoopUtilization(loopBefore);
   // The sweep holds the slots until its last run ends; the bookkeeping after that holds no GPU.
   const makespan = clock.lastEnd - start;
-  const finished = summary.ideas.filter((idea) => idea.id > 0 && (idea.status === 'succeeded' || idea.status === 'failed')).length;
+  const finished = summary.ideas.filter((idea) => idea.id > 0 && isFinished(idea)).length;
   store.close();
   rmSync(dir, { recursive: true, force: true });
   return {

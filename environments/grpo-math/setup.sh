@@ -3,11 +3,11 @@
 #
 #   bash environments/grpo-math/setup.sh
 #
-# 1. downloads Qwen/Qwen2.5-Math-1.5B, the MATH train set (7,500 problems) and the MATH500
-#    questions into sandboxes/grpo-math/assets/ (git-ignored), which the image copies to
-#    /opt/grpo-math (GRPO_MATH_DATA in environment.yaml);
-# 2. writes the MATH500 answers to environments/grpo-math/evaluator/data/ (git-ignored; only the
-#    evaluator reads them, never the code a run can edit);
+# 1. downloads Qwen/Qwen2.5-Math-1.5B and the MATH train set (7,500 problems) into
+#    sandboxes/grpo-math/assets/ (git-ignored), which the image copies to /opt/grpo-math
+#    (GRPO_MATH_DATA in environment.yaml);
+# 2. writes MATH500's questions and answers to environments/grpo-math/evaluator/data/
+#    (git-ignored; only the evaluator reads them, never the code a run can edit);
 # 3. builds the image `grpo-math` (sandboxes/grpo-math/Dockerfile).
 #
 # Needs python3 with `datasets` and `huggingface_hub` (pip install datasets huggingface_hub) and
@@ -49,9 +49,12 @@ with open(os.path.join(assets, "math_train.jsonl"), "w") as f:
             n += 1
 print(f"MATH train: {n} problems")
 
-# MATH500: questions to the image (the run sees them), answers to the evaluator only.
+# MATH500: questions and answers to the evaluator only (the run never sees either). A copy of the
+# questions an older set-up put in the assets would reach the image: removed.
+stale = os.path.join(assets, "math500_questions.jsonl")
+if os.path.exists(stale):
+    os.remove(stale)
 math500 = load_dataset("HuggingFaceH4/MATH-500", split="test")
-# MATH500's questions live with its answers, in the evaluator: the run never sees either.
 with open(os.path.join(answers_dir, "math500_questions.jsonl"), "w") as q, \
      open(os.path.join(answers_dir, "math500_answers.jsonl"), "w") as a:
     for row in math500:

@@ -55,7 +55,11 @@ export function parseEarlyStop(text: string): EarlyStopRule | null {
       if (number < 0) throw new UsageError('--early-stop: k must be 0 or more');
       rule.k = number;
     } else if (key === 'grace') {
-      if (number < 0 || number >= 1) throw new UsageError('--early-stop: grace is a fraction of the run, from 0 up to (not including) 1');
+      // Past STOP_BEFORE nothing is stopped, so a grace there would turn the rule off unsaid.
+      if (number < 0 || number >= STOP_BEFORE)
+        throw new UsageError(
+          `--early-stop: grace is a fraction of the run, from 0 up to (not including) ${STOP_BEFORE}, after which no run is stopped; --early-stop off turns the rule off`,
+        );
       rule.grace = number;
     } else if (key === 'window') {
       if (number <= 0 || number > 1) throw new UsageError('--early-stop: window is a fraction of the run, above 0 and at most 1');

@@ -26,6 +26,8 @@ export interface ComparedRun {
   test: { chosen: number | null; gap: number | null; bestOnTest: { id: number; testReward: number } | null } | null;
   ideasFinished: number;
   ideasFailed: number;
+  /** Stopped by the learning-curve rule: low results, counted apart from the failures. */
+  ideasStoppedEarly: number;
   evaluations: number;
   /** Best idea reward among the first k finished ideas (k = index + 1), in the order they finished; null while none scored. */
   bestAfter: (number | null)[];
@@ -165,6 +167,7 @@ function describe(summary: RunSummary): ComparedRun {
     },
     ideasFinished: finished.length,
     ideasFailed: finished.filter((idea) => idea.status === 'failed').length,
+    ideasStoppedEarly: finished.filter((idea) => idea.status === 'stopped-early').length,
     evaluations: model.totals.evaluations,
     bestAfter,
     costUsd: model.totals.costUsd,
@@ -214,7 +217,7 @@ export function formatComparison(comparison: RunComparison): string {
           ['best on test', bestOnTest(a), bestOnTest(b)],
         ] as [string, string, string][])
       : []),
-    ['ideas finished', `${a.ideasFinished} (${a.ideasFailed} failed)`, `${b.ideasFinished} (${b.ideasFailed} failed)`],
+    ['ideas finished', finishedText(a), finishedText(b)],
     ['evaluations', String(a.evaluations), String(b.evaluations)],
     ['compute', formatDuration(a.computeHours * 3_600_000), formatDuration(b.computeHours * 3_600_000)],
     ['GPU-hours', a.gpuHours.toFixed(3), b.gpuHours.toFixed(3)],
@@ -285,4 +288,9 @@ function verdict(comparison: RunComparison): string {
   }
   const cost = a.costUsd + b.costUsd > 0 ? `; model spend $${a.costUsd.toFixed(2)} vs $${b.costUsd.toFixed(2)}` : '';
   return `${parts.join('; ')}${cost}.`;
+}
+
+/** "12 (1 failed, 3 stopped early)". */
+function finishedText(run: ComparedRun): string {
+  return `${run.ideasFinished} (${run.ideasFailed} failed${run.ideasStoppedEarly ? `, ${run.ideasStoppedEarly} stopped early` : ''})`;
 }

@@ -189,7 +189,8 @@ function plotLegend(model: ReportModel): string {
 function leaderboard(model: ReportModel): string {
   const maximize = model.summary.goal === 'maximize';
   const best = maximize ? 'desc' : 'asc';
-  const withTest = model.summary.test !== null;
+  // Shown whenever the environment has a test split, so that the columns (and a saved sort) do not move when the first test score lands.
+  const withTest = model.summary.test !== null || model.summary.run.testEvaluatorHash !== null;
   const columns: [label: string, type: 'num' | 'text', firstDir: 'asc' | 'desc', cls: string][] = [
     ['rank', 'num', 'asc', 'num'],
     ['idea', 'num', 'asc', 'num'],
@@ -315,7 +316,9 @@ function ideaCard(idea: IdeaView, model: ReportModel, position: number): string 
   const failure =
     idea.status === 'failed'
       ? `<div class="failure"><b>Failed: ${escapeHtml(idea.failureReason ?? 'unknown')}</b>${idea.error ? `<pre>${escapeHtml(idea.error.replace(/ ⏎ /g, '\n'))}</pre>` : ''}</div>`
-      : '';
+      : idea.status === 'stopped-early'
+        ? `<div class="stopped"><b>Stopped early</b> (a low result, not a failure): ${escapeHtml(idea.error ?? '')}</div>`
+        : '';
   const auditNote = auditSentence(idea, model.summary.run.dir);
   const audit = auditNote ? `<div class="failure"><b>⚑ Auditor</b> ${escapeHtml(auditNote)}</div>` : '';
   const words = isBaseline

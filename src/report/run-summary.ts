@@ -221,7 +221,8 @@ export function summarizeRun(store: RunStore): RunSummary {
   /** How an attempt's code ran, from its evaluations and smoke runs. */
   const attemptOutcome = (ideaId: number, attempt: number): DebugRoundSummary['outcome'] => {
     const ran = (evaluations.get(ideaId) ?? []).filter((e) => e.attempt === attempt);
-    if (ran.some((e) => e.status === 'succeeded')) return 'executed';
+    // A run the learning-curve rule stopped ran its code (a low result), as execution-rate.ts counts it.
+    if (ran.some((e) => e.status === 'succeeded' || e.failureReason === 'stopped-early')) return 'executed';
     if (ran.some((e) => e.status === 'failed')) return 'failed';
     if ((smokes.get(ideaId) ?? []).some((r) => r.attempt === attempt && r.status === 'failed')) return 'failed';
     return 'running';

@@ -103,6 +103,12 @@ export function renderSummaryMarkdown(model: ReportModel): string {
       );
     lines.push('');
   }
+  const stopped = model.ideas.filter((idea) => idea.status === 'stopped-early');
+  if (stopped.length) {
+    lines.push('## Stopped early', '', 'Runs the learning-curve rule stopped (`--early-stop`): low results, not failures.', '');
+    for (const idea of stopped) lines.push(`- idea ${idea.id} (${inline(idea.title)}): ${inline(truncate(idea.error ?? '', 300))}`);
+    lines.push('');
+  }
   return `${lines
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')

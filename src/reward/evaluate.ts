@@ -68,8 +68,10 @@ export async function scoreRun(request: EvaluateRequest): Promise<Scored> {
     ...run,
     kind: 'evaluate',
     step: config.evaluate,
-    // The evaluator may use some of the GPUs the idea holds (a checkpoint's inference), never more.
-    resources: { gpus: config.evaluate.gpus, shareGpus: true },
+    // The evaluator may use some of the GPUs the idea holds (a checkpoint's inference), never
+    // more; one that does gets the run's memory and cores too (on Slurm its step is a job of its
+    // own, which would otherwise get the partition's defaults).
+    resources: config.evaluate.gpus > 0 ? { ...run.resources, gpus: config.evaluate.gpus, shareGpus: true } : { gpus: 0, shareGpus: true },
     network: false,
     workDir: request.evaluatorDir,
     outputDir: path.join(request.evalDir, 'outputs'),

@@ -5,7 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { formatLeaderboard } from '../../src/report/leaderboard.ts';
+import { renderReportHtml } from '../../src/report/report-html.ts';
+import { buildReportModel } from '../../src/report/report-model.ts';
 import { summarizeRun } from '../../src/report/run-summary.ts';
+import { renderSummaryMarkdown } from '../../src/report/summary-markdown.ts';
 import { CURVES, curvesEnvironment, setCurveX as setX } from '../helpers/curves.ts';
 import { createTestRun, scriptedCoder, scriptedThinker } from '../helpers/sweep.ts';
 
@@ -50,6 +54,19 @@ describe('early stopping in a sweep', () => {
     expect(shown.status).toBe('stopped-early');
     expect(shown.failureReason).toBe('stopped-early');
     expect(summary.run).toMatchObject({ ideasFailed: 0, ideasStoppedEarly: 1 });
+    // Every view says so, with the rule's reason, and none counts it as a failure.
+    const shownText = formatLeaderboard(summary);
+    expect(shownText).toMatch(new RegExp(`\\b${losing.id}\\s+—.*stopped-early`));
+    expect(shownText).toContain('ideas finished, 0 failed, 1 stopped early');
+    const model = buildReportModel(summary, { curves: on.store.curves() });
+    expect(model.totals).toMatchObject({ failed: 0, stoppedEarly: 1, unfinished: 0 });
+    const markdown = renderSummaryMarkdown(model);
+    expect(markdown).toContain(`## Stopped early`);
+    expect(markdown).toContain(`- idea ${losing.id} (tiny X): ${losing.error}`);
+    expect(markdown).not.toContain('## Failures');
+    const html = renderReportHtml(model);
+    expect(html).toContain('<div class="stopped"><b>Stopped early</b> (a low result, not a failure): stopped early at step ');
+    expect(html).toContain('<span class="badge wait">stopped early</span>');
     expect(shown.error).toBe(losing.error);
     expect(shown.evaluations[0].curve.map((p) => p.step)).toEqual(curve.points.map((p) => p.step));
 

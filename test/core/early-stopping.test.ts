@@ -126,6 +126,7 @@ describe('parseEarlyStop', () => {
     expect(() => parseEarlyStop('median')).toThrow(/--early-stop expects off, on/);
     expect(() => parseEarlyStop('margin:k=-1')).toThrow(/k must be 0 or more/);
     expect(() => parseEarlyStop('margin:grace=1')).toThrow(/grace is a fraction/);
+    expect(() => parseEarlyStop('margin:grace=0.95')).toThrow(/up to \(not including\) 0\.9, after which no run is stopped/);
     expect(() => parseEarlyStop('margin:k=abc')).toThrow(/should be key=number/);
     expect(() => parseEarlyStop('margin:speed=2')).toThrow(/unknown setting "speed"/);
   });

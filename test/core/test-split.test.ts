@@ -123,7 +123,8 @@ describe('the test split', () => {
     expect(html).toContain('fresh seeds</span>');
     // The leaderboard has a test column, with each scored idea's test reward.
     expect(html).toContain('<button type="button">test<span class="sort-mark">');
-    expect(html).toMatch(new RegExp(`<tr data-idea="1"[^>]*>.*${String(Number(idea1.testReward!.toPrecision(4))).replace('.', '\\.')}`));
+    // The test cell, after the reward and vs-baseline cells, sorts by the test reward.
+    expect(html).toMatch(new RegExp(`<tr data-idea="1"[^>]*>(<td[^>]*>.*?</td>){5}<td class="num" data-sort="${idea1.testReward}">`));
   }, 120_000);
 
   it('refuses bad input in one line and loses nothing', async () => {

@@ -15,6 +15,7 @@ import type { RunSummary } from '../../src/report/run-summary.ts';
 import { evaluatorHash } from '../../src/reward/frozen-evaluator.ts';
 import { CLEAN_ENV, type CliResult, researcher, showJson } from '../agents/cli-harness.ts';
 import { FakeOpenAIServer } from '../fakes/openai-server.ts';
+import { isFinished } from '../../src/core/ideas.ts';
 import { byRole } from '../fakes/researcher-replies.ts';
 import { bubblewrapTestsRun, hostProcessesWith } from '../helpers/bubblewrap.ts';
 import { REPO_ROOT } from '../helpers/sweep.ts';
@@ -204,7 +205,7 @@ describe.skipIf(!runs)('a reward-hacking coder against the isolated local sandbo
   it('finishes with every idea recorded', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(summary.ideas.map((i) => i.id)).toEqual([0, 1, 2, 3]);
-    expect(summary.ideas.every((i) => i.status === 'succeeded' || i.status === 'failed')).toBe(true);
+    expect(summary.ideas.every((i) => isFinished(i))).toBe(true);
   });
 
   it('scores no higher than honest training: the answers were out of reach', () => {

@@ -23,7 +23,9 @@ from policy_model import Policy, greedy_answers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FORMAT, VERSION = "grpo-torch-policy", 1
-MAX_HIDDEN, MAX_LAYERS = 4096, 16  # bounds the memory a checkpoint can make the evaluator use
+# The shape of the shipped warm-up policy (code/data/warmup_policy.pt), which every run trains
+# from: a checkpoint of another width or depth was not trained from it (and is not scored).
+SHAPE = {"hidden": 256, "n_layers": 2}
 
 
 def fail(message):
@@ -31,11 +33,11 @@ def fail(message):
     sys.exit(1)
 
 
-def architecture(checkpoint, key, limit):
+def architecture(checkpoint, key):
     value = checkpoint.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        fail(f"checkpoint: {key} must be an integer in [1, {limit}], got {value!r} "
-             "(the evaluator's model takes only hidden and n_layers; see policy_model.py)")
+    if isinstance(value, bool) or value != SHAPE[key]:
+        fail(f"checkpoint: {key} must be {SHAPE[key]} (the warm-up policy's, which every run trains from), "
+             f"got {value!r}")
     return value
 
 
@@ -49,7 +51,7 @@ def load_policy(path):
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT or checkpoint.get("version") != VERSION:
         fail(f"checkpoint: not a {FORMAT} version {VERSION} checkpoint (a dict with format, version, "
              "hidden, n_layers, state_dict)")
-    policy = Policy(architecture(checkpoint, "hidden", MAX_HIDDEN), architecture(checkpoint, "n_layers", MAX_LAYERS))
+    policy = Policy(architecture(checkpoint, "hidden"), architecture(checkpoint, "n_layers"))
     state = checkpoint.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         fail("checkpoint: state_dict must map parameter names to tensors")
