@@ -9,6 +9,7 @@ import { auditSentence } from './audit-text.ts';
 import { describeNoise } from '../core/noise.ts';
 import { describeFlags } from '../core/plausibility.ts';
 import { testSplitSentences } from './test-split-text.ts';
+import { hasSeveralModels } from './model-tally.ts';
 
 const TOP_IDEAS = 15;
 
@@ -81,6 +82,19 @@ export function renderSummaryMarkdown(model: ReportModel): string {
       const gap = idea.reward === null ? null : sign * (idea.reward - idea.testReward!);
       lines.push(
         `| ${idea.id === 0 ? 'base' : idea.id} | ${cell(idea.title)} | ${reward(idea)} | ${reward({ reward: idea.testReward, rewardStd: idea.testRewardStd, rewardCount: idea.testRewardCount })} | ${signed(gap)} |`,
+      );
+    }
+    lines.push('');
+  }
+
+  if (hasSeveralModels(summary.models)) {
+    // A portfolio: which model's ideas did what (the same tally as `show` and report.html).
+    lines.push('## Models', '', '*improved*: beat the idea it was built on (the baseline for a root idea).', '');
+    lines.push('| role | model | ideas | succeeded | improved | best | dollars |', '|---|---|---:|---:|---:|---:|---:|');
+    for (const row of summary.models) {
+      const best = row.best === null ? '—' : `${formatNumber(row.best)} (idea ${row.bestIdea})`;
+      lines.push(
+        `| ${row.role} | \`${cell(row.model)}\` | ${row.ideas} | ${row.succeeded} | ${row.improved} | ${best} | $${row.costUsd.toFixed(row.costUsd > 0 && row.costUsd < 0.01 ? 4 : 2)} |`,
       );
     }
     lines.push('');

@@ -185,6 +185,10 @@ describe('a sweep with two thinker models', () => {
     const shown = await researcher(['show', runDir]);
     expect(shown.stdout).toMatch(/models:\n {2}role +model +ideas +succeeded +improved +best +dollars\n {2}thinker +beta /);
     expect(readFileSync(path.join(runDir, 'report.html'), 'utf8')).toContain('<section id="models"');
+    const markdown = readFileSync(path.join(runDir, 'summary.md'), 'utf8');
+    expect(markdown).toContain('## Models');
+    expect(markdown).toMatch(/^\| thinker \| `beta` \| \d+ \| \d+ \| 0 \| /m);
+    expect(markdown).toMatch(/^\| coder \| `coder-model` \| 6 \| 6 \| /m);
   });
   it('refuses to resume with one thinker model, and resumes with both, continuing the counts', async () => {
     const original = readFileSync(agentFile, 'utf8');
