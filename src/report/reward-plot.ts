@@ -105,7 +105,7 @@ export function rewardPlotSvg(model: ReportModel): string {
   );
   if (anyFailure) {
     parts.push(`<rect class="fail-lane" x="${MARGIN.left}" y="${f(MARGIN.top + plotH + 1)}" width="${plotW}" height="${lane - 2}"/>`);
-    parts.push(`<text class="lane-label" x="${MARGIN.left - 8}" y="${f(laneY + 4)}" text-anchor="end">failed</text>`);
+    parts.push(`<text class="lane-label" x="${MARGIN.left - 8}" y="${f(laneY + 4)}" text-anchor="end">no reward</text>`);
   }
 
   // baseline band and line
@@ -142,7 +142,13 @@ export function rewardPlotSvg(model: ReportModel): string {
   // every evaluation
   const bestId = model.best?.id;
   for (const p of points) {
-    const title = `${label(p.ideaId)} · seed ${p.seed} · ${p.reward === null ? `failed: ${p.failureReason}` : `reward ${formatNumber(p.reward)}`}\n${p.title}`;
+    const outcome =
+      p.reward !== null
+        ? `reward ${formatNumber(p.reward)}`
+        : p.failureReason === 'stopped-early'
+          ? 'stopped early (no reward: a low result)'
+          : `failed: ${p.failureReason}`;
+    const title = `${label(p.ideaId)} · seed ${p.seed} · ${outcome}\n${p.title}`;
     const common = `class="eval-point ${p.reward === null ? 'is-failed' : p.ideaId === 0 ? 'is-baseline' : p.ideaId === bestId ? 'is-best' : 'is-idea'}" data-idea="${p.ideaId}" data-seed="${p.seed}"`;
     const px = f(x(p.atMs));
     let shape: string;
