@@ -24,7 +24,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { earlyStopDecision, formatEarlyStop, parseEarlyStop, type EarlyStopRule } from '../src/core/early-stopping.ts';
+import {
+  earlyStopDecision,
+  formatEarlyStop,
+  parseEarlyStop,
+  windowMean,
+  type CurvePoint,
+  type EarlyStopRule,
+} from '../src/core/early-stopping.ts';
 import { isBetter, type Goal } from '../src/core/ideas.ts';
 import { mixSeed, seededRandom } from '../src/core/random.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -136,6 +143,52 @@ const RULES = [
   'margin:k=2,grace=0.5,window=0.1',
 ];
 const SLOTS = [2, 4];
+
+/**
+ * Successive halving, asynchronous (ASHA-style), measured beside the sweep's rule (the issue's
+ * "measure, then choose"; the sweep does not run it): at each rung (a fraction of the steps) a
+ * running idea goes on only if its value there (the same window mean) is among the top 1/eta of
+ * the finished runs' values at that rung, the baseline's seeds and every finished idea; with
+ * fewer than eta of them it goes on.
+ */
+interface HalvingRule {
+  kind: 'halving';
+  eta: number;
+  rungs: number[];
+  window: number;
+}
+const HALVING_RULES: HalvingRule[] = [
+  { kind: 'halving', eta: 2, rungs: [0.25, 0.5], window: 0.1 },
+  { kind: 'halving', eta: 3, rungs: [0.25, 0.5], window: 0.1 },
+];
+type ReplayRule = EarlyStopRule | HalvingRule;
+
+function formatRule(rule: ReplayRule): string {
+  return rule.kind === 'halving' ? `halving:eta=${rule.eta},rungs=${rule.rungs.join('+')}` : formatEarlyStop(rule);
+}
+
+/** Whether the halving rule stops a run whose latest point is `run`'s last, against finished curves. */
+function halvingStops(
+  rule: HalvingRule,
+  steps: number,
+  goal: Goal,
+  run: readonly CurvePoint[],
+  finished: readonly (readonly CurvePoint[])[],
+): boolean {
+  const last = run[run.length - 1];
+  const previous = run.length > 1 ? run[run.length - 2].step : -Infinity;
+  // The rung this point reaches first (a run is judged once per rung).
+  const rung = rule.rungs.map((r) => r * steps).find((at) => last.step >= at && previous < at);
+  if (rung === undefined) return false;
+  const width = rule.window * steps;
+  const value = windowMean(run, last.step, width);
+  const others = finished.map((curve) => windowMean(curve, last.step, width)).filter((v): v is number => v !== null);
+  if (value === null || others.length < rule.eta) return false;
+  const sign = goal === 'maximize' ? 1 : -1;
+  const better = others.filter((v) => sign * (v - value) > 0).length;
+  // Among the top 1/eta of all (the run included) goes on.
+  return better >= Math.ceil((others.length + 1) / rule.eta);
+}
 /** The sweep's default number of baseline seeds (src/cli/run.ts). */
 const BASELINE_SEEDS = 3;
 
@@ -177,9 +230,8 @@ export async function earlyStopBench(options: { quick: boolean; log: (line: stri
       runs: curves.runs.length,
     });
     for (const slots of SLOTS) {
-      for (const ruleText of RULES) {
-        const rule = parseEarlyStop(ruleText)!;
-        options.log(`early-stop: ${curves.environment}, K=${slots}, ${formatEarlyStop(rule)}`);
+      for (const rule of [...RULES.map((text) => parseEarlyStop(text)!), ...HALVING_RULES]) {
+        options.log(`early-stop: ${curves.environment}, K=${slots}, ${formatRule(rule)}`);
         result.rows.push(replayMany(curves, baselineRuns, ideas, slots, rule, repeats));
       }
     }
@@ -200,7 +252,7 @@ function replayMany(
   baselineRuns: RecordedRun[],
   ideas: RecordedRun[][],
   slots: number,
-  rule: EarlyStopRule,
+  rule: ReplayRule,
   repeats: number,
 ): EarlyStopRow {
   const perHourOff: number[] = [];
@@ -235,7 +287,7 @@ function replayMany(
   return {
     environment: curves.environment,
     slots,
-    rule: formatEarlyStop(rule),
+    rule: formatRule(rule),
     ideasPerHourOff: summarize(perHourOff),
     ideasPerHourOn: summarize(perHourOn),
     ratio: summarize(ratios),
@@ -264,7 +316,7 @@ function replay(
   baselineRuns: RecordedRun[],
   order: RecordedRun[],
   slots: number,
-  rule: EarlyStopRule | null,
+  rule: ReplayRule | null,
 ): Replayed {
   const goal: Goal = curves.goal;
   const msByIdea = order.map(() => 0);
@@ -334,12 +386,20 @@ function replay(
     if (pointAt <= entry.start + entry.run.durationMs && pointAt === soonestAt) {
       entry.next++;
       if (rule !== null && entry.index >= 0) {
-        const leader = bestFinished();
-        const decision = earlyStopDecision(rule, { steps: curves.steps, goal }, entry.run.points.slice(0, entry.next), {
-          baseline: finishedBaseline.filter((run) => run.reward !== null).map((run) => run.points),
-          leaders: leader ? [{ ideaId: leader.index + 1, curves: [leader.run.points] }] : [],
-        });
-        if (decision.stop) {
+        const points = entry.run.points.slice(0, entry.next);
+        const baselineCurves = finishedBaseline.filter((run) => run.reward !== null).map((run) => run.points);
+        let stop: boolean;
+        if (rule.kind === 'halving') {
+          const finished = [...baselineCurves, ...finishedIdeas.filter((done) => done.run.reward !== null).map((done) => done.run.points)];
+          stop = halvingStops(rule, curves.steps, goal, points, finished);
+        } else {
+          const leader = bestFinished();
+          stop = earlyStopDecision(rule, { steps: curves.steps, goal }, points, {
+            baseline: baselineCurves,
+            leaders: leader ? [{ ideaId: leader.index + 1, curves: [leader.run.points] }] : [],
+          }).stop;
+        }
+        if (stop) {
           end(entry, soonestAt, true);
           fill(soonestAt);
         }
