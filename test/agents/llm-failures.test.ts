@@ -54,6 +54,28 @@ describe('spending and provider failures', () => {
     ]);
   });
 
+  it('--max-cost stops the agentic coder between its turns, before the turn that could pass it', async () => {
+    await start();
+    const agentFile = path.join(dir, 'priced-agent.yaml');
+    writeFileSync(
+      agentFile,
+      'name: priced-agent\nmodel:\n  provider: openai-compatible\n  model: qwen-local\n  maxOutputTokens: 100\ncoder:\n  mode: agent\n  maxTurns: 40\nprices:\n  qwen-local: { input: 0, output: 100 }\n',
+    );
+    // A coder that keeps looking and never submits: only the budget can end it.
+    const looking = { text: '', toolCalls: [{ name: 'list_files', arguments: {} }], usage: { output: 20 } };
+    server.respond(byRole({ thinker: [{ ...idea(2), usage: { output: 20 } }], coder: Array.from({ length: 40 }, () => looking) }));
+
+    const result = await researcher(run('agent-budget', '--agent', agentFile, '--ideas', '1', '--max-cost', '0.015'), env());
+    expect(result.code, result.stderr).toBe(0);
+    // thinker (0 + 0.01 ≤ 0.015), coder turn 1 (0.002 + 0.01), turn 2 (0.004 + 0.01); turn 3 would be 0.006 + 0.01 > 0.015
+    expect(callsOf(server.requests, 'thinker')).toHaveLength(1);
+    expect(callsOf(server.requests, 'coder')).toHaveLength(2);
+    const summary = await showJson(path.join(dir, 'agent-budget'));
+    expect(summary.usage.costUsd).toBeCloseTo(0.006, 10);
+    expect(summary.run.status).toBe('stopped');
+    expect(summary.ideas[1].status).toBe('proposed'); // left for `researcher resume --max-cost …` with more money
+  });
+
   it('--max-cost with a model that has no price is refused before the run is created', async () => {
     await start();
     const result = await researcher(run('unpriced', '--agent', 'agents/openai-compatible.yaml', '--max-cost', '1'), { ...env(), OPENAI_MODEL: 'qwen-local' });
