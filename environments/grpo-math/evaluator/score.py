@@ -44,10 +44,43 @@ def read_jsonl(path, what):
         fail(f"malformed {what}: {path} is not JSON lines ({error})")
 
 
-def tensor_layout(folder, what):
-    """{name: (dtype, shape)} of every tensor in the folder's safetensors files, read from their headers."""
-    from safetensors import safe_open
+MAX_HEADER_BYTES = 100_000_000  # as the safetensors library itself bounds a header
 
+
+def read_header(path, name):
+    """{tensor: (dtype, shape)} from a safetensors file's header (8-byte little-endian length, then JSON).
+
+    Read by hand, without loading any tensor: it is the run's file, so only its layout is trusted
+    after checking, and nothing in it is ever executed.
+    """
+    try:
+        with open(path, "rb") as f:
+            prefix = f.read(8)
+            if len(prefix) != 8:
+                raise ValueError("shorter than a safetensors header")
+            size = int.from_bytes(prefix, "little")
+            if not 2 <= size <= MAX_HEADER_BYTES:
+                raise ValueError(f"header of {size} bytes")
+            raw = f.read(size)
+            if len(raw) != size:
+                raise ValueError("truncated header")
+        header = json.loads(raw)
+        if not isinstance(header, dict):
+            raise ValueError("header is not a JSON object")
+        layout = {}
+        for key, entry in header.items():
+            if key == "__metadata__":
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str) or not isinstance(entry.get("shape"), list):
+                raise ValueError(f"tensor {key!r} has no dtype and shape")
+            layout[key] = (entry["dtype"], tuple(entry["shape"]))
+        return layout
+    except (OSError, ValueError) as error:  # json.JSONDecodeError is a ValueError
+        fail(f"unreadable checkpoint {name}: {error}")
+
+
+def tensor_layout(folder, what):
+    """The folder's safetensors files and {name: (dtype, shape)} of every tensor in them."""
     files = sorted(f for f in os.listdir(folder) if f.endswith(WEIGHT_SUFFIX))
     if not files:
         fail(f"no checkpoint: {what} holds no {WEIGHT_SUFFIX} file (train.py saves the policy with save_pretrained)")
@@ -56,15 +89,10 @@ def tensor_layout(folder, what):
         path = os.path.join(folder, name)
         if os.path.islink(path) or not os.path.isfile(path):
             fail(f"unreadable checkpoint {name}: not a plain file")
-        try:
-            with safe_open(path, framework="pt") as f:
-                for key in f.keys():
-                    sliced = f.get_slice(key)
-                    if key in layout:
-                        fail(f"checkpoint does not fit the base model: tensor {key} appears twice")
-                    layout[key] = (sliced.get_dtype(), tuple(sliced.get_shape()))
-        except Exception as error:  # a truncated or forged header
-            fail(f"unreadable checkpoint {name}: {type(error).__name__}: {error}")
+        for key, value in read_header(path, name).items():
+            if key in layout:
+                fail(f"checkpoint does not fit the base model: tensor {key} appears twice")
+            layout[key] = value
     return files, layout
 
 
@@ -84,11 +112,9 @@ def model_folder(policy_dir, base_dir, work_dir):
     for name in files:
         os.symlink(os.path.join(policy_dir, name), os.path.join(work_dir, name))
     if len(files) > 1:  # sharded: the index vLLM reads, rebuilt from the headers rather than trusted
-        from safetensors import safe_open
         weight_map = {}
         for name in files:
-            with safe_open(os.path.join(policy_dir, name), framework="pt") as f:
-                weight_map.update({key: name for key in f.keys()})
+            weight_map.update({key: name for key in read_header(os.path.join(policy_dir, name), name)})
         with open(os.path.join(work_dir, WEIGHT_INDEX), "w") as f:
             json.dump({"metadata": {}, "weight_map": weight_map}, f)
     return work_dir
