@@ -4,21 +4,18 @@
 
 Deterministic. Writes
   code/data/train_problems.json   the 8,000 problems the run may train on (protected)
-  evaluator/problems.json         the 1,000 validation problems: the search's reward
-  test/problems.json              the 1,000 test problems: the `test:` evaluator's, never searched on
-and copies the evaluator's inference code (evaluator/score.py, evaluator/policy_model.py) into
-test/, so that both evaluators score a checkpoint with the same code (edit evaluator/, then run
-this). The validation problems are the 1,000 the environment always held out (same seed).
+  evaluator/validation_problems.json  the 1,000 validation problems: the search's reward
+  evaluator/test_problems.json        the 1,000 test problems: `test:`'s, never searched on
+(one evaluator folder scores both: `score.py validation|test`). The validation problems are the
+1,000 the environment always held out (same seed).
 """
 import json
 import os
 import random
-import shutil
 
 MAX_OPERAND = 99  # must match MAX_OPERAND in code/config.py
 N_VALIDATION = 1000
 N_TEST = 1000
-SHARED_CODE = ["score.py", "policy_model.py"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,10 +32,8 @@ def main():
     test = sorted(random.Random(5678).sample(rest, N_TEST))
     train = [p for p in rest if p not in set(test)]
     write("code/data/train_problems.json", train)
-    write("evaluator/problems.json", validation)
-    write("test/problems.json", test)
-    for name in SHARED_CODE:
-        shutil.copyfile(os.path.join(HERE, "evaluator", name), os.path.join(HERE, "test", name))
+    write("evaluator/validation_problems.json", validation)
+    write("evaluator/test_problems.json", test)
     print(f"wrote {len(train)} training, {len(validation)} validation and {len(test)} test problems")
 
 

@@ -24,20 +24,18 @@ const problems = (file: string): string[] =>
 describe('grpo-torch splits', () => {
   it('gives the code only training problems; validation and test are disjoint from it and from each other', () => {
     const train = new Set(problems('code/data/train_problems.json'));
-    const validation = problems('evaluator/problems.json');
-    const test = problems('test/problems.json');
+    const validation = problems('evaluator/validation_problems.json');
+    const test = problems('evaluator/test_problems.json');
     expect([train.size, validation.length, test.length]).toEqual([8000, 1000, 1000]);
     expect(new Set([...train, ...validation, ...test]).size).toBe(10_000);
     expect(validation.filter((p) => train.has(p))).toEqual([]);
     expect(test.filter((p) => train.has(p) || validation.includes(p))).toEqual([]);
   });
 
-  it("scores the test split with the validation evaluator's own code (make_heldout.py copies it)", () => {
-    for (const file of ['score.py', 'policy_model.py']) {
-      expect(readFileSync(path.join(ENVIRONMENT, 'test', file), 'utf8')).toBe(
-        readFileSync(path.join(ENVIRONMENT, 'evaluator', file), 'utf8'),
-      );
-    }
+  it('scores the test split with the same evaluator folder and code as validation, another split', () => {
+    const yaml = readFileSync(path.join(ENVIRONMENT, 'environment.yaml'), 'utf8');
+    expect(yaml).toMatch(/^evaluate: .*\n {2}command: python3 score\.py validation\n {2}dir: \.\/evaluator$/m);
+    expect(yaml).toMatch(/^test: .*\n {2}command: python3 score\.py test\n {2}dir: \.\/evaluator$/m);
   });
 });
 

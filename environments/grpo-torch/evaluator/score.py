@@ -1,11 +1,16 @@
-"""Score a run from its checkpoint: greedy exact-match accuracy of the trained policy on problems.json.
+"""Score a run from its checkpoint: greedy exact-match accuracy of the trained policy on one split.
+
+    python3 score.py validation   (evaluate:, the reward the search sees: validation_problems.json)
+    python3 score.py test         (test:, never searched on: test_problems.json)
+
 
 Runs in a frozen copy of this folder (outside the code a diff may change). It reads
 $OUTPUT_DIR/policy.pt, which train.py writes:
     {"format": "grpo-torch-policy", "version": 1, "hidden": int, "n_layers": int,
      "state_dict": {name: tensor}}
-rebuilds the policy with its OWN model and decoding code (policy_model.py), and answers this
-folder's problems.json (the run never sees them). Predictions the run may have written are
+rebuilds the policy with its OWN model and decoding code (policy_model.py), and answers the
+split's problems from this folder (the run never sees them). One folder and one scoring code
+for both splits, so that validation and test can never be scored differently. Predictions the run may have written are
 ignored. Writes $EVAL_DIR/metrics.json = {"accuracy": float, "n": int} and prints accuracy=<float>.
 A missing, unreadable or ill-fitting checkpoint: exit 1 with a one-line message, no metrics.
 
@@ -22,6 +27,7 @@ import torch
 from policy_model import Policy, greedy_answers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SPLITS = {"validation": "validation_problems.json", "test": "test_problems.json"}
 FORMAT, VERSION = "grpo-torch-policy", 1
 # The shape of the shipped warm-up policy (code/data/warmup_policy.pt), which every run trains
 # from: a checkpoint of another width or depth was not trained from it (and is not scored).
@@ -74,8 +80,10 @@ def main():
         fail("OUTPUT_DIR is not set")
     if not eval_dir:
         fail("EVAL_DIR is not set")
+    if len(sys.argv) != 2 or sys.argv[1] not in SPLITS:
+        fail(f"usage: python3 score.py {'|'.join(SPLITS)} (environment.yaml's evaluate: and test: commands)")
     torch.set_num_threads(1)
-    with open(os.path.join(HERE, "problems.json")) as f:
+    with open(os.path.join(HERE, SPLITS[sys.argv[1]])) as f:
         problems = [(a, b) for a, b in json.load(f)]
     policy = load_policy(os.path.join(output_dir, "policy.pt"))
     answers = greedy_answers(policy, problems)
