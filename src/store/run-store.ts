@@ -47,10 +47,12 @@ import {
   SCHEMA,
   SCHEMA_VERSION,
   IDEAS_WITH_AUDITS,
+  finishEvaluationRow,
   openDatabase,
   toEvaluation,
   toIdea,
   type EvaluationCurve,
+  type EvaluationOutcome,
   type EvaluationRecord,
   type EvaluationRow,
   type ProgressPoint,
@@ -258,34 +260,8 @@ export class RunStore {
     this.db.prepare('UPDATE evaluations SET handle = ? WHERE id = ?').run(JSON.stringify(handle), id);
   }
 
-  finishEvaluation(
-    id: number,
-    fields: {
-      reward: number | null;
-      failure: Failure | null;
-      exitCode: number | null;
-      timedOut: boolean;
-      oomKilled: boolean;
-      durationMs: number;
-    },
-  ): void {
-    this.db
-      .prepare(
-        `UPDATE evaluations SET status = ?, reward = ?, failure_reason = ?, error = ?, exit_code = ?,
-         timed_out = ?, oom_killed = ?, duration_ms = ?, finished_at = ? WHERE id = ?`,
-      )
-      .run(
-        fields.failure ? 'failed' : 'succeeded',
-        fields.reward,
-        fields.failure?.reason ?? null,
-        fields.failure?.message ?? null,
-        fields.exitCode,
-        fields.timedOut ? 1 : 0,
-        fields.oomKilled ? 1 : 0,
-        fields.durationMs,
-        now(),
-        id,
-      );
+  finishEvaluation(id: number, fields: EvaluationOutcome): void {
+    finishEvaluationRow(this.db, 'evaluations', id, fields);
   }
 
   evaluations(ideaId?: number): EvaluationRecord[] {

@@ -5,10 +5,34 @@
  */
 import Database from 'better-sqlite3';
 import type { SandboxHandle } from '../core/interfaces.ts';
-import type { AuditVerdict, FailureReason, IdeaRecord, IdeaStatus } from '../core/types.ts';
+import type { AuditVerdict, Failure, FailureReason, IdeaRecord, IdeaStatus } from '../core/types.ts';
 
 export const DATABASE_FILE = 'run.db';
 export const SCHEMA_VERSION = 1;
+
+/**
+ * The columns of one run of a step and its score: the evaluations table's, and the test split's
+ * (store/test-evaluations.ts), so that both are read by toEvaluation and written by finishEvaluationRow.
+ */
+export const EVALUATION_COLUMNS = `
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idea_id INTEGER NOT NULL REFERENCES ideas(id),
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  reward REAL,
+  failure_reason TEXT,
+  error TEXT,
+  sandbox TEXT NOT NULL,
+  exit_code INTEGER,
+  timed_out INTEGER NOT NULL DEFAULT 0,
+  oom_killed INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER,
+  log_path TEXT,
+  handle TEXT,
+  gpus TEXT NOT NULL DEFAULT '[]',
+  started_at TEXT NOT NULL,
+  finished_at TEXT
+`;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,24 +57,7 @@ CREATE TABLE IF NOT EXISTS ideas (
   finished_at TEXT
 );
 CREATE TABLE IF NOT EXISTS evaluations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  idea_id INTEGER NOT NULL REFERENCES ideas(id),
-  seed INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  reward REAL,
-  failure_reason TEXT,
-  error TEXT,
-  sandbox TEXT NOT NULL,
-  exit_code INTEGER,
-  timed_out INTEGER NOT NULL DEFAULT 0,
-  oom_killed INTEGER NOT NULL DEFAULT 0,
-  duration_ms INTEGER,
-  log_path TEXT,
-  handle TEXT,
-  gpus TEXT NOT NULL DEFAULT '[]',
-  started_at TEXT NOT NULL,
-  finished_at TEXT
-);
+${EVALUATION_COLUMNS});
 CREATE INDEX IF NOT EXISTS evaluations_by_idea ON evaluations(idea_id);
 CREATE TABLE IF NOT EXISTS model_calls (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -239,4 +246,38 @@ export function toEvaluation(row: EvaluationRow): EvaluationRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
   };
+}
+
+/** How a run of a step ended (the fields finishEvaluationRow writes). */
+export interface EvaluationOutcome {
+  reward: number | null;
+  failure: Failure | null;
+  exitCode: number | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+  durationMs: number;
+}
+
+/** Records how an evaluation ended, in `evaluations` or `test_evaluations` (the same columns). */
+export function finishEvaluationRow(
+  db: Database.Database,
+  table: 'evaluations' | 'test_evaluations',
+  id: number,
+  fields: EvaluationOutcome,
+): void {
+  db.prepare(
+    `UPDATE ${table} SET status = ?, reward = ?, failure_reason = ?, error = ?, exit_code = ?,
+     timed_out = ?, oom_killed = ?, duration_ms = ?, finished_at = ? WHERE id = ?`,
+  ).run(
+    fields.failure ? 'failed' : 'succeeded',
+    fields.reward,
+    fields.failure?.reason ?? null,
+    fields.failure?.message ?? null,
+    fields.exitCode,
+    fields.timedOut ? 1 : 0,
+    fields.oomKilled ? 1 : 0,
+    fields.durationMs,
+    new Date().toISOString(),
+    id,
+  );
 }

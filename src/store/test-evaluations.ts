@@ -5,29 +5,17 @@
  * steer the search (it would stop being a test).
  */
 import type Database from 'better-sqlite3';
-import type { Failure } from '../core/types.ts';
-import { toEvaluation, type EvaluationRecord, type EvaluationRow } from './tables.ts';
+import {
+  EVALUATION_COLUMNS,
+  finishEvaluationRow,
+  toEvaluation,
+  type EvaluationOutcome,
+  type EvaluationRecord,
+  type EvaluationRow,
+} from './tables.ts';
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS test_evaluations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  idea_id INTEGER NOT NULL REFERENCES ideas(id),
-  seed INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  reward REAL,
-  failure_reason TEXT,
-  error TEXT,
-  sandbox TEXT NOT NULL,
-  exit_code INTEGER,
-  timed_out INTEGER NOT NULL DEFAULT 0,
-  oom_killed INTEGER NOT NULL DEFAULT 0,
-  duration_ms INTEGER,
-  log_path TEXT,
-  handle TEXT,
-  gpus TEXT NOT NULL DEFAULT '[]',
-  started_at TEXT NOT NULL,
-  finished_at TEXT
-);
+CREATE TABLE IF NOT EXISTS test_evaluations (${EVALUATION_COLUMNS});
 CREATE INDEX IF NOT EXISTS test_evaluations_by_idea ON test_evaluations(idea_id);
 `;
 
@@ -47,34 +35,8 @@ export class TestEvaluationStore {
     return Number(result.lastInsertRowid);
   }
 
-  finish(
-    id: number,
-    fields: {
-      reward: number | null;
-      failure: Failure | null;
-      exitCode: number | null;
-      timedOut: boolean;
-      oomKilled: boolean;
-      durationMs: number;
-    },
-  ): void {
-    this.db
-      .prepare(
-        `UPDATE test_evaluations SET status = ?, reward = ?, failure_reason = ?, error = ?, exit_code = ?,
-         timed_out = ?, oom_killed = ?, duration_ms = ?, finished_at = ? WHERE id = ?`,
-      )
-      .run(
-        fields.failure ? 'failed' : 'succeeded',
-        fields.reward,
-        fields.failure?.reason ?? null,
-        fields.failure?.message ?? null,
-        fields.exitCode,
-        fields.timedOut ? 1 : 0,
-        fields.oomKilled ? 1 : 0,
-        fields.durationMs,
-        now(),
-        id,
-      );
+  finish(id: number, fields: EvaluationOutcome): void {
+    finishEvaluationRow(this.db, 'test_evaluations', id, fields);
   }
 
   /** Forgets evaluations a stopped or killed scoring left running: the next `confirm` runs them again. */
