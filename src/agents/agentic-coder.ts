@@ -18,29 +18,14 @@ import { EditParseError, parseEditText } from '../patch/edit-text.ts';
 import { compileRules } from '../patch/guard.ts';
 import { parseUnifiedDiff } from '../patch/unified-diff.ts';
 import { failuresBrief } from './coding-brief.ts';
-import { CommitFiles, codeSection, environmentValues, parentCommit, parentSection } from './llm/context.ts';
+import { CommitFiles, codeSection, parentCommit } from './llm/context.ts';
+import { CODER_PLACEHOLDERS, coderValues } from './llm/coder.ts';
 import { converseTurn } from './llm/converse.ts';
 import { renderTemplate } from './llm/template.ts';
 import { listFiles, readFile, searchFiles, ToolFailure } from './tree-tools.ts';
 
 /** Placeholders the agentic coder's prompt templates may use (the one-shot coder's, plus the tool limits). */
-export const AGENT_CODER_PLACEHOLDERS = [
-  'task',
-  'goal',
-  'runCommand',
-  'editable',
-  'protected',
-  'fileTree',
-  'editFormat',
-  'code',
-  'parent',
-  'title',
-  'hypothesis',
-  'plan',
-  'expectedEffect',
-  'instruction',
-  'maxTurns',
-] as const;
+export const AGENT_CODER_PLACEHOLDERS = [...CODER_PLACEHOLDERS, 'maxTurns'] as const;
 
 export interface AgenticCoderOptions {
   prompts: { system: string; user: string };
@@ -208,16 +193,9 @@ export class AgenticCoder implements Coder {
     const { idea, context } = task;
     const { prompts } = this.options;
     const wantsCode = /\{\{\s*code\s*\}\}/.test(prompts.system + prompts.user);
+    const code = wantsCode ? (await codeSection(context, this.files, parentCommit(context), this.options.contextTokens)).text : '';
     const values: Record<(typeof AGENT_CODER_PLACEHOLDERS)[number], string> = {
-      ...(await environmentValues(context)),
-      editFormat: this.options.editFormat.trim(),
-      code: wantsCode ? (await codeSection(context, this.files, parentCommit(context), this.options.contextTokens)).text : '',
-      parent: parentSection(context, this.options.diffLines),
-      title: idea.title,
-      hypothesis: idea.hypothesis,
-      plan: idea.plan || '(none given: decide the details yourself)',
-      expectedEffect: idea.expectedEffect || '(not stated)',
-      instruction: context.instruction ?? '',
+      ...(await coderValues(idea, context, { ...this.options, code })),
       maxTurns: String(this.options.maxTurns),
     };
     const system = renderTemplate(prompts.system, values).map((part) => ({ ...part, cache: true }));

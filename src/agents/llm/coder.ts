@@ -31,6 +31,28 @@ export const CODER_PLACEHOLDERS = [
   'instruction',
 ] as const;
 
+/**
+ * The values of CODER_PLACEHOLDERS for an idea, the same for the one-shot and the agentic coder;
+ * `code` is the code section the caller built (or '' when its templates do not use it).
+ */
+export async function coderValues(
+  idea: IdeaDraft,
+  context: ResearchContext,
+  options: { editFormat: string; diffLines: number; code: string },
+): Promise<Record<(typeof CODER_PLACEHOLDERS)[number], string>> {
+  return {
+    ...(await environmentValues(context)),
+    editFormat: options.editFormat.trim(),
+    code: options.code,
+    parent: parentSection(context, options.diffLines),
+    title: idea.title,
+    hypothesis: idea.hypothesis,
+    plan: idea.plan || '(none given: decide the details yourself)',
+    expectedEffect: idea.expectedEffect || '(not stated)',
+    instruction: context.instruction ?? '',
+  };
+}
+
 export interface LlmCoderOptions {
   prompts: { system: string; user: string };
   /** The edit-format instructions (agents/prompts/edit-*.md). */
@@ -108,17 +130,7 @@ export class LlmCoder implements EditWriter {
   ): Promise<AgentResult<Edit>> {
     // In a debug round the code shown is the failed attempt's: what the fix applies to.
     const code = await codeSection(context, this.files, context.attemptCommit ?? parentCommit(context), this.options.contextTokens);
-    const values: Record<(typeof CODER_PLACEHOLDERS)[number], string> = {
-      ...(await environmentValues(context)),
-      editFormat: this.options.editFormat.trim(),
-      code: code.text,
-      parent: parentSection(context, this.options.diffLines),
-      title: idea.title,
-      hypothesis: idea.hypothesis,
-      plan: idea.plan || '(none given: decide the details yourself)',
-      expectedEffect: idea.expectedEffect || '(not stated)',
-      instruction: context.instruction ?? '',
-    };
+    const values = await coderValues(idea, context, { ...this.options, code: code.text });
     const system = renderTemplate(this.options.prompts.system, values).map((part) => ({ ...part, cache: true }));
     const user = renderTemplate(this.options.prompts.user, values);
     if (failures.length) user.push({ text: debugMessage(failures) });
